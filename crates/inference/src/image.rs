@@ -1,0 +1,169 @@
+//! Image to tensor and back: separable resizing and ImageNet normalisation, multi-threaded.
+//!
+//! The conventions are those of the models' reference code, so our tensors match theirs:
+//! half-pixel centres (`align_corners=False`), edge pixels repeated past the border, no
+//! anti-aliasing when shrinking (as OpenCV's `INTER_LINEAR`/`INTER_CUBIC` and PyTorch's
+//! `interpolate`), cubic coefficient a = −0.75 (OpenCV's and PyTorch's bicubic).
+//! `models/reference_u2netp.py` implements the same filters in numpy for the reference tests.
+
+use rayon::prelude::*;
+
+/// ImageNet channel means (RGB) used by Depth Anything, U²-Netp and SAM 2.
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// ImageNet channel standard deviations (RGB).
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// Interpolation filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Filter {
+    /// Two taps per axis.
+    Bilinear,
+    /// Four taps per axis, Keys cubic with a = −0.75.
+    Bicubic,
+}
+
+/// For each output position along one axis: the source indices and weights it reads.
+struct Taps {
+    per_output: usize,
+    index: Vec<usize>,
+    weight: Vec<f32>,
+}
+
+impl Taps {
+    fn new(filter: Filter, src: usize, dst: usize) -> Taps {
+        let scale = src as f64 / dst as f64;
+        let per_output = match filter {
+            Filter::Bilinear => 2,
+            Filter::Bicubic => 4,
+        };
+        let mut taps = Taps { per_output, index: Vec::with_capacity(dst * per_output), weight: Vec::with_capacity(dst * per_output) };
+        let last = src as i64 - 1;
+        for d in 0..dst {
+            let centre = (d as f64 + 0.5) * scale - 0.5;
+            let (first, weights): (i64, Vec<f64>) = match filter {
+                Filter::Bilinear => {
+                    let x = centre.max(0.0);
+                    let t = x - x.floor();
+                    (x.floor() as i64, vec![1.0 - t, t])
+                }
+                Filter::Bicubic => {
+                    let t = centre - centre.floor();
+                    (centre.floor() as i64 - 1, vec![cubic(1.0 + t), cubic(t), cubic(1.0 - t), cubic(2.0 - t)])
+                }
+            };
+            for (k, w) in weights.into_iter().enumerate() {
+                taps.index.push((first + k as i64).clamp(0, last) as usize);
+                taps.weight.push(w as f32);
+            }
+        }
+        taps
+    }
+
+    fn of(&self, output: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let range = output * self.per_output..(output + 1) * self.per_output;
+        self.index[range.clone()].iter().copied().zip(self.weight[range].iter().copied())
+    }
+}
+
+/// Keys' cubic convolution kernel with a = −0.75, for |x| ≤ 2.
+fn cubic(x: f64) -> f64 {
+    const A: f64 = -0.75;
+    let x = x.abs();
+    if x <= 1.0 {
+        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+    } else {
+        ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A
+    }
+}
+
+/// Resizes an interleaved image of `channels` channels to `new_width`×`new_height`, keeping its first
+/// `keep` channels, and returns them as planes (`keep` planes of `new_width * new_height`), the layout
+/// a CHW tensor needs.
+#[allow(clippy::too_many_arguments)]
+pub fn resize_to_planes(
+    src: &[f32],
+    width: usize,
+    height: usize,
+    channels: usize,
+    keep: usize,
+    new_width: usize,
+    new_height: usize,
+    filter: Filter,
+) -> Vec<f32> {
+    assert_eq!(src.len(), width * height * channels, "image size does not match its dimensions");
+    assert!(keep <= channels, "cannot keep {keep} of {channels} channels");
+    let across = Taps::new(filter, width, new_width);
+    let down = Taps::new(filter, height, new_height);
+
+    // Horizontal pass first: it runs on the source rows, before the image shrinks vertically.
+    let mut rows = vec![0.0f32; keep * height * new_width];
+    rows.par_chunks_mut(new_width).enumerate().for_each(|(i, row)| {
+        let (c, y) = (i / height, i % height);
+        let line = &src[y * width * channels..(y + 1) * width * channels];
+        for (x, out) in row.iter_mut().enumerate() {
+            *out = across.of(x).map(|(sx, w)| w * line[sx * channels + c]).sum();
+        }
+    });
+
+    let mut planes = vec![0.0f32; keep * new_height * new_width];
+    planes.par_chunks_mut(new_width).enumerate().for_each(|(i, row)| {
+        let (c, y) = (i / new_height, i % new_height);
+        let plane = &rows[c * height * new_width..(c + 1) * height * new_width];
+        for (sy, w) in down.of(y) {
+            let line = &plane[sy * new_width..(sy + 1) * new_width];
+            for (out, v) in row.iter_mut().zip(line) {
+                *out += w * v;
+            }
+        }
+    });
+    planes
+}
+
+/// Resizes one plane (a single-channel image).
+pub fn resize_plane(src: &[f32], width: usize, height: usize, new_width: usize, new_height: usize, filter: Filter) -> Vec<f32> {
+    resize_to_planes(src, width, height, 1, 1, new_width, new_height, filter)
+}
+
+/// Normalises RGB planes in place: `(x - mean[c]) / std[c]` on plane `c`.
+pub fn normalize_planes(planes: &mut [f32], mean: [f32; 3], std: [f32; 3]) {
+    let plane_len = planes.len() / 3;
+    planes.par_chunks_mut(plane_len).enumerate().for_each(|(c, plane)| {
+        let (m, s) = (mean[c], 1.0 / std[c]);
+        plane.iter_mut().for_each(|v| *v = (*v - m) * s);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_sum_to_one_and_identity_size_is_exact() {
+        for filter in [Filter::Bilinear, Filter::Bicubic] {
+            let taps = Taps::new(filter, 37, 11);
+            for o in 0..11 {
+                let sum: f32 = taps.of(o).map(|(_, w)| w).sum();
+                assert!((sum - 1.0).abs() < 1e-6, "{filter:?} {o}: {sum}");
+            }
+            let src: Vec<f32> = (0..5 * 4 * 3).map(|v| v as f32).collect();
+            assert_eq!(resize_to_planes(&src, 5, 4, 3, 3, 5, 4, filter)[..20], (0..20).map(|i| (i * 3) as f32).collect::<Vec<_>>()[..]);
+        }
+    }
+
+    #[test]
+    fn bilinear_doubling_matches_half_pixel_convention() {
+        // align_corners=False: output 1 of a 2→4 upscale samples source x = 0.25.
+        let out = resize_plane(&[0.0, 1.0], 2, 1, 4, 1, Filter::Bilinear);
+        assert_eq!(out, vec![0.0, 0.25, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn keeps_requested_channels_as_planes() {
+        let rgba = [1.0, 2.0, 3.0, 9.0, 1.0, 2.0, 3.0, 9.0];
+        let planes = resize_to_planes(&rgba, 2, 1, 4, 3, 3, 2, Filter::Bicubic);
+        let expect: Vec<f32> = [1.0f32, 2.0, 3.0].iter().flat_map(|&v| [v; 6]).collect();
+        for (a, b) in planes.iter().zip(&expect) {
+            assert!((a - b).abs() < 1e-6);
+        }
+    }
+}

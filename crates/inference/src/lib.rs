@@ -1,0 +1,28 @@
+//! ONNX Runtime for DeepMatte's engines.
+//!
+//! The steps a caller goes through, in order:
+//! 1. [`Runtime::load`] loads `libonnxruntime` from an absolute path (the bundle ships it next to the
+//!    plugin binary; `DEEPMATTE_ORT_LIB` overrides it) and creates the one ORT environment of the process.
+//! 2. [`model_folder`] and [`locate_model`] find the model file: the effect's Model Folder, else
+//!    `DEEPMATTE_MODELS`, else the bundle's `Contents/Resources/models`.
+//! 3. [`Runtime::open`] opens it once per (file, options), checks it against its [`Contract`], picks
+//!    TensorRT → CUDA → CPU and records why a faster backend was not used ([`BackendReport`]).
+//! 4. [`Model::run`] runs it from any thread.
+//!
+//! Every failure is an [`InferenceError`] whose message tells the user what is missing and how to fix it.
+
+mod backend;
+mod contract;
+mod error;
+mod folder;
+pub mod image;
+mod runtime;
+mod session;
+pub mod u2netp;
+
+pub use backend::{Backend, BackendReport};
+pub use contract::{Contract, Dim, TensorInfo, TensorSpec};
+pub use error::InferenceError;
+pub use folder::{locate_model, model_folder, resolve_model_folder, INSTALL_COMMAND};
+pub use runtime::{library_path, Runtime, ORT_LIBRARY_FILE};
+pub use session::{Model, SessionOptions, Tensor, TensorView};
