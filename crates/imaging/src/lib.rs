@@ -1,1 +1,15 @@
-//! placeholder
+//! CPU pixel operations for DeepMatte: views over host pixel rows of any bit depth, conversion to
+//! and from RGBA `f32` rows, and the matte operations the effects share.
+//!
+//! This crate knows no host and no model. The OFX layer builds the views (it owns the raw
+//! pointers); the effects call the operations. Operations work row by row through an `f32` RGBA
+//! scratch row, so one generic conversion per bit depth replaces a copy of every operation per
+//! depth, and rows run in parallel on rayon's pool.
+
+mod luma;
+mod sample;
+mod view;
+
+pub use luma::{LumaChannel, MatteLevels};
+pub use sample::Sample;
+pub use view::{for_each_row, Components, ImageMut, ImageRef, Rect, RowMut, RowRef};

@@ -1,1 +1,64 @@
-//! placeholder
+//! The plugin side of OpenFX, made safe.
+//!
+//! Effects implement [`Effect`]: they describe their clips and controls with [`Describe`], and
+//! render through an [`Instance`] that hands out typed parameters, clips and image views. This
+//! crate owns every raw pointer and every `unsafe` block of the plugin: effect code above it is
+//! safe Rust. No panic crosses the C ABI: [`export_plugins!`] entry points catch unwinds and turn
+//! errors into `kOfxStat*` codes plus a message in the host and a line in the log.
+
+mod clip;
+mod describe;
+mod effect;
+mod entry;
+mod image;
+mod instance;
+mod logfile;
+mod param;
+mod property;
+mod status;
+mod suites;
+
+pub use clip::Clip;
+pub use describe::{ClipDef, Describe};
+pub use effect::{
+    BitDepth, ChangeReason, ClipPreferences, Context, Effect, EffectInfo, FramesNeeded, RenderArgs,
+    ThreadSafety,
+};
+pub use entry::{plugin_entry, PluginList};
+pub use image::Image;
+pub use logfile::cache_dir;
+pub use instance::{Instance, MessageKind, Progress};
+pub use param::{Choice, ChoiceOption, ParamDef, Params};
+pub use status::{Error, Result, Status};
+
+/// The raw plugin struct the host receives; re-exported for [`export_plugins!`].
+#[doc(hidden)]
+pub use openfx_sys::OfxPlugin;
+
+/// Exports `OfxGetNumberOfPlugins` and `OfxGetPlugin` for the listed effect types, in order.
+///
+/// ```ignore
+/// ofx::export_plugins!(LumaMatteExtract, DepthMap);
+/// ```
+#[macro_export]
+macro_rules! export_plugins {
+    ($($effect:ty),+ $(,)?) => {
+        static PLUGINS: ::std::sync::OnceLock<$crate::PluginList> = ::std::sync::OnceLock::new();
+
+        fn plugins() -> &'static $crate::PluginList {
+            PLUGINS.get_or_init(|| $crate::PluginList::new(vec![$($crate::plugin_entry::<$effect>()),+]))
+        }
+
+        /// OFX entry point: how many plugins this binary holds.
+        #[no_mangle]
+        pub extern "C" fn OfxGetNumberOfPlugins() -> ::std::os::raw::c_int {
+            plugins().count()
+        }
+
+        /// OFX entry point: the n-th plugin (NULL when out of range).
+        #[no_mangle]
+        pub extern "C" fn OfxGetPlugin(nth: ::std::os::raw::c_int) -> *mut $crate::OfxPlugin {
+            plugins().get(nth)
+        }
+    };
+}

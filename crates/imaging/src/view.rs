@@ -1,0 +1,297 @@
+//! Views over a host's pixel rows, and the parallel row loop every operation runs in.
+//!
+//! A view is a list of row slices, one per scan line from `bounds.y1` upward, so row order in
+//! memory (hosts may store rows bottom-up with negative row bytes) never reaches this crate.
+
+use crate::Sample;
+use rayon::prelude::*;
+
+/// Which channels a pixel has, in the host's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Components {
+    Rgba,
+    Rgb,
+    Alpha,
+}
+
+impl Components {
+    /// Channels per pixel.
+    pub fn count(self) -> usize {
+        match self {
+            Components::Rgba => 4,
+            Components::Rgb => 3,
+            Components::Alpha => 1,
+        }
+    }
+}
+
+/// A pixel rectangle, `x1..x2` × `y1..y2` (end-exclusive), in OFX coordinates (y up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Rect {
+    pub x1: i32,
+    pub y1: i32,
+    pub x2: i32,
+    pub y2: i32,
+}
+
+impl Rect {
+    /// Width in pixels (0 for an empty rectangle).
+    pub fn width(&self) -> usize {
+        (self.x2 - self.x1).max(0) as usize
+    }
+    /// Height in pixels (0 for an empty rectangle).
+    pub fn height(&self) -> usize {
+        (self.y2 - self.y1).max(0) as usize
+    }
+    /// The overlap of two rectangles (possibly empty).
+    pub fn intersect(&self, other: &Rect) -> Rect {
+        Rect {
+            x1: self.x1.max(other.x1),
+            y1: self.y1.max(other.y1),
+            x2: self.x2.min(other.x2),
+            y2: self.y2.min(other.y2),
+        }
+    }
+    /// True when the rectangle holds no pixel.
+    pub fn is_empty(&self) -> bool {
+        self.width() == 0 || self.height() == 0
+    }
+}
+
+/// One scan line, typed by bit depth.
+pub enum RowRef<'a> {
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    F32(&'a [f32]),
+}
+
+/// One writable scan line, typed by bit depth.
+pub enum RowMut<'a> {
+    U8(&'a mut [u8]),
+    U16(&'a mut [u16]),
+    F32(&'a mut [f32]),
+}
+
+/// A read-only image: bounds, channel layout and its rows from `bounds.y1` up.
+pub struct ImageRef<'a> {
+    bounds: Rect,
+    components: Components,
+    rows: Vec<RowRef<'a>>,
+}
+
+/// A writable image: bounds, channel layout and its rows from `bounds.y1` up.
+pub struct ImageMut<'a> {
+    bounds: Rect,
+    components: Components,
+    rows: Vec<RowMut<'a>>,
+}
+
+fn row_len(row: &RowRef<'_>) -> usize {
+    match row {
+        RowRef::U8(r) => r.len(),
+        RowRef::U16(r) => r.len(),
+        RowRef::F32(r) => r.len(),
+    }
+}
+
+impl<'a> ImageRef<'a> {
+    /// Wraps rows; panics if a row is shorter than the bounds say (a host-side layout bug that
+    /// the OFX layer checks before building a view).
+    pub fn new(bounds: Rect, components: Components, rows: Vec<RowRef<'a>>) -> Self {
+        assert_eq!(rows.len(), bounds.height(), "one row per scan line");
+        let need = bounds.width() * components.count();
+        assert!(rows.iter().all(|r| row_len(r) >= need), "rows shorter than the bounds");
+        ImageRef { bounds, components, rows }
+    }
+
+    /// The pixel rectangle the image holds.
+    pub fn bounds(&self) -> Rect {
+        self.bounds
+    }
+
+    /// The channel layout.
+    pub fn components(&self) -> Components {
+        self.components
+    }
+
+    /// Reads pixels `x1..x1+out.len()` of scan line `y` as RGBA `f32`. Pixels outside the image
+    /// read as transparent black; RGB reads alpha 1; a single-channel image reads as a grey image
+    /// whose alpha is that same value (so a matte stays a matte whichever channel is asked for).
+    pub fn read_rgba(&self, y: i32, x1: i32, out: &mut [[f32; 4]]) {
+        out.fill([0.0; 4]);
+        if y < self.bounds.y1 || y >= self.bounds.y2 {
+            return;
+        }
+        let row = &self.rows[(y - self.bounds.y1) as usize];
+        let x2 = x1 + out.len() as i32;
+        let (lo, hi) = (x1.max(self.bounds.x1), x2.min(self.bounds.x2));
+        if lo >= hi {
+            return;
+        }
+        let dst = &mut out[(lo - x1) as usize..(hi - x1) as usize];
+        let first = (lo - self.bounds.x1) as usize;
+        match row {
+            RowRef::U8(r) => read_span(r, self.components, first, dst),
+            RowRef::U16(r) => read_span(r, self.components, first, dst),
+            RowRef::F32(r) => read_span(r, self.components, first, dst),
+        }
+    }
+}
+
+fn read_span<T: Sample>(row: &[T], components: Components, first: usize, out: &mut [[f32; 4]]) {
+    let n = components.count();
+    let src = &row[first * n..(first + out.len()) * n];
+    match components {
+        Components::Rgba => {
+            for (o, p) in out.iter_mut().zip(src.chunks_exact(4)) {
+                *o = [p[0].to_f32(), p[1].to_f32(), p[2].to_f32(), p[3].to_f32()];
+            }
+        }
+        Components::Rgb => {
+            for (o, p) in out.iter_mut().zip(src.chunks_exact(3)) {
+                *o = [p[0].to_f32(), p[1].to_f32(), p[2].to_f32(), 1.0];
+            }
+        }
+        Components::Alpha => {
+            for (o, p) in out.iter_mut().zip(src) {
+                let a = p.to_f32();
+                *o = [a, a, a, a];
+            }
+        }
+    }
+}
+
+fn write_span<T: Sample>(row: &mut [T], components: Components, first: usize, px: &[[f32; 4]]) {
+    let n = components.count();
+    let dst = &mut row[first * n..(first + px.len()) * n];
+    match components {
+        Components::Rgba => {
+            for (d, p) in dst.chunks_exact_mut(4).zip(px) {
+                for c in 0..4 {
+                    d[c] = T::from_f32(p[c]);
+                }
+            }
+        }
+        Components::Rgb => {
+            for (d, p) in dst.chunks_exact_mut(3).zip(px) {
+                for c in 0..3 {
+                    d[c] = T::from_f32(p[c]);
+                }
+            }
+        }
+        Components::Alpha => {
+            for (d, p) in dst.iter_mut().zip(px) {
+                *d = T::from_f32(p[3]);
+            }
+        }
+    }
+}
+
+impl<'a> ImageMut<'a> {
+    /// Wraps writable rows; panics if a row is shorter than the bounds say.
+    pub fn new(bounds: Rect, components: Components, rows: Vec<RowMut<'a>>) -> Self {
+        assert_eq!(rows.len(), bounds.height(), "one row per scan line");
+        let need = bounds.width() * components.count();
+        let ok = rows.iter().all(|r| match r {
+            RowMut::U8(r) => r.len() >= need,
+            RowMut::U16(r) => r.len() >= need,
+            RowMut::F32(r) => r.len() >= need,
+        });
+        assert!(ok, "rows shorter than the bounds");
+        ImageMut { bounds, components, rows }
+    }
+
+    /// The pixel rectangle the image holds.
+    pub fn bounds(&self) -> Rect {
+        self.bounds
+    }
+
+    /// The channel layout.
+    pub fn components(&self) -> Components {
+        self.components
+    }
+}
+
+/// Fills `window` (clipped to the image) row by row in parallel: `pixel_row(y, x1, row)` computes
+/// scan line `y` from column `x1` into an RGBA `f32` scratch row, which is then stored at the
+/// image's bit depth and layout. Each rayon worker keeps one scratch row, so nothing allocates
+/// per row.
+pub fn for_each_row<F>(image: &mut ImageMut<'_>, window: Rect, pixel_row: F)
+where
+    F: Fn(i32, i32, &mut [[f32; 4]]) + Sync,
+{
+    let area = window.intersect(&image.bounds);
+    if area.is_empty() {
+        return;
+    }
+    let (bounds, components) = (image.bounds, image.components);
+    let first = (area.x1 - bounds.x1) as usize;
+    let skip = (area.y1 - bounds.y1) as usize;
+    image.rows[skip..skip + area.height()]
+        .par_iter_mut()
+        .enumerate()
+        .for_each_init(
+            || vec![[0.0f32; 4]; area.width()],
+            |scratch, (i, row)| {
+                let y = area.y1 + i as i32;
+                pixel_row(y, area.x1, scratch);
+                match row {
+                    RowMut::U8(r) => write_span(r, components, first, scratch),
+                    RowMut::U16(r) => write_span(r, components, first, scratch),
+                    RowMut::F32(r) => write_span(r, components, first, scratch),
+                }
+            },
+        );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rect(w: i32, h: i32) -> Rect {
+        Rect { x1: 0, y1: 0, x2: w, y2: h }
+    }
+
+    #[test]
+    fn reads_outside_bounds_as_transparent_black() {
+        let data = vec![255u8; 2 * 4];
+        let img = ImageRef::new(rect(2, 1), Components::Rgba, vec![RowRef::U8(&data)]);
+        let mut out = [[9.0; 4]; 4];
+        img.read_rgba(0, -1, &mut out);
+        assert_eq!(out, [[0.0; 4], [1.0; 4], [1.0; 4], [0.0; 4]]);
+        img.read_rgba(1, 0, &mut out);
+        assert_eq!(out, [[0.0; 4]; 4]);
+    }
+
+    #[test]
+    fn rgb_reads_opaque_and_alpha_reads_grey() {
+        let rgb = [0u16, 65535, 0];
+        let img = ImageRef::new(rect(1, 1), Components::Rgb, vec![RowRef::U16(&rgb)]);
+        let mut out = [[0.0; 4]; 1];
+        img.read_rgba(0, 0, &mut out);
+        assert_eq!(out[0], [0.0, 1.0, 0.0, 1.0]);
+        let a = [0.25f32];
+        let img = ImageRef::new(rect(1, 1), Components::Alpha, vec![RowRef::F32(&a)]);
+        img.read_rgba(0, 0, &mut out);
+        assert_eq!(out[0], [0.25; 4]);
+    }
+
+    #[test]
+    fn for_each_row_writes_only_the_window() {
+        let mut data = vec![vec![0u8; 4 * 4]; 3];
+        {
+            let rows = data.iter_mut().map(|r| RowMut::U8(r.as_mut_slice())).collect();
+            let mut img = ImageMut::new(rect(4, 3), Components::Rgba, rows);
+            let window = Rect { x1: 1, y1: 1, x2: 3, y2: 9 };
+            for_each_row(&mut img, window, |y, x1, row| {
+                for (i, p) in row.iter_mut().enumerate() {
+                    *p = [(x1 + i as i32) as f32 / 255.0, y as f32 / 255.0, 0.0, 1.0];
+                }
+            });
+        }
+        assert_eq!(data[0], vec![0; 16]);
+        assert_eq!(&data[1][..4], &[0, 0, 0, 0]);
+        assert_eq!(&data[1][4..12], &[1, 1, 0, 255, 2, 1, 0, 255]);
+        assert_eq!(&data[2][12..], &[0, 0, 0, 0]);
+    }
+}

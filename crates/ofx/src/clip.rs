@@ -1,0 +1,67 @@
+//! Clip instances: connection state and image fetching.
+
+use crate::image::{depth_from_name, Image};
+use crate::property::PropertySet;
+use crate::suites::{call, suites};
+use crate::{BitDepth, Result};
+use imaging::Components;
+use openfx_sys as sys;
+
+/// A clip of an effect instance (an input, or the Output).
+pub struct Clip {
+    handle: sys::OfxImageClipHandle,
+    props: PropertySet,
+    name: String,
+}
+
+// SAFETY: clip handles are opaque host tokens usable from render threads.
+unsafe impl Send for Clip {}
+unsafe impl Sync for Clip {}
+
+impl Clip {
+    pub(crate) fn new(handle: sys::OfxImageClipHandle, props: PropertySet, name: &str) -> Self {
+        Clip { handle, props, name: name.to_string() }
+    }
+
+    /// The clip's name as defined.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether something is plugged in. Resolve answers true for every clip (HOSTS.md), so an
+    /// optional input also needs a "Use … Input" switch and a NULL-image check.
+    pub fn connected(&self) -> bool {
+        self.props.get_int(sys::kOfxImageClipPropConnected, 0).map(|v| v != 0).unwrap_or(false)
+    }
+
+    /// The components the host will deliver (after clip preferences).
+    pub fn components(&self) -> Option<Components> {
+        let name = self.props.get_string(sys::kOfxImageEffectPropComponents, 0).ok()?;
+        crate::describe::components_from_name(&name)
+    }
+
+    /// The pixel depth the host will deliver.
+    pub fn depth(&self) -> Option<BitDepth> {
+        depth_from_name(&self.props.get_string(sys::kOfxImageEffectPropPixelDepth, 0).ok()?)
+    }
+
+    /// The clip's frame range (first, last), when the host reports it.
+    pub fn frame_range(&self) -> Option<(f64, f64)> {
+        let first = self.props.get_double(sys::kOfxImageEffectPropFrameRange, 0).ok()?;
+        let last = self.props.get_double(sys::kOfxImageEffectPropFrameRange, 1).ok()?;
+        Some((first, last))
+    }
+
+    /// The image at `time`, or `None` when the host has none (unconnected input, Resolve's NULL
+    /// images, a frame outside the clip).
+    pub fn image(&self, time: f64) -> Result<Option<Image>> {
+        let s = suites()?;
+        let mut handle: sys::OfxPropertySetHandle = std::ptr::null_mut();
+        // SAFETY: valid clip handle; NULL region asks for the whole image.
+        let status = unsafe { call!(s.effect, clipGetImage)(self.handle, time, std::ptr::null(), &mut handle) };
+        if status != 0 || handle.is_null() {
+            return Ok(None);
+        }
+        Image::from_handle(handle).map(Some)
+    }
+}

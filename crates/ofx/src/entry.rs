@@ -1,0 +1,267 @@
+//! The C entry points: the plugin table, `setHost`, and one `mainEntry` per effect type that
+//! maps OFX actions onto [`Effect`] calls. Nothing here lets a panic or an error escape as
+//! anything but a status code plus a host message and a log line.
+
+use crate::describe::components_name;
+use crate::image::depth_name;
+use crate::instance::{Instance, MessageKind};
+use crate::property::PropertySet;
+use crate::{ChangeReason, ClipPreferences, Context, Describe, Effect, Error, RenderArgs, Result, Status, ThreadSafety};
+use imaging::Rect;
+use openfx_sys as sys;
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The plugins a binary exports, in `OfxGetPlugin` order.
+pub struct PluginList(Vec<sys::OfxPlugin>);
+
+// SAFETY: the table holds pointers to 'static C strings and functions only.
+unsafe impl Send for PluginList {}
+unsafe impl Sync for PluginList {}
+
+impl PluginList {
+    pub fn new(plugins: Vec<sys::OfxPlugin>) -> Self {
+        PluginList(plugins)
+    }
+
+    /// How many plugins.
+    pub fn count(&self) -> c_int {
+        self.0.len() as c_int
+    }
+
+    /// The n-th plugin, NULL when out of range. Hosts only read through the pointer.
+    pub fn get(&self, nth: c_int) -> *mut sys::OfxPlugin {
+        usize::try_from(nth)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map_or(std::ptr::null_mut(), |p| p as *const _ as *mut _)
+    }
+}
+
+/// The `OfxPlugin` record of effect `E`.
+pub fn plugin_entry<E: Effect>() -> sys::OfxPlugin {
+    sys::OfxPlugin {
+        pluginApi: sys::kOfxImageEffectPluginApi.as_ptr() as *const c_char,
+        apiVersion: 1,
+        pluginIdentifier: E::INFO.id.as_ptr(),
+        pluginVersionMajor: E::INFO.version.0,
+        pluginVersionMinor: E::INFO.version.1,
+        setHost: Some(set_host),
+        mainEntry: Some(main_entry::<E>),
+    }
+}
+
+extern "C" fn set_host(host: *mut sys::OfxHost) {
+    let _ = catch_unwind(|| {
+        crate::logfile::init();
+        crate::suites::set_host(host);
+    });
+}
+
+extern "C" fn main_entry<E: Effect>(
+    action: *const c_char,
+    handle: *const c_void,
+    in_args: sys::OfxPropertySetHandle,
+    out_args: sys::OfxPropertySetHandle,
+) -> sys::OfxStatus {
+    if action.is_null() {
+        return Status::ERR_BAD_HANDLE.0;
+    }
+    // SAFETY: hosts pass a NUL-terminated action name.
+    let action = unsafe { CStr::from_ptr(action) }.to_bytes_with_nul();
+    let effect = handle as sys::OfxImageEffectHandle;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        dispatch::<E>(action, effect, PropertySet(in_args), PropertySet(out_args))
+    }));
+    let name = String::from_utf8_lossy(&action[..action.len() - 1]).into_owned();
+    let id = E::INFO.id.to_string_lossy();
+    match outcome {
+        Ok(Ok(status)) => status.0,
+        Ok(Err(e)) => {
+            log::error!("{id}: {name} failed: {e}");
+            report(action, effect, &e.message);
+            e.status.0
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            log::error!("{id}: {name} panicked: {what}");
+            report(action, effect, &format!("internal error in {name}: {what} (see the DeepMatte log)"));
+            Status::FAILED.0
+        }
+    }
+}
+
+/// Tells the user: renders get a message attached to the node, user actions a dialog.
+fn report(action: &[u8], effect: sys::OfxImageEffectHandle, message: &str) {
+    let instance_action = action == sys::kOfxImageEffectActionRender || action == sys::kOfxActionInstanceChanged;
+    if !instance_action || effect.is_null() {
+        return;
+    }
+    if let Ok(fx) = Instance::from_handle(effect) {
+        if action == sys::kOfxImageEffectActionRender {
+            fx.persistent_message(MessageKind::Error, message);
+        } else {
+            fx.message(MessageKind::Error, message);
+        }
+    }
+}
+
+/// The instance data pointer holds a `Box<E>` from CreateInstance to DestroyInstance.
+fn with_state<E: Effect, T>(effect: sys::OfxImageEffectHandle, f: impl FnOnce(&E, &Instance) -> Result<T>) -> Result<T> {
+    let fx = Instance::from_handle(effect)?;
+    let ptr = fx.props().get_pointer(sys::kOfxPropInstanceData, 0)? as *const E;
+    if ptr.is_null() {
+        return Err(Error::new(Status::ERR_BAD_HANDLE, "effect instance has no state (not created?)"));
+    }
+    // SAFETY: the pointer was made by Box::into_raw in CreateInstance and is freed only in
+    // DestroyInstance, which hosts never run concurrently with other actions on the instance.
+    f(unsafe { &*ptr }, &fx)
+}
+
+fn dispatch<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, in_args: PropertySet, out_args: PropertySet) -> Result<Status> {
+    let is = |name: &[u8]| action == name;
+    if is(sys::kOfxActionLoad) {
+        crate::logfile::init();
+        crate::suites::suites()?;
+        Ok(Status::OK)
+    } else if is(sys::kOfxActionUnload) {
+        Ok(Status::OK)
+    } else if is(sys::kOfxActionDescribe) {
+        describe::<E>(effect)?;
+        Ok(Status::OK)
+    } else if is(sys::kOfxImageEffectActionDescribeInContext) {
+        let context = match in_args.get_string(sys::kOfxImageEffectPropContext, 0)?.as_str() {
+            "OfxImageEffectContextGeneral" => Context::General,
+            "OfxImageEffectContextFilter" => Context::Filter,
+            other => return Err(Error::new(Status::ERR_UNSUPPORTED, format!("context {other} not supported"))),
+        };
+        E::describe(context, &mut Describe::new(effect, context))?;
+        Ok(Status::OK)
+    } else if is(sys::kOfxActionCreateInstance) {
+        let fx = Instance::from_handle(effect)?;
+        let state = Box::into_raw(Box::new(E::create(&fx)?));
+        if let Err(e) = fx.props().set_pointer(sys::kOfxPropInstanceData, 0, state as *mut c_void) {
+            // SAFETY: not published to the host, so still uniquely ours.
+            drop(unsafe { Box::from_raw(state) });
+            return Err(e);
+        }
+        Ok(Status::OK)
+    } else if is(sys::kOfxActionDestroyInstance) {
+        let fx = Instance::from_handle(effect)?;
+        let ptr = fx.props().get_pointer(sys::kOfxPropInstanceData, 0)? as *mut E;
+        if !ptr.is_null() {
+            fx.props().set_pointer(sys::kOfxPropInstanceData, 0, std::ptr::null_mut())?;
+            // SAFETY: made by Box::into_raw in CreateInstance; cleared above so freed once.
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+        Ok(Status::OK)
+    } else if is(sys::kOfxImageEffectActionRender) {
+        let [x1, y1, x2, y2] = in_args.get_rect_i(sys::kOfxImageEffectPropRenderWindow)?;
+        let args = RenderArgs {
+            time: in_args.get_double(sys::kOfxPropTime, 0)?,
+            window: Rect { x1, y1, x2, y2 },
+            scale: (
+                in_args.get_double(sys::kOfxImageEffectPropRenderScale, 0).unwrap_or(1.0),
+                in_args.get_double(sys::kOfxImageEffectPropRenderScale, 1).unwrap_or(1.0),
+            ),
+            sequential: in_args.get_int(sys::kOfxImageEffectPropSequentialRenderStatus, 0).unwrap_or(0) != 0,
+            interactive: in_args.get_int(sys::kOfxImageEffectPropInteractiveRenderStatus, 0).unwrap_or(0) != 0,
+        };
+        with_state::<E, _>(effect, |e, fx| e.render(fx, &args))?;
+        Ok(Status::OK)
+    } else if is(sys::kOfxActionInstanceChanged) {
+        if in_args.get_string(sys::kOfxPropType, 0)? != "OfxTypeParameter" {
+            return Ok(Status::REPLY_DEFAULT);
+        }
+        let name = in_args.get_string(sys::kOfxPropName, 0)?;
+        let reason = match in_args.get_string(sys::kOfxPropChangeReason, 0)?.as_str() {
+            "OfxChangePluginEdited" => ChangeReason::PluginEdit,
+            "OfxChangeTime" => ChangeReason::TimeChange,
+            _ => ChangeReason::UserEdit,
+        };
+        let time = in_args.get_double(sys::kOfxPropTime, 0).unwrap_or(0.0);
+        with_state::<E, _>(effect, |e, fx| e.changed(fx, &name, reason, time))?;
+        Ok(Status::OK)
+    } else if is(sys::kOfxImageEffectActionGetFramesNeeded) {
+        let time = in_args.get_double(sys::kOfxPropTime, 0)?;
+        let needed = with_state::<E, _>(effect, |e, fx| e.frames_needed(fx, time))?;
+        if needed.is_empty() {
+            return Ok(Status::REPLY_DEFAULT);
+        }
+        for n in needed {
+            let key = format!("OfxImageClipPropFrameRange_{}\0", n.clip);
+            out_args.set_doubles(key.as_bytes(), &[n.first, n.last])?;
+        }
+        Ok(Status::OK)
+    } else if is(sys::kOfxImageEffectActionGetClipPreferences) {
+        let mut prefs = ClipPreferences::default();
+        with_state::<E, _>(effect, |e, fx| e.clip_preferences(fx, &mut prefs))?;
+        if let Some(c) = prefs.output_components {
+            out_args.set_string(b"OfxImageClipPropComponents_Output\0", 0, components_name(c))?;
+        }
+        if let Some(p) = prefs.output_premultiplied {
+            let v: &[u8] = if p { sys::kOfxImagePreMultiplied } else { sys::kOfxImageUnPreMultiplied };
+            out_args.set_string(sys::kOfxImageEffectPropPreMultiplication, 0, cstr(v))?;
+        }
+        Ok(Status::OK)
+    } else if is(sys::kOfxActionPurgeCaches) {
+        with_state::<E, _>(effect, |e, _| {
+            e.purge_caches();
+            Ok(())
+        })?;
+        Ok(Status::OK)
+    } else {
+        Ok(Status::REPLY_DEFAULT)
+    }
+}
+
+fn cstr(bytes: &'static [u8]) -> &'static str {
+    CStr::from_bytes_with_nul(bytes).ok().and_then(|c| c.to_str().ok()).unwrap_or("")
+}
+
+/// Effect-level properties of the Describe action.
+fn describe<E: Effect>(effect: sys::OfxImageEffectHandle) -> Result<()> {
+    let fx_props = {
+        let s = crate::suites::suites()?;
+        let mut props: sys::OfxPropertySetHandle = std::ptr::null_mut();
+        let get = s.effect.getPropertySet.ok_or_else(|| Error::failed("host lacks getPropertySet"))?;
+        // SAFETY: descriptor handle from the describe action.
+        let status = unsafe { get(effect, &mut props) };
+        if status != 0 {
+            return Err(Error::host("getPropertySet", "descriptor", status));
+        }
+        PropertySet(props)
+    };
+    let info = &E::INFO;
+    fx_props.set_string(sys::kOfxPropLabel, 0, info.label)?;
+    fx_props.set_string(sys::kOfxImageEffectPluginPropGrouping, 0, info.grouping)?;
+    // Optional in OFX 1.4 hosts: a refusal only loses the tooltip.
+    let _ = fx_props.set_string(sys::kOfxPropPluginDescription, 0, info.description);
+    let contexts: Vec<&str> = info
+        .contexts
+        .iter()
+        .map(|c| match c {
+            Context::Filter => "OfxImageEffectContextFilter",
+            Context::General => "OfxImageEffectContextGeneral",
+        })
+        .collect();
+    fx_props.set_strings(sys::kOfxImageEffectPropSupportedContexts, &contexts)?;
+    let depths: Vec<&str> = info.depths.iter().map(|d| depth_name(*d)).collect();
+    fx_props.set_strings(sys::kOfxImageEffectPropSupportedPixelDepths, &depths)?;
+    fx_props.set_int(sys::kOfxImageEffectPropSupportsMultipleClipDepths, 0, 0)?;
+    fx_props.set_int(sys::kOfxImageEffectPropSupportsTiles, 0, info.tiles as i32)?;
+    fx_props.set_int(sys::kOfxImageEffectPropSupportsMultiResolution, 0, 1)?;
+    fx_props.set_int(sys::kOfxImageEffectPropTemporalClipAccess, 0, info.temporal_access as i32)?;
+    fx_props.set_int(sys::kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
+    let safety: &[u8] = match info.thread_safety {
+        ThreadSafety::FullySafe => sys::kOfxImageEffectRenderFullySafe,
+        ThreadSafety::InstanceSafe => sys::kOfxImageEffectRenderInstanceSafe,
+    };
+    fx_props.set_string(sys::kOfxImageEffectPluginRenderThreadSafety, 0, cstr(safety))?;
+    Ok(())
+}

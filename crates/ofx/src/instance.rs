@@ -1,0 +1,216 @@
+//! An effect instance as the effect sees it: clips, controls, messages and progress.
+
+use crate::clip::Clip;
+use crate::param::Params;
+use crate::property::PropertySet;
+use crate::suites::{call, suites};
+use crate::{Context, Error, Result};
+use openfx_sys as sys;
+use std::ffi::CString;
+use std::os::raw::{c_char, c_void};
+
+/// How a message is presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    Error,
+    Warning,
+    Message,
+}
+
+impl MessageKind {
+    fn ofx(self) -> &'static [u8] {
+        match self {
+            MessageKind::Error => sys::kOfxMessageError,
+            MessageKind::Warning => sys::kOfxMessageWarning,
+            MessageKind::Message => sys::kOfxMessageMessage,
+        }
+    }
+}
+
+/// An effect instance handle with typed access to what it owns.
+pub struct Instance {
+    handle: sys::OfxImageEffectHandle,
+    props: PropertySet,
+    params: Params,
+    context: Context,
+}
+
+// SAFETY: instance handles are opaque host tokens that OFX lets render threads use.
+unsafe impl Send for Instance {}
+unsafe impl Sync for Instance {}
+
+fn text(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).expect("NULs replaced")
+}
+
+impl Instance {
+    pub(crate) fn from_handle(handle: sys::OfxImageEffectHandle) -> Result<Instance> {
+        let s = suites()?;
+        let mut props: sys::OfxPropertySetHandle = std::ptr::null_mut();
+        let mut set: sys::OfxParamSetHandle = std::ptr::null_mut();
+        // SAFETY: the handle is the instance the host passed to this action.
+        unsafe {
+            let status = call!(s.effect, getPropertySet)(handle, &mut props);
+            if status != 0 {
+                return Err(Error::host("getPropertySet", "instance", status));
+            }
+            let status = call!(s.effect, getParamSet)(handle, &mut set);
+            if status != 0 {
+                return Err(Error::host("getParamSet", "instance", status));
+            }
+        }
+        let props = PropertySet(props);
+        let context = match props.get_string(sys::kOfxImageEffectPropContext, 0).as_deref() {
+            Ok("OfxImageEffectContextGeneral") => Context::General,
+            _ => Context::Filter,
+        };
+        Ok(Instance { handle, props, params: Params::new(set), context })
+    }
+
+    pub(crate) fn props(&self) -> PropertySet {
+        self.props
+    }
+
+    /// The context the instance was created in.
+    pub fn context(&self) -> Context {
+        self.context
+    }
+
+    /// The instance's controls.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// A clip by name; `None` if this context does not define it (Filter has no Matte input).
+    pub fn clip(&self, name: &str) -> Option<Clip> {
+        let s = suites().ok()?;
+        let cname = CString::new(name).ok()?;
+        let mut clip: sys::OfxImageClipHandle = std::ptr::null_mut();
+        let mut props: sys::OfxPropertySetHandle = std::ptr::null_mut();
+        let get = s.effect.clipGetHandle?;
+        // SAFETY: valid instance handle, NUL-terminated name, out-pointers to locals.
+        let status = unsafe { get(self.handle, cname.as_ptr(), &mut clip, &mut props) };
+        (status == 0 && !clip.is_null()).then(|| Clip::new(clip, PropertySet(props), name))
+    }
+
+    /// A required clip, or an error naming it.
+    pub fn required_clip(&self, name: &str) -> Result<Clip> {
+        self.clip(name).ok_or_else(|| Error::failed(format!("the host gave no '{name}' clip")))
+    }
+
+    /// The host's name (Natron may report a fake one; effects only use it for messages).
+    pub fn host_name(&self) -> String {
+        suites()
+            .ok()
+            .and_then(|s| PropertySet(s.host_props).get_string(sys::kOfxPropName, 0).ok())
+            .unwrap_or_default()
+    }
+
+    /// True once the user cancelled the render in progress.
+    pub fn aborted(&self) -> bool {
+        let Ok(s) = suites() else { return false };
+        let Some(abort) = s.effect.abort else { return false };
+        // SAFETY: valid instance handle.
+        unsafe { abort(self.handle) != 0 }
+    }
+
+    /// Shows a message in the host (a dialog in most hosts: use for user actions, not renders).
+    pub fn message(&self, kind: MessageKind, message: &str) {
+        log::info!("message to host ({kind:?}): {message}");
+        let Ok(s) = suites() else { return };
+        let msg = text(message);
+        let fmt = b"%s\0".as_ptr() as *const c_char;
+        // SAFETY: valid handle, "%s" format with one NUL-terminated string argument.
+        unsafe {
+            if let Some(f) = s.message_v2.and_then(|m| m.message).or(s.message.and_then(|m| m.message)) {
+                f(self.handle as *mut c_void, kind.ofx().as_ptr() as *const c_char, std::ptr::null(), fmt, msg.as_ptr());
+            }
+        }
+    }
+
+    /// Shows a message attached to the node until cleared (render-time problems). Falls back to
+    /// a plain message on hosts without message suite V2.
+    pub fn persistent_message(&self, kind: MessageKind, message: &str) {
+        let Ok(s) = suites() else { return };
+        let Some(set) = s.message_v2.and_then(|m| m.setPersistentMessage) else {
+            return self.message(kind, message);
+        };
+        log::warn!("persistent message ({kind:?}): {message}");
+        let msg = text(message);
+        // SAFETY: as in message.
+        unsafe {
+            set(
+                self.handle as *mut c_void,
+                kind.ofx().as_ptr() as *const c_char,
+                std::ptr::null(),
+                b"%s\0".as_ptr() as *const c_char,
+                msg.as_ptr(),
+            );
+        }
+    }
+
+    /// Clears the node's persistent message, if any.
+    pub fn clear_persistent_message(&self) {
+        let Ok(s) = suites() else { return };
+        if let Some(clear) = s.message_v2.and_then(|m| m.clearPersistentMessage) {
+            // SAFETY: valid instance handle.
+            unsafe { clear(self.handle as *mut c_void) };
+        }
+    }
+
+    /// Starts a progress bar; it ends when the returned value drops.
+    pub fn progress(&self, label: &str) -> Progress<'_> {
+        let started = suites()
+            .ok()
+            .map(|s| {
+                let l = text(label);
+                // SAFETY: valid instance handle and label.
+                unsafe {
+                    if let Some(start) = s.progress_v2.and_then(|p| p.progressStart) {
+                        start(self.handle as *mut c_void, l.as_ptr(), b"deepmatte\0".as_ptr() as *const c_char) == 0
+                    } else if let Some(start) = s.progress.and_then(|p| p.progressStart) {
+                        start(self.handle as *mut c_void, l.as_ptr()) == 0
+                    } else {
+                        false
+                    }
+                }
+            })
+            .unwrap_or(false);
+        Progress { fx: self, started }
+    }
+}
+
+/// A running progress bar.
+pub struct Progress<'a> {
+    fx: &'a Instance,
+    started: bool,
+}
+
+impl Progress<'_> {
+    /// Reports `fraction` (0..1) done; returns false when the user asked to cancel.
+    pub fn update(&self, fraction: f64) -> bool {
+        if !self.started {
+            return !self.fx.aborted();
+        }
+        let Ok(s) = suites() else { return true };
+        let update = s.progress_v2.and_then(|p| p.progressUpdate).or(s.progress.and_then(|p| p.progressUpdate));
+        // SAFETY: valid instance handle, progress started.
+        let status = update.map(|f| unsafe { f(self.fx.handle as *mut c_void, fraction.clamp(0.0, 1.0)) });
+        status != Some(crate::Status::REPLY_NO.0) && !self.fx.aborted()
+    }
+}
+
+impl Drop for Progress<'_> {
+    fn drop(&mut self) {
+        if !self.started {
+            return;
+        }
+        if let Ok(s) = suites() {
+            let end = s.progress_v2.and_then(|p| p.progressEnd).or(s.progress.and_then(|p| p.progressEnd));
+            if let Some(end) = end {
+                // SAFETY: valid instance handle, progress started.
+                unsafe { end(self.fx.handle as *mut c_void) };
+            }
+        }
+    }
+}
