@@ -1,1 +1,9 @@
-//! DeepMatte plugin
+//! DeepMatte: AI mattes for OpenFX hosts (DaVinci Resolve, Nuke, Natron).
+//!
+//! This crate is the plugin binary (`DeepMatte.ofx` inside `DeepMatte.ofx.bundle`). It holds one
+//! file per effect under `effects/`; everything OFX-specific and unsafe lives in the `ofx` crate,
+//! pixel work in `imaging`.
+
+pub mod effects;
+
+ofx::export_plugins!(effects::LumaMatteExtract);

@@ -212,13 +212,14 @@ impl<'a> ImageMut<'a> {
     }
 }
 
-/// Fills `window` (clipped to the image) row by row in parallel: `pixel_row(y, x1, row)` computes
-/// scan line `y` from column `x1` into an RGBA `f32` scratch row, which is then stored at the
-/// image's bit depth and layout. Each rayon worker keeps one scratch row, so nothing allocates
-/// per row.
+/// Fills `window` (clipped to the image) row by row in parallel: `pixel_row(y, x1, row, aux)`
+/// computes scan line `y` from column `x1` into the RGBA `f32` scratch row `row`, which is then
+/// stored at the image's bit depth and layout; `aux` is a second scratch row of the same width
+/// for operations with two inputs. Each rayon worker keeps its scratch rows, so nothing
+/// allocates per row.
 pub fn for_each_row<F>(image: &mut ImageMut<'_>, window: Rect, pixel_row: F)
 where
-    F: Fn(i32, i32, &mut [[f32; 4]]) + Sync,
+    F: Fn(i32, i32, &mut [[f32; 4]], &mut [[f32; 4]]) + Sync,
 {
     let area = window.intersect(&image.bounds);
     if area.is_empty() {
@@ -231,10 +232,10 @@ where
         .par_iter_mut()
         .enumerate()
         .for_each_init(
-            || vec![[0.0f32; 4]; area.width()],
-            |scratch, (i, row)| {
+            || (vec![[0.0f32; 4]; area.width()], vec![[0.0f32; 4]; area.width()]),
+            |(scratch, aux), (i, row)| {
                 let y = area.y1 + i as i32;
-                pixel_row(y, area.x1, scratch);
+                pixel_row(y, area.x1, scratch, aux);
                 match row {
                     RowMut::U8(r) => write_span(r, components, first, scratch),
                     RowMut::U16(r) => write_span(r, components, first, scratch),
@@ -283,7 +284,7 @@ mod tests {
             let rows = data.iter_mut().map(|r| RowMut::U8(r.as_mut_slice())).collect();
             let mut img = ImageMut::new(rect(4, 3), Components::Rgba, rows);
             let window = Rect { x1: 1, y1: 1, x2: 3, y2: 9 };
-            for_each_row(&mut img, window, |y, x1, row| {
+            for_each_row(&mut img, window, |y, x1, row, _| {
                 for (i, p) in row.iter_mut().enumerate() {
                     *p = [(x1 + i as i32) as f32 / 255.0, y as f32 / 255.0, 0.0, 1.0];
                 }
