@@ -21,6 +21,12 @@ pub struct Runtime {
     library: PathBuf,
 }
 
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("library", &self.library).finish()
+    }
+}
+
 static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
 
 /// The library to load: `DEEPMATTE_ORT_LIB` when set, else `default` (the file next to the plugin

@@ -54,6 +54,12 @@ pub struct Model {
     outputs: Vec<TensorInfo>,
 }
 
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("path", &self.path).field("backend", &self.backend.to_string()).finish()
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct CacheKey {
     path: PathBuf,
@@ -154,6 +160,7 @@ fn open_model(runtime: &Runtime, path: &Path, contract: &Contract, options: &Ses
             }
             Err(detail) => {
                 let install = format!("{INSTALL_COMMAND} --dest {}", path.parent().unwrap_or(Path::new(".")).display());
+                let detail = detail.trim_end_matches('.').to_owned();
                 return Err(InferenceError::CorruptModel { path: path.to_path_buf(), detail, install });
             }
         };
