@@ -3,7 +3,8 @@
 //!
 //! Its source comes from the `openfx-sys` crate in cargo's registry and is copied to
 //! `target/hostdemo/src`, patched there, and built with make; nothing of it is committed. The
-//! patches make it load our plugin instead of the OpenFX `invert` example, ignore any installed
+//! patches make it load our plugin instead of the OpenFX `invert` example, give parameters their
+//! declared defaults (its stubs answer 2.0, true or "missing host feature"), ignore installed
 //! plugins, and dump the Source and Output images of each frame as binary PAM files so a test can
 //! check every pixel.
 
@@ -21,13 +22,17 @@ const OPENFX_CRATE: &str = "openfx-sys-0.1.0";
 /// which the 2007-era sources use without including.
 const OPTIMISE: &str = "-O2 -std=gnu++11 -include cstring";
 
-/// One string replacement in the copied sources; `find` must occur exactly once.
+/// A string replacement in the copied sources: every occurrence of `find`, which must occur
+/// exactly `count` times (so a changed upstream is a clear error, not a silent no-op).
 #[derive(Debug)]
 struct Patch {
     file: &'static str,
     find: &'static str,
     replace: &'static str,
+    count: usize,
 }
+
+const PARAMS: &str = "HostSupport/examples/hostDemoParamInstance.cpp";
 
 const PATCHES: &[Patch] = &[
     // Load our effect instead of the OpenFX `invert` example.
@@ -35,6 +40,7 @@ const PATCHES: &[Patch] = &[
         file: "HostSupport/examples/hostDemo.cpp",
         find: "\"net.sf.openfx:invertPlugin\"",
         replace: "\"org.deepmatte.LumaMatteExtract\"",
+        count: 1,
     },
     // A writer for every pixel with alpha (the demo's PPM drops alpha); PAM rows top row first.
     Patch {
@@ -54,6 +60,7 @@ const PATCHES: &[Patch] = &[
 }
 
 int main(int argc, char **argv)"#,
+        count: 1,
     },
     // After each frame: dump the Output and the Source it was rendered from.
     Patch {
@@ -70,6 +77,7 @@ int main(int argc, char **argv)"#,
           source->releaseReference();
           std::cout << "deepmatte: rendered frame " << t << std::endl;
         }"#,
+        count: 1,
     },
     // Scan only $OFX_PLUGIN_PATH, so a copy installed in /usr/OFX/Plugins never shadows the bundle
     // under test.
@@ -77,6 +85,32 @@ int main(int argc, char **argv)"#,
         file: "HostSupport/src/ofxhPluginCache.cpp",
         find: "_pluginPath.push_back(\"/usr/OFX/Plugins\");",
         replace: "",
+        count: 1,
+    },
+    // Parameters answer their declared defaults, as a host does for a control never touched.
+    Patch {
+        file: PARAMS,
+        find: "d = 2.0;",
+        replace: "d = getProperties().getDoubleProperty(kOfxParamPropDefault);",
+        count: 2,
+    },
+    Patch {
+        file: PARAMS,
+        find: "b = true;",
+        replace: "b = getProperties().getIntProperty(kOfxParamPropDefault) != 0;",
+        count: 2,
+    },
+    Patch {
+        file: PARAMS,
+        find: "Instance::get(int&)\n  {\n    return kOfxStatErrMissingHostFeature;",
+        replace: "Instance::get(int& v)\n  {\n    v = getProperties().getIntProperty(kOfxParamPropDefault);\n    return kOfxStatOK;",
+        count: 2,
+    },
+    Patch {
+        file: PARAMS,
+        find: "Instance::get(OfxTime time, int&)\n  {\n    return kOfxStatErrMissingHostFeature;",
+        replace: "Instance::get(OfxTime time, int& v)\n  {\n    v = getProperties().getIntProperty(kOfxParamPropDefault);\n    return kOfxStatOK;",
+        count: 2,
     },
 ];
 
@@ -140,11 +174,11 @@ pub fn build() -> Result<()> {
 fn apply(src: &Path, patch: &Patch) -> Result<()> {
     let path = src.join(patch.file);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let count = text.matches(patch.find).count();
-    if count != 1 {
-        bail!("patching {}: expected `{}` once, found it {count} times", patch.file, patch.find);
+    let found = text.matches(patch.find).count();
+    if found != patch.count {
+        bail!("patching {}: expected `{}` {} times, found it {found} times", patch.file, patch.find, patch.count);
     }
-    std::fs::write(&path, text.replacen(patch.find, patch.replace, 1))?;
+    std::fs::write(&path, text.replace(patch.find, patch.replace))?;
     Ok(())
 }
 
