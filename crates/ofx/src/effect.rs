@@ -1,5 +1,6 @@
 //! The trait an effect implements, and the plain data its actions receive.
 
+use crate::overlay::{Overlay, OverlayEvent};
 use crate::{Describe, Instance, Result};
 use imaging::{Components, Rect};
 use std::ffi::CStr;
@@ -123,4 +124,15 @@ pub trait Effect: Sized + Send + Sync + 'static {
 
     /// Frees caches when the host asks (low memory, project closed).
     fn purge_caches(&self) {}
+
+    /// Draws on the viewer (only called when `INFO.overlay` is set).
+    fn overlay_draw(&self, _fx: &Instance, _overlay: &mut Overlay, _time: f64) -> Result<()> {
+        Ok(())
+    }
+
+    /// A pen or key event in the viewer; return true when the effect used it (the host then
+    /// redraws and does not pass the event on).
+    fn overlay_event(&self, _fx: &Instance, _event: &OverlayEvent) -> Result<bool> {
+        Ok(false)
+    }
 }

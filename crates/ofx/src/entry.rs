@@ -263,5 +263,99 @@ fn describe<E: Effect>(effect: sys::OfxImageEffectHandle) -> Result<()> {
         ThreadSafety::InstanceSafe => sys::kOfxImageEffectRenderInstanceSafe,
     };
     fx_props.set_string(sys::kOfxImageEffectPluginRenderThreadSafety, 0, cstr(safety))?;
+    if info.overlay {
+        let entry: sys::OfxPluginEntryPoint = Some(overlay_entry::<E>);
+        let ptr = entry.map_or(std::ptr::null_mut(), |f| f as *mut c_void);
+        fx_props.set_pointer(sys::kOfxImageEffectPluginPropOverlayInteractV1, 0, ptr)?;
+    }
     Ok(())
+}
+
+/// The overlay interact's entry point: viewer draw, pen and key actions for effect `E`.
+extern "C" fn overlay_entry<E: Effect>(
+    action: *const c_char,
+    handle: *const c_void,
+    in_args: sys::OfxPropertySetHandle,
+    _out_args: sys::OfxPropertySetHandle,
+) -> sys::OfxStatus {
+    if action.is_null() {
+        return Status::ERR_BAD_HANDLE.0;
+    }
+    // SAFETY: hosts pass a NUL-terminated action name.
+    let action = unsafe { CStr::from_ptr(action) }.to_bytes_with_nul();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        overlay_dispatch::<E>(action, handle as sys::OfxInteractHandle, PropertySet(in_args))
+    }));
+    match outcome {
+        Ok(Ok(status)) => status.0,
+        Ok(Err(e)) => {
+            log::error!("overlay action failed: {e}");
+            e.status.0
+        }
+        Err(_) => {
+            log::error!("overlay action panicked");
+            Status::FAILED.0
+        }
+    }
+}
+
+fn overlay_dispatch<E: Effect>(action: &[u8], interact: sys::OfxInteractHandle, in_args: PropertySet) -> Result<Status> {
+    use crate::overlay::{held_modifiers, track_modifier, Overlay, OverlayEvent, OverlayEventKind};
+    let kind = if action == sys::kOfxInteractActionDraw {
+        None
+    } else if action == sys::kOfxInteractActionPenDown {
+        Some(OverlayEventKind::PenDown)
+    } else if action == sys::kOfxInteractActionPenMotion {
+        Some(OverlayEventKind::PenMotion)
+    } else if action == sys::kOfxInteractActionPenUp {
+        Some(OverlayEventKind::PenUp)
+    } else if action == sys::kOfxInteractActionKeyDown || action == sys::kOfxInteractActionKeyUp {
+        let key = in_args.get_int(sys::kOfxPropKeySym, 0).unwrap_or(0) as u32;
+        let down = action == sys::kOfxInteractActionKeyDown;
+        if track_modifier(key, down) || !down {
+            return Ok(Status::REPLY_DEFAULT);
+        }
+        Some(OverlayEventKind::KeyDown)
+    } else {
+        // Describe, create, destroy, focus: nothing to do.
+        return Ok(Status::REPLY_DEFAULT);
+    };
+    let s = crate::suites::suites()?;
+    let interact_suite = s.interact.ok_or_else(|| Error::new(Status::ERR_MISSING_HOST_FEATURE, "host lacks the interact suite"))?;
+    let get = interact_suite.interactGetPropertySet.ok_or_else(|| Error::failed("host lacks interactGetPropertySet"))?;
+    let mut props: sys::OfxPropertySetHandle = std::ptr::null_mut();
+    // SAFETY: the interact handle the host passed to this action.
+    let status = unsafe { get(interact, &mut props) };
+    if status != 0 {
+        return Err(Error::host("interactGetPropertySet", "overlay", status));
+    }
+    let effect = PropertySet(props).get_pointer(sys::kOfxPropEffectInstance, 0)? as sys::OfxImageEffectHandle;
+    let time = in_args.get_double(sys::kOfxPropTime, 0).unwrap_or(0.0);
+    let Some(kind) = kind else {
+        let mut overlay = Overlay::new(in_args);
+        with_state::<E, _>(effect, |e, fx| e.overlay_draw(fx, &mut overlay, time))?;
+        return Ok(Status::OK);
+    };
+    let event = OverlayEvent {
+        kind,
+        time,
+        position: (
+            in_args.get_double(sys::kOfxInteractPropPenPosition, 0).unwrap_or(0.0),
+            in_args.get_double(sys::kOfxInteractPropPenPosition, 1).unwrap_or(0.0),
+        ),
+        pixel_scale: (
+            in_args.get_double(sys::kOfxInteractPropPixelScale, 0).unwrap_or(1.0),
+            in_args.get_double(sys::kOfxInteractPropPixelScale, 1).unwrap_or(1.0),
+        ),
+        key: if kind == OverlayEventKind::KeyDown { in_args.get_int(sys::kOfxPropKeySym, 0).unwrap_or(0) as u32 } else { 0 },
+        modifiers: held_modifiers(),
+    };
+    if !with_state::<E, _>(effect, |e, fx| e.overlay_event(fx, &event))? {
+        return Ok(Status::REPLY_DEFAULT);
+    }
+    if let Some(redraw) = interact_suite.interactRedraw {
+        // SAFETY: the interact handle of this action.
+        unsafe { redraw(interact) };
+    }
+    Ok(Status::OK)
 }

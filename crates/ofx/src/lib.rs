@@ -6,6 +6,7 @@
 //! safe Rust. No panic crosses the C ABI: [`export_plugins!`] entry points catch unwinds and turn
 //! errors into `kOfxStat*` codes plus a message in the host and a line in the log.
 
+mod binary;
 mod clip;
 mod describe;
 mod effect;
@@ -13,11 +14,13 @@ mod entry;
 mod image;
 mod instance;
 mod logfile;
+mod overlay;
 mod param;
 mod property;
 mod status;
 mod suites;
 
+pub use binary::{bundle_resources, plugin_binary_path};
 pub use clip::Clip;
 pub use describe::{ClipDef, Describe};
 pub use effect::{
@@ -28,6 +31,7 @@ pub use entry::{plugin_entry, PluginList};
 pub use image::Image;
 pub use logfile::cache_dir;
 pub use instance::{Instance, MessageKind, Progress};
+pub use overlay::{Modifiers, Overlay, OverlayEvent, OverlayEventKind, Shape};
 pub use param::{Choice, ChoiceOption, ParamDef, Params};
 pub use status::{Error, Result, Status};
 

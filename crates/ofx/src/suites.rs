@@ -19,6 +19,8 @@ pub(crate) struct Suites {
     pub message_v2: Option<sys::OfxMessageSuiteV2>,
     pub progress: Option<sys::OfxProgressSuiteV1>,
     pub progress_v2: Option<sys::OfxProgressSuiteV2>,
+    pub interact: Option<sys::OfxInteractSuiteV1>,
+    pub draw: Option<sys::OfxDrawSuiteV1>,
 }
 
 // SAFETY: the suites are tables of C function pointers and an opaque host handle; OFX requires
@@ -62,6 +64,8 @@ pub(crate) fn set_host(host: *mut sys::OfxHost) {
                     message_v2: fetch(h, sys::kOfxMessageSuite, 2),
                     progress: fetch(h, sys::kOfxProgressSuite, 1),
                     progress_v2: fetch(h, sys::kOfxProgressSuite, 2),
+                    interact: fetch(h, sys::kOfxInteractSuite, 1),
+                    draw: fetch(h, sys::kOfxDrawSuite, 1),
                 })),
                 _ => {
                     log::error!("host lacks the property, image effect or parameter suite");
