@@ -9,7 +9,9 @@ mod demo;
 mod hostdemo;
 mod icons;
 mod install;
+mod models;
 mod pixels;
+mod python;
 mod sample;
 mod setup;
 mod test;
@@ -38,6 +40,12 @@ enum Command {
         #[arg(long)]
         dest: Option<PathBuf>,
     },
+    /// Download the real models of models/manifest.toml, verify their sha256 (default into .cache/models).
+    Models {
+        /// Model folder to install into.
+        #[arg(long)]
+        dest: Option<PathBuf>,
+    },
     /// Regenerate the shipped sample image under samples/.
     Sample,
     /// Render the shipped sample through Luma Matte Extract with the `deepmatte` CLI into target/demo/.
@@ -51,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         Command::Setup => setup::run(),
         Command::Bundle => bundle::run().map(|_| ()),
         Command::Install { dest } => install::run(dest),
+        Command::Models { dest } => models::run(dest),
         Command::Sample => sample::run(),
         Command::Demo => demo::run(),
         Command::Test => test::run(),

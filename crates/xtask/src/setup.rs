@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{hostdemo, util};
+use crate::{hostdemo, python, util};
 
 /// One idempotent setup step. Adding a step is adding one entry to [`STEPS`].
 struct Step {
@@ -17,6 +17,7 @@ struct Step {
 const STEPS: &[Step] = &[
     Step { name: "system packages", run: system_packages },
     Step { name: "OpenFX hostDemo (independent host for tests)", run: hostdemo::build },
+    Step { name: "Python venv, ONNX Runtime library, stand-in models, references", run: python::setup },
 ];
 
 /// Debian packages the build needs: libclang for bindgen (openfx-sys), a C++ toolchain and make
