@@ -20,9 +20,10 @@ const STEPS: &[Step] = &[
     Step { name: "Python venv, ONNX Runtime library, stand-in models, references", run: python::setup },
 ];
 
-/// Debian packages the build needs: libclang for bindgen (openfx-sys), a C++ toolchain and make
-/// for the official OpenFX hostDemo.
-const APT_PACKAGES: &[&str] = &["libclang-dev", "g++", "make"];
+/// Debian packages: libclang for bindgen (openfx-sys); a C++ toolchain and make for the official
+/// OpenFX hostDemo; python3-venv for the model tooling's venv; ffmpeg for the CLI's video input
+/// and output, so their tests run too.
+const APT_PACKAGES: &[&str] = &["libclang-dev", "g++", "make", "python3-venv", "ffmpeg"];
 
 /// Runs every setup step.
 pub fn run() -> Result<()> {
