@@ -12,7 +12,7 @@
 //! - Depths 8, 16-bit and float; RGBA, RGB and Alpha; tiles; render scale independent (a per-pixel
 //!   operation); fully thread safe.
 
-use imaging::{for_each_row, Components, LumaChannel, MatteLevels};
+use imaging::{extract_matte, Components, LumaChannel, MatteLevels, MatteOutput};
 use ofx::{
     BitDepth, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
     Error, FramesNeeded, Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
@@ -26,36 +26,29 @@ const MATTE: &str = "Matte";
 const OUTPUT: &str = "Output";
 const ALL_COMPONENTS: &[Components] = &[Components::Rgba, Components::Rgb, Components::Alpha];
 
-/// Where the matte goes.
+/// The `output` control: where the matte goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputMode {
-    /// Source RGB multiplied by the matte, matte in alpha: ready to composite.
-    AlphaPremultiplied,
-    /// Source RGB untouched, matte in alpha: for hosts that premultiply themselves.
-    AlphaStraight,
-    /// The matte as an opaque grey image: to look at it or to export it.
-    MatteRgba,
-}
+struct OutputMode(MatteOutput);
 
 impl Choice for OutputMode {
     const OPTIONS: &'static [ChoiceOption<Self>] = &[
         ChoiceOption {
-            value: OutputMode::AlphaPremultiplied,
+            value: OutputMode(MatteOutput::AlphaPremultiplied),
             id: "alpha_premultiplied",
             label: "Alpha (premultiplied)",
-            hint: "Source colour multiplied by the matte, matte in alpha.",
+            hint: "Source colour multiplied by the matte, matte in alpha: ready to composite.",
         },
         ChoiceOption {
-            value: OutputMode::AlphaStraight,
+            value: OutputMode(MatteOutput::AlphaStraight),
             id: "alpha_straight",
             label: "Alpha (straight)",
-            hint: "Source colour unchanged, matte in alpha.",
+            hint: "Source colour unchanged, matte in alpha: for hosts that premultiply themselves.",
         },
         ChoiceOption {
-            value: OutputMode::MatteRgba,
+            value: OutputMode(MatteOutput::Grey),
             id: "matte_rgba",
             label: "Matte as grey",
-            hint: "The matte in R, G and B, alpha 1.",
+            hint: "The matte in R, G and B, alpha 1: to look at it or export it.",
         },
     ];
 }
@@ -84,7 +77,7 @@ struct Settings {
     levels: MatteLevels,
     use_matte_input: bool,
     matte_frame_offset: i32,
-    output: OutputMode,
+    output: MatteOutput,
 }
 
 impl Settings {
@@ -101,7 +94,7 @@ impl Settings {
             // Filter context has no Matte input: the control exists but does nothing there.
             use_matte_input: fx.context() == Context::General && p.boolean("use_matte_input", time)?,
             matte_frame_offset: p.int("matte_frame_offset", time)?,
-            output: p.choice("output", time)?,
+            output: p.choice::<OutputMode>("output", time)?.0,
         })
     }
 
@@ -151,7 +144,7 @@ impl Effect for LumaMatteExtract {
             (-100_000, 100_000),
             (-24, 24),
         ))?;
-        d.param(ParamDef::choice("output", "Output", "Where the matte goes.", OutputMode::AlphaPremultiplied))?;
+        d.param(ParamDef::choice("output", "Output", "Where the matte goes.", OutputMode(MatteOutput::AlphaPremultiplied)))?;
         Ok(())
     }
 
@@ -177,11 +170,7 @@ impl Effect for LumaMatteExtract {
                         settings.matte_time(args.time)
                     ),
                 );
-                let source = source.as_ref().map(|s| s.view());
-                for_each_row(&mut output.view_mut(), args.window, |y, x1, row, _| match &source {
-                    Some(s) => s.read_rgba(y, x1, row),
-                    None => row.fill([0.0; 4]),
-                });
+                imaging::copy(&mut output.view_mut(), args.window, source.as_ref().map(|s| s.view()).as_ref());
                 return Ok(());
             }
             image
@@ -192,25 +181,12 @@ impl Effect for LumaMatteExtract {
 
         let Some(source) = source else {
             // No source frame (outside the clip): transparent black, as hosts do.
-            for_each_row(&mut output.view_mut(), args.window, |_, _, row, _| row.fill([0.0; 4]));
+            imaging::copy(&mut output.view_mut(), args.window, None);
             return Ok(());
         };
-        let (source, matte) = (source.view(), matte.as_ref().map(|m| m.view()));
+        let matte = matte.as_ref().map(|m| m.view());
         let Settings { channel, levels, output: mode, .. } = settings;
-        for_each_row(&mut output.view_mut(), args.window, |y, x1, row, matte_row| {
-            source.read_rgba(y, x1, row);
-            if let Some(m) = &matte {
-                m.read_rgba(y, x1, matte_row);
-            }
-            for (px, matte_px) in row.iter_mut().zip(matte_row.iter()) {
-                let m = levels.apply(channel.value(if matte.is_some() { *matte_px } else { *px }));
-                *px = match mode {
-                    OutputMode::AlphaPremultiplied => [px[0] * m, px[1] * m, px[2] * m, m],
-                    OutputMode::AlphaStraight => [px[0], px[1], px[2], m],
-                    OutputMode::MatteRgba => [m, m, m, 1.0],
-                };
-            }
-        });
+        extract_matte(&mut output.view_mut(), args.window, &source.view(), matte.as_ref(), channel, levels, mode);
         Ok(())
     }
 
@@ -229,7 +205,7 @@ impl Effect for LumaMatteExtract {
     fn clip_preferences(&self, fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
         // The matte needs an alpha channel to land in, whatever the Source's layout.
         prefs.output_components = Some(Components::Rgba);
-        prefs.output_premultiplied = Some(fx.params().choice::<OutputMode>("output", 0.0)? != OutputMode::AlphaStraight);
+        prefs.output_premultiplied = Some(fx.params().choice::<OutputMode>("output", 0.0)?.0 != MatteOutput::AlphaStraight);
         Ok(())
     }
 }

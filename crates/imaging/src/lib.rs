@@ -10,6 +10,6 @@ mod luma;
 mod sample;
 mod view;
 
-pub use luma::{LumaChannel, MatteLevels};
+pub use luma::{copy, extract_matte, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
 pub use sample::Sample;
 pub use view::{for_each_row, Components, ImageMut, ImageRef, Rect, RowMut, RowRef};

@@ -3,6 +3,66 @@
 //! Values are used as the host delivers them (no linearisation), as Fusion's Bitmap tool and the
 //! edit page's Luma Matte composite do, so a matte rendered by any tool comes back unchanged.
 
+use crate::{for_each_row, ImageMut, ImageRef, Rect};
+
+/// Where an extracted matte goes in the output pixel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatteOutput {
+    /// Source RGB multiplied by the matte, matte in alpha.
+    AlphaPremultiplied,
+    /// Source RGB unchanged, matte in alpha.
+    AlphaStraight,
+    /// The matte as opaque grey: (m, m, m, 1).
+    Grey,
+}
+
+/// Fills `window` of `out` with a matte extracted from `matte` (or from `source` itself when
+/// `matte` is None) and placed per `mode` over `source`.
+pub fn extract_matte(
+    out: &mut ImageMut<'_>,
+    window: Rect,
+    source: &ImageRef<'_>,
+    matte: Option<&ImageRef<'_>>,
+    channel: LumaChannel,
+    levels: MatteLevels,
+    mode: MatteOutput,
+) {
+    let levels = levels.prepared();
+    for_each_row(out, window, |y, x1, row, matte_row| {
+        source.read_rgba(y, x1, row);
+        match matte {
+            Some(m) => {
+                m.read_rgba(y, x1, matte_row);
+                for (px, mp) in row.iter_mut().zip(matte_row.iter()) {
+                    place(px, levels.apply(channel.value(*mp)), mode);
+                }
+            }
+            None => {
+                for px in row.iter_mut() {
+                    place(px, levels.apply(channel.value(*px)), mode);
+                }
+            }
+        }
+    });
+}
+
+#[inline(always)]
+fn place(px: &mut [f32; 4], m: f32, mode: MatteOutput) {
+    *px = match mode {
+        MatteOutput::AlphaPremultiplied => [px[0] * m, px[1] * m, px[2] * m, m],
+        MatteOutput::AlphaStraight => [px[0], px[1], px[2], m],
+        MatteOutput::Grey => [m, m, m, 1.0],
+    };
+}
+
+/// Copies `source` into `window` of `out` (pixels outside `source` become transparent black).
+pub fn copy(out: &mut ImageMut<'_>, window: Rect, source: Option<&ImageRef<'_>>) {
+    for_each_row(out, window, |y, x1, row, _| match source {
+        Some(s) => s.read_rgba(y, x1, row),
+        None => row.fill([0.0; 4]),
+    });
+}
+
 /// Which value of a pixel becomes the matte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LumaChannel {
@@ -66,23 +126,50 @@ impl MatteLevels {
     /// threshold at that value; a white below black gives a reversed ramp.
     #[inline]
     pub fn apply(&self, v: f32) -> f32 {
+        self.prepared().apply(v)
+    }
+
+    /// The levels with their divisions done once, for per-pixel loops.
+    pub fn prepared(&self) -> PreparedLevels {
         let span = self.white - self.black;
-        let mut m = if span == 0.0 {
+        PreparedLevels {
+            black: self.black,
+            inv_span: if span == 0.0 { 0.0 } else { 1.0 / span },
+            hard: span == 0.0,
+            inv_gamma: (self.gamma != 1.0 && self.gamma > 0.0).then(|| 1.0 / self.gamma),
+            invert: self.invert,
+        }
+    }
+}
+
+/// [`MatteLevels`] ready for a per-pixel loop: every branch in `apply` is loop-invariant.
+#[derive(Clone, Copy, Debug)]
+pub struct PreparedLevels {
+    black: f32,
+    inv_span: f32,
+    hard: bool,
+    inv_gamma: Option<f32>,
+    invert: bool,
+}
+
+impl PreparedLevels {
+    /// See [`MatteLevels::apply`].
+    #[inline(always)]
+    pub fn apply(&self, v: f32) -> f32 {
+        let m = if self.hard {
             if v >= self.black {
                 1.0
             } else {
                 0.0
             }
         } else {
-            ((v - self.black) / span).clamp(0.0, 1.0)
+            // max/min (not clamp) so a NaN from a float host buffer becomes 0, not NaN.
+            ((v - self.black) * self.inv_span).max(0.0).min(1.0)
         };
-        // NaN from a float host buffer must not leak into the matte.
-        if m.is_nan() {
-            m = 0.0;
-        }
-        if self.gamma != 1.0 && self.gamma > 0.0 && m > 0.0 && m < 1.0 {
-            m = m.powf(1.0 / self.gamma);
-        }
+        let m = match self.inv_gamma {
+            Some(g) => m.powf(g),
+            None => m,
+        };
         if self.invert {
             1.0 - m
         } else {

@@ -7,6 +7,24 @@ pub trait Sample: Copy + Send + Sync + bytemuck::Pod + 'static {
     fn to_f32(self) -> f32;
     /// Converts from the normalised `f32` scale, rounding and clamping for integer types.
     fn from_f32(v: f32) -> Self;
+
+    /// Converts packed RGBA samples to the `f32` scratch layout.
+    #[inline]
+    fn read_rgba(src: &[Self], out: &mut [[f32; 4]]) {
+        for (o, p) in out.iter_mut().zip(src.chunks_exact(4)) {
+            *o = [p[0].to_f32(), p[1].to_f32(), p[2].to_f32(), p[3].to_f32()];
+        }
+    }
+
+    /// Converts the `f32` scratch layout to packed RGBA samples.
+    #[inline]
+    fn write_rgba(px: &[[f32; 4]], dst: &mut [Self]) {
+        for (d, p) in dst.chunks_exact_mut(4).zip(px) {
+            for c in 0..4 {
+                d[c] = Self::from_f32(p[c]);
+            }
+        }
+    }
 }
 
 impl Sample for u8 {
@@ -39,6 +57,15 @@ impl Sample for f32 {
     #[inline]
     fn from_f32(v: f32) -> Self {
         v
+    }
+    /// Float RGBA already is the scratch layout: a straight copy.
+    #[inline]
+    fn read_rgba(src: &[Self], out: &mut [[f32; 4]]) {
+        out.copy_from_slice(bytemuck::cast_slice(&src[..out.len() * 4]));
+    }
+    #[inline]
+    fn write_rgba(px: &[[f32; 4]], dst: &mut [Self]) {
+        dst[..px.len() * 4].copy_from_slice(bytemuck::cast_slice(px));
     }
 }
 

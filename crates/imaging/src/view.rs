@@ -142,11 +142,7 @@ fn read_span<T: Sample>(row: &[T], components: Components, first: usize, out: &m
     let n = components.count();
     let src = &row[first * n..(first + out.len()) * n];
     match components {
-        Components::Rgba => {
-            for (o, p) in out.iter_mut().zip(src.chunks_exact(4)) {
-                *o = [p[0].to_f32(), p[1].to_f32(), p[2].to_f32(), p[3].to_f32()];
-            }
-        }
+        Components::Rgba => T::read_rgba(src, out),
         Components::Rgb => {
             for (o, p) in out.iter_mut().zip(src.chunks_exact(3)) {
                 *o = [p[0].to_f32(), p[1].to_f32(), p[2].to_f32(), 1.0];
@@ -165,13 +161,7 @@ fn write_span<T: Sample>(row: &mut [T], components: Components, first: usize, px
     let n = components.count();
     let dst = &mut row[first * n..(first + px.len()) * n];
     match components {
-        Components::Rgba => {
-            for (d, p) in dst.chunks_exact_mut(4).zip(px) {
-                for c in 0..4 {
-                    d[c] = T::from_f32(p[c]);
-                }
-            }
-        }
+        Components::Rgba => T::write_rgba(px, dst),
         Components::Rgb => {
             for (d, p) in dst.chunks_exact_mut(3).zip(px) {
                 for c in 0..3 {
@@ -231,10 +221,18 @@ where
     image.rows[skip..skip + area.height()]
         .par_iter_mut()
         .enumerate()
+        // Several rows per task: a row is microseconds of work, a task hand-off is not free.
+        .with_min_len(16)
         .for_each_init(
             || (vec![[0.0f32; 4]; area.width()], vec![[0.0f32; 4]; area.width()]),
             |(scratch, aux), (i, row)| {
                 let y = area.y1 + i as i32;
+                // Float RGBA output is the scratch layout: compute straight into it.
+                if let (RowMut::F32(r), Components::Rgba) = (&mut *row, components) {
+                    let px: &mut [[f32; 4]] = bytemuck::cast_slice_mut(&mut r[first * 4..(first + area.width()) * 4]);
+                    pixel_row(y, area.x1, px, aux);
+                    return;
+                }
                 pixel_row(y, area.x1, scratch, aux);
                 match row {
                     RowMut::U8(r) => write_span(r, components, first, scratch),
