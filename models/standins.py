@@ -5,10 +5,11 @@ Input `image` f32 [1,3,H,W] (H, W dynamic; ImageNet-normalised RGB), output `dep
 - depth_standin_exact.onnx:   depth = relu(A·R' + B·G' + C·B' + D) on the normalised channels R', G',
   B'. Rust tests recompute it from the frame, so pixels are checked end to end, and un-normalising
   in the formula proves the pre-processing.
-- depth_standin_flicker.onnx: depth = s·relu(A·R' + B·G' + C·B' + D) + t, where the scale s and shift t
-  are a hash-like function of the frame's global mean m: s = 1 + 0.5·sin(104729·m),
-  t = 1 + sin(130363·m + 1). Frames of a static shot that differ only by sensor noise get unrelated s
-  and t, which is how relative-depth models flicker.
+- depth_standin_flicker.onnx: depth = s·relu(A·R' + B·G' + C·B' + D)^g + t, where the scale s, shift t
+  and gamma g are hash-like functions of the frame's global mean m (over the normalised input):
+  s = 1 + 0.5·sin(104729·m), t = 1 + sin(130363·m + 1), g = 1 + 0.25·sin(115249·m + 2). Frames of a
+  static shot that differ only by sensor noise get unrelated s, t and g, which is how relative-depth
+  models flicker: the gamma part is what per-frame normalisation cannot undo.
 - depth_standin_wrong_names.onnx: the exact stand-in with input `input` and output `output`, to test
   that a contract mismatch is reported.
 
@@ -25,7 +26,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 # Coefficients on the normalised channels; the Rust tests use the same numbers (crates/depth/src/standin.rs).
 A, B, C, D = 0.25, 0.5, -0.125, 0.75
-SCALE_FREQUENCY, SHIFT_FREQUENCY = 104729.0, 130363.0
+SCALE_FREQUENCY, SHIFT_FREQUENCY, GAMMA_FREQUENCY = 104729.0, 130363.0, 115249.0
 
 # IR 9 / opset 17: readable by every ONNX Runtime from 1.16 on, not only the one we pin.
 IR_VERSION, OPSET = 9, 17
@@ -64,6 +65,9 @@ def flicker() -> onnx.ModelProto:
     constants = {
         "scale_frequency": SCALE_FREQUENCY,
         "shift_frequency": SHIFT_FREQUENCY,
+        "gamma_frequency": GAMMA_FREQUENCY,
+        "quarter": 0.25,
+        "two": 2.0,
         "half": 0.5,
         "one": 1.0,
     }
@@ -78,7 +82,13 @@ def flicker() -> onnx.ModelProto:
         helper.make_node("Add", ["shift_base", "one"], ["shift_phase"]),
         helper.make_node("Sin", ["shift_phase"], ["shift_sin"]),
         helper.make_node("Add", ["shift_sin", "one"], ["shift"]),
-        helper.make_node("Mul", ["stable", "scale"], ["scaled"]),
+        helper.make_node("Mul", ["mean", "gamma_frequency"], ["gamma_base"]),
+        helper.make_node("Add", ["gamma_base", "two"], ["gamma_phase"]),
+        helper.make_node("Sin", ["gamma_phase"], ["gamma_sin"]),
+        helper.make_node("Mul", ["gamma_sin", "quarter"], ["gamma_swing"]),
+        helper.make_node("Add", ["gamma_swing", "one"], ["gamma"]),
+        helper.make_node("Pow", ["stable", "gamma"], ["curved"]),
+        helper.make_node("Mul", ["curved", "scale"], ["scaled"]),
         helper.make_node("Add", ["scaled", "shift"], ["depth"]),
     ]
     return model(nodes, inits, "image", "depth", "depth_standin_flicker")
