@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::SystemTime;
 
@@ -71,6 +72,15 @@ struct CacheKey {
 
 static MODELS: LazyLock<Mutex<HashMap<CacheKey, Arc<Model>>>> = LazyLock::new(Default::default);
 
+/// Model runs in this process, every model counted: tests and benchmarks check that cached
+/// renders run none (the plugin exports it as `DeepMatteModelRuns`).
+static MODEL_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times any model has run in this process.
+pub fn model_runs() -> u64 {
+    MODEL_RUNS.load(Ordering::Relaxed)
+}
+
 impl Runtime {
     /// The model at `path`, opened on the fastest backend that works and checked against `contract`.
     /// The same file (unchanged on disk), contract and options give the same shared [`Model`].
@@ -125,6 +135,7 @@ impl Model {
             .map_err(failed)?;
         let mut session = self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let outputs = session.run(values.as_slice()).map_err(failed)?;
+        MODEL_RUNS.fetch_add(1, Ordering::Relaxed);
         outputs
             .values()
             .map(|value| {
