@@ -48,9 +48,10 @@ fn cubic(x: f64) -> f64 {
     }
 }
 
-/// A direct 2-D bicubic sample of channel `c` (half-pixel centres, edges repeated): written
-/// independently of the separable, multi-threaded resize in crates/inference.
-fn bicubic_at(pixels: &[f32], width: usize, height: usize, c: usize, ox: usize, oy: usize, new_w: usize, new_h: usize) -> f64 {
+/// A direct 2-D bicubic sample of channel `c` at output pixel `(ox, oy)` of a `new` (width, height)
+/// image (half-pixel centres, edges repeated): written independently of the separable,
+/// multi-threaded resize in crates/inference.
+fn bicubic_at(pixels: &[f32], (width, height): (usize, usize), c: usize, (ox, oy): (usize, usize), (new_w, new_h): (usize, usize)) -> f64 {
     let sx = (ox as f64 + 0.5) * width as f64 / new_w as f64 - 0.5;
     let sy = (oy as f64 + 0.5) * height as f64 / new_h as f64 - 0.5;
     let (fx, fy) = (sx.floor(), sy.floor());
@@ -77,7 +78,7 @@ fn exact_standin_matches_the_closed_form() {
     let mut worst = 0.0f64;
     for oy in 0..map.height {
         for ox in 0..map.width {
-            let rgb = [0, 1, 2].map(|c| bicubic_at(&pixels, width, height, c, ox, oy, map.width, map.height) as f32);
+            let rgb = [0, 1, 2].map(|c| bicubic_at(&pixels, (width, height), c, (ox, oy), (map.width, map.height)) as f32);
             let expected = standin::exact_depth(rgb) as f64;
             worst = worst.max((map.values[oy * map.width + ox] as f64 - expected).abs());
         }

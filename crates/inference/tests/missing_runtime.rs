@@ -8,7 +8,7 @@ use inference::{InferenceError, Runtime};
 #[test]
 fn missing_library_is_reported_then_a_retry_succeeds() {
     let absent = common::cache().join("nowhere").join(inference::ORT_LIBRARY_FILE);
-    let err = Runtime::load(&absent).err().expect("an absent library cannot load");
+    let err = Runtime::load(&absent).expect_err("an absent library cannot load");
     assert!(matches!(err, InferenceError::RuntimeMissing { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains(&absent.display().to_string()), "{msg}");
@@ -16,7 +16,7 @@ fn missing_library_is_reported_then_a_retry_succeeds() {
     assert!(msg.contains("DEEPMATTE_ORT_LIB"), "{msg}");
 
     let not_a_library = common::cached("models/depth_standin_exact.onnx");
-    let err = Runtime::load(&not_a_library).err().expect("a model file is not a library");
+    let err = Runtime::load(&not_a_library).expect_err("a model file is not a library");
     assert!(err.to_string().contains("could not be loaded from"), "{err}");
 
     // Once installed, the next render loads it: nothing of the failures was kept.
