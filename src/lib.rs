@@ -6,4 +6,11 @@
 
 pub mod effects;
 
-ofx::export_plugins!(effects::LumaMatteExtract);
+ofx::export_plugins!(effects::LumaMatteExtract, effects::DepthMap);
+
+/// Diagnostics for tests and benchmarks: how many times any model ran in this process (cached
+/// renders run none).
+#[no_mangle]
+pub extern "C" fn DeepMatteModelRuns() -> u64 {
+    inference::model_runs()
+}

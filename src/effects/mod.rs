@@ -1,5 +1,8 @@
 //! The effects, one file each: identity and controls first, then render.
 
+mod depth_map;
 mod luma_matte_extract;
+mod runtime;
 
+pub use depth_map::DepthMap;
 pub use luma_matte_extract::LumaMatteExtract;

@@ -11,7 +11,7 @@ mod plane;
 mod sample;
 mod view;
 
-pub use luma::{copy, extract_matte, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
+pub use luma::{copy, extract_matte, place_plane, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
 pub use plane::{box_blur, expand_contract, gaussian_blur, guided_filter, Plane};
 pub use sample::Sample;
 pub use view::{for_each_row, Components, ImageMut, ImageRef, Rect, RowMut, RowRef};

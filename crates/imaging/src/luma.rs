@@ -3,7 +3,7 @@
 //! Values are used as the host delivers them (no linearisation), as Fusion's Bitmap tool and the
 //! edit page's Luma Matte composite do, so a matte rendered by any tool comes back unchanged.
 
-use crate::{for_each_row, ImageMut, ImageRef, Rect};
+use crate::{for_each_row, ImageMut, ImageRef, Plane, Rect};
 
 /// Where an extracted matte goes in the output pixel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +53,36 @@ fn place(px: &mut [f32; 4], m: f32, mode: MatteOutput) {
         MatteOutput::AlphaStraight => [px[0], px[1], px[2], m],
         MatteOutput::Grey => [m, m, m, 1.0],
     };
+}
+
+/// Fills `window` of `out` with the matte `plane` placed per `mode` over `source`. The plane
+/// covers `plane_bounds` with its rows top-down (the order models and files use), so row 0 is
+/// scan line `plane_bounds.y2 − 1`; outside it the matte is 0.
+pub fn place_plane(
+    out: &mut ImageMut<'_>,
+    window: Rect,
+    source: Option<&ImageRef<'_>>,
+    plane: &Plane,
+    plane_bounds: Rect,
+    mode: MatteOutput,
+) {
+    for_each_row(out, window, |y, x1, row, _| {
+        match source {
+            Some(s) => s.read_rgba(y, x1, row),
+            None => row.fill([0.0; 4]),
+        }
+        let inside_y = y >= plane_bounds.y1 && y < plane_bounds.y2;
+        let plane_row = (plane_bounds.y2 - 1 - y) as usize;
+        for (i, px) in row.iter_mut().enumerate() {
+            let x = x1 + i as i32;
+            let m = if inside_y && x >= plane_bounds.x1 && x < plane_bounds.x2 {
+                plane.data[plane_row * plane.width + (x - plane_bounds.x1) as usize]
+            } else {
+                0.0
+            };
+            place(px, m, mode);
+        }
+    });
 }
 
 /// Copies `source` into `window` of `out` (pixels outside `source` become transparent black).

@@ -114,6 +114,18 @@ impl<'a> ImageRef<'a> {
         self.components
     }
 
+    /// The whole image as interleaved RGBA `f32`, rows top-down (row 0 = scan line `y2 − 1`):
+    /// the layout models and image files expect.
+    pub fn to_rgba_top_down(&self) -> Vec<f32> {
+        let (w, h) = (self.bounds.width(), self.bounds.height());
+        let mut out = vec![0.0f32; w * h * 4];
+        out.par_chunks_mut(w * 4).enumerate().for_each(|(row, dst)| {
+            let y = self.bounds.y2 - 1 - row as i32;
+            self.read_rgba(y, self.bounds.x1, bytemuck::cast_slice_mut(dst));
+        });
+        out
+    }
+
     /// Reads pixels `x1..x1+out.len()` of scan line `y` as RGBA `f32`. Pixels outside the image
     /// read as transparent black; RGB reads alpha 1; a single-channel image reads as a grey image
     /// whose alpha is that same value (so a matte stays a matte whichever channel is asked for).

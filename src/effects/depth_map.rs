@@ -1,0 +1,343 @@
+//! **Depth Map** — a matte from monocular depth (Depth Anything V2 Small), near = white.
+//!
+//! The controls are Resolve Studio's (Quality, Depth Map Preview, Adjust Map Levels, Isolate
+//! Specific Depth, Invert, Map Finesse) plus what Resolve lacks: Temporal Stability, which aligns
+//! each frame's depth to its neighbours so mattes do not flicker, and a depth cache, so moving
+//! any slider re-renders without running the model.
+//!
+//! - Identifier `org.deepmatte.DepthMap`, grouping `DeepMatte`, version 1.0 (a minor bump keeps
+//!   projects loading; a major bump makes hosts treat it as a new effect).
+//! - Contexts Filter and General; depths 8, 16-bit and float; RGBA and RGB in, RGBA out; tiles
+//!   (each tile reads the whole frame's depth from the cache); temporal clip access; fully thread
+//!   safe (the model is shared and its runs are serialised inside the engine).
+//!
+//! Render, top to bottom: source frame → raw depth (cache or model) → normalised, or stabilised
+//! over the frame's window → frame size → levels → isolate → invert → finesse → output.
+
+use depth::{normalize, stabilize, to_frame_size, DepthEstimator, DepthMap as RawDepth, Frame, Quality as ModelQuality, Window};
+use imaging::{expand_contract, gaussian_blur, guided_filter, place_plane, Components, ImageRef, MatteLevels, MatteOutput, Plane};
+use inference::SessionOptions;
+use ofx::{
+    BitDepth, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded,
+    Instance, ParamDef, RenderArgs, Result, ThreadSafety,
+};
+use std::sync::Arc;
+
+use super::runtime::{models_folder, runtime, user_error};
+
+/// The effect; state lives in the process-wide estimator (shared model and depth cache).
+pub struct DepthMap;
+
+const SOURCE: &str = "Source";
+const OUTPUT: &str = "Output";
+
+/// The `quality` control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Quality(ModelQuality);
+
+impl Choice for Quality {
+    const OPTIONS: &'static [ChoiceOption<Self>] = &[
+        ChoiceOption { value: Quality(ModelQuality::Faster), id: "faster", label: "Faster", hint: "Model at 266 px on the short side: about 4× faster." },
+        ChoiceOption { value: Quality(ModelQuality::Better), id: "better", label: "Better", hint: "Model at 518 px on the short side, as trained." },
+    ];
+}
+
+/// The `output` control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Output {
+    /// Source colour with the matte in alpha (the color page keys with it, the edit page
+    /// composites with it).
+    Alpha,
+    /// The depth map after Adjust Map Levels, as grey.
+    Depth,
+    /// The finished matte as grey.
+    Matte,
+}
+
+impl Choice for Output {
+    const OPTIONS: &'static [ChoiceOption<Self>] = &[
+        ChoiceOption { value: Output::Alpha, id: "alpha", label: "Alpha over source", hint: "Source colour, matte in alpha." },
+        ChoiceOption { value: Output::Depth, id: "depth", label: "Depth map", hint: "The depth map (near = white) after Adjust Map Levels." },
+        ChoiceOption { value: Output::Matte, id: "matte", label: "Matte", hint: "The finished matte as grey." },
+    ];
+}
+
+/// Every control, read at one time.
+struct Settings {
+    quality: ModelQuality,
+    preview: bool,
+    levels: MatteLevels,
+    isolate: Option<Isolate>,
+    invert: bool,
+    finesse: Option<Finesse>,
+    output: Output,
+    temporal: Option<(f32, i32)>,
+    model_folder: String,
+}
+
+/// Isolate Specific Depth: a band around a target depth.
+#[derive(Clone, Copy)]
+struct Isolate {
+    target: f32,
+    tolerance: f32,
+    softness: f32,
+}
+
+impl Isolate {
+    /// 1 within `tolerance` of the target, falling linearly to 0 over `softness` beyond it.
+    fn apply(&self, d: f32) -> f32 {
+        let distance = (d - self.target).abs() - self.tolerance;
+        if distance <= 0.0 {
+            1.0
+        } else if self.softness <= 0.0 {
+            0.0
+        } else {
+            (1.0 - distance / self.softness).max(0.0)
+        }
+    }
+}
+
+/// Map Finesse, in full-resolution pixels.
+#[derive(Clone, Copy)]
+struct Finesse {
+    expand_contract: f32,
+    blur: f32,
+    post_filter: f32,
+}
+
+impl Settings {
+    fn read(fx: &Instance, time: f64) -> Result<Settings> {
+        let p = fx.params();
+        let isolate = p.boolean("isolate", time)?.then_some(()).map(|_| -> Result<Isolate> {
+            Ok(Isolate {
+                target: p.double("target_depth", time)? as f32,
+                tolerance: p.double("tolerance", time)? as f32,
+                softness: p.double("softness", time)? as f32,
+            })
+        });
+        let finesse = p.boolean("post_processing", time)?.then_some(()).map(|_| -> Result<Finesse> {
+            Ok(Finesse {
+                expand_contract: p.double("expand_contract", time)? as f32,
+                blur: p.double("blur", time)? as f32,
+                post_filter: p.double("post_filter", time)? as f32,
+            })
+        });
+        let temporal = p.boolean("temporal_stability", time)?.then_some(()).map(|_| -> Result<(f32, i32)> {
+            Ok((p.double("temporal_strength", time)? as f32, p.int("temporal_window", time)?))
+        });
+        Ok(Settings {
+            quality: p.choice::<Quality>("quality", time)?.0,
+            preview: p.boolean("preview", time)?,
+            levels: MatteLevels {
+                black: p.double("far_limit", time)? as f32,
+                white: p.double("near_limit", time)? as f32,
+                gamma: p.double("gamma", time)? as f32,
+                invert: false,
+            },
+            isolate: isolate.transpose()?,
+            invert: p.boolean("invert", time)?,
+            finesse: finesse.transpose()?,
+            output: p.choice("output", time)?,
+            temporal: temporal.transpose()?.filter(|(strength, window)| *strength > 0.0 && *window > 0),
+            model_folder: p.string("model_folder")?,
+        })
+    }
+}
+
+impl Effect for DepthMap {
+    const INFO: EffectInfo = EffectInfo {
+        id: c"org.deepmatte.DepthMap",
+        label: "Depth Map",
+        grouping: "DeepMatte",
+        description: "A matte from monocular depth (near = white), with temporal stability and a depth cache.",
+        version: (1, 0),
+        contexts: &[Context::Filter, Context::General],
+        depths: &[BitDepth::U8, BitDepth::U16, BitDepth::F32],
+        tiles: true,
+        temporal_access: true,
+        thread_safety: ThreadSafety::FullySafe,
+        overlay: false,
+    };
+
+    fn describe(_context: Context, d: &mut Describe) -> Result<()> {
+        d.clip(ClipDef::new(SOURCE, &[Components::Rgba, Components::Rgb]).temporal())?;
+        d.clip(ClipDef::new(OUTPUT, &[Components::Rgba]))?;
+
+        d.param(ParamDef::choice("quality", "Quality", "Model resolution: Faster for roughs, Better for finals.", Quality(ModelQuality::Better)))?;
+        d.param(ParamDef::boolean("preview", "Depth Map Preview", "Show the depth map (after Adjust Map Levels) instead of the output.", false))?;
+
+        d.param(ParamDef::group("levels", "Adjust Map Levels", "Remap the normalised depth (near = 1).", true))?;
+        d.param(ParamDef::double("far_limit", "Far Limit", "Depth mapped to black: everything farther is black.", 0.0, (0.0, 1.0), (0.0, 1.0)).parent("levels"))?;
+        d.param(ParamDef::double("near_limit", "Near Limit", "Depth mapped to white: everything nearer is white.", 1.0, (0.0, 1.0), (0.0, 1.0)).parent("levels"))?;
+        d.param(ParamDef::double("gamma", "Gamma", "Bends the mid depths: above 1 brightens them.", 1.0, (0.05, 10.0), (0.2, 5.0)).parent("levels"))?;
+
+        d.param(ParamDef::group("isolate_group", "Isolate Specific Depth", "Keep only a band of depths.", false))?;
+        d.param(ParamDef::boolean("isolate", "Isolate Specific Depth", "Matte only the depths near Target Depth.", false).parent("isolate_group"))?;
+        d.param(ParamDef::double("target_depth", "Target Depth", "The depth to keep (0 = far, 1 = near).", 0.5, (0.0, 1.0), (0.0, 1.0)).parent("isolate_group"))?;
+        d.param(ParamDef::double("tolerance", "Tolerance", "How far from Target Depth is still fully kept.", 0.1, (0.0, 1.0), (0.0, 0.5)).parent("isolate_group"))?;
+        d.param(ParamDef::double("softness", "Softness", "How gradually the band fades beyond Tolerance.", 0.1, (0.0, 1.0), (0.0, 0.5)).parent("isolate_group"))?;
+
+        d.param(ParamDef::boolean("invert", "Invert", "Swap near and far in the matte.", false))?;
+
+        d.param(ParamDef::group("finesse", "Map Finesse", "Refine the matte's edges.", false))?;
+        d.param(ParamDef::boolean("post_processing", "Post Processing", "Apply the refinements below.", false).parent("finesse"))?;
+        d.param(ParamDef::double("expand_contract", "Expand/Contract", "Grow (positive) or shrink (negative) the matte, in pixels.", 0.0, (-100.0, 100.0), (-20.0, 20.0)).parent("finesse"))?;
+        d.param(ParamDef::double("blur", "Blur", "Soften the matte, radius in pixels.", 0.0, (0.0, 200.0), (0.0, 50.0)).parent("finesse"))?;
+        d.param(ParamDef::double(
+            "post_filter",
+            "Post Filter",
+            "Edge-aware filter guided by the source image (snaps the matte to hair and fine edges), radius in pixels; 0 = off.",
+            0.0,
+            (0.0, 100.0),
+            (0.0, 30.0),
+        ).parent("finesse"))?;
+
+        d.param(ParamDef::choice("output", "Output", "What the effect outputs.", Output::Alpha))?;
+
+        d.param(ParamDef::group("temporal", "Temporal Stability", "Remove frame-to-frame flicker of the depth.", true))?;
+        d.param(ParamDef::boolean("temporal_stability", "Temporal Stability", "Align each frame's depth to its neighbours so the matte does not flicker.", true).parent("temporal"))?;
+        d.param(ParamDef::double("temporal_strength", "Strength", "How much the neighbours count against the frame itself.", 0.8, (0.0, 1.0), (0.0, 1.0)).parent("temporal"))?;
+        d.param(ParamDef::int("temporal_window", "Window", "Frames on each side that stabilise a frame.", 2, (0, 12), (0, 6)).parent("temporal"))?;
+
+        d.param(ParamDef::string(
+            "model_folder",
+            "Model Folder",
+            "Folder holding depth_anything_v2_small.onnx; empty = DEEPMATTE_MODELS, else the bundle's models folder.",
+            "",
+        ))?;
+        Ok(())
+    }
+
+    fn create(_fx: &Instance) -> Result<Self> {
+        Ok(DepthMap)
+    }
+
+    fn render(&self, fx: &Instance, args: &RenderArgs) -> Result<()> {
+        let settings = Settings::read(fx, args.time)?;
+        let source_clip = fx.required_clip(SOURCE)?;
+        let mut output = fx
+            .required_clip(OUTPUT)?
+            .image(args.time)?
+            .ok_or_else(|| Error::failed("the host gave no output image to render into"))?;
+        let Some(source) = source_clip.image(args.time)? else {
+            imaging::copy(&mut output.view_mut(), args.window, None);
+            return Ok(());
+        };
+        let source_view = source.view();
+        let bounds = source_view.bounds();
+        let (width, height) = (bounds.width(), bounds.height());
+        if width == 0 || height == 0 {
+            return Ok(());
+        }
+        let pixels = source_view.to_rgba_top_down();
+        let frame = Frame { pixels: &pixels, width, height, channels: 4 };
+
+        let estimator = estimator(&settings.model_folder)?;
+        let raw = estimator.depth(&frame, settings.quality).map_err(user_error)?;
+        let normalized = match settings.temporal {
+            None => normalize(&raw),
+            Some((strength, radius)) => {
+                let window = neighbours(&source_clip, &estimator, args.time, radius, &raw, (width, height), settings.quality)?;
+                let frames: Vec<&RawDepth> = window.iter().map(|m| m.as_ref()).collect();
+                let target = window.iter().position(|m| Arc::ptr_eq(m, &raw)).unwrap_or(0);
+                stabilize(&Window { frames: &frames, target }, strength)
+            }
+        };
+        let mut plane = Plane { width, height, data: to_frame_size(&normalized, &raw, width, height) };
+
+        let levels = settings.levels.prepared();
+        plane.map(|d| levels.apply(d));
+        let show_depth = settings.preview || settings.output == Output::Depth;
+        if !show_depth {
+            finish_matte(&mut plane, &settings, &pixels, args.scale.0 as f32);
+        }
+        let mode = match (show_depth, settings.output) {
+            (false, Output::Alpha) => MatteOutput::AlphaStraight,
+            _ => MatteOutput::Grey,
+        };
+        place_plane(&mut output.view_mut(), args.window, Some(&source_view), &plane, bounds, mode);
+        Ok(())
+    }
+
+    fn frames_needed(&self, fx: &Instance, time: f64) -> Result<Vec<FramesNeeded>> {
+        let settings = Settings::read(fx, time)?;
+        Ok(match settings.temporal {
+            Some((_, radius)) => vec![FramesNeeded { clip: SOURCE, first: time - f64::from(radius), last: time + f64::from(radius) }],
+            None => Vec::new(),
+        })
+    }
+
+    fn clip_preferences(&self, _fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
+        // The source's colour stays as it was; the matte rides along in alpha.
+        prefs.output_components = Some(Components::Rgba);
+        prefs.output_premultiplied = Some(false);
+        Ok(())
+    }
+}
+
+/// The shared estimator for the depth model in the chosen folder.
+fn estimator(model_folder: &str) -> Result<Arc<DepthEstimator>> {
+    let runtime = runtime()?;
+    let path = inference::locate_model(&models_folder(model_folder), depth::FILE).map_err(user_error)?;
+    let estimator = DepthEstimator::shared(&runtime, &path, &SessionOptions::default()).map_err(user_error)?;
+    log::debug!("depth model {} on {}", path.display(), estimator.backend());
+    Ok(estimator)
+}
+
+/// Raw depth of the frames around `time` (the target included, as `target`), in frame order.
+/// Frames the host does not have, or of another size, are left out.
+fn neighbours(
+    clip: &ofx::Clip,
+    estimator: &DepthEstimator,
+    time: f64,
+    radius: i32,
+    target: &Arc<RawDepth>,
+    size: (usize, usize),
+    quality: ModelQuality,
+) -> Result<Vec<Arc<RawDepth>>> {
+    let range = clip.frame_range();
+    let mut window = Vec::with_capacity(2 * radius as usize + 1);
+    for k in -radius..=radius {
+        let t = time + f64::from(k);
+        if k == 0 {
+            window.push(target.clone());
+            continue;
+        }
+        if range.is_some_and(|(first, last)| t < first || t > last) {
+            continue;
+        }
+        let Some(image) = clip.image(t)? else { continue };
+        let view: ImageRef<'_> = image.view();
+        if (view.bounds().width(), view.bounds().height()) != size {
+            continue;
+        }
+        let pixels = view.to_rgba_top_down();
+        let frame = Frame { pixels: &pixels, width: size.0, height: size.1, channels: 4 };
+        window.push(estimator.depth(&frame, quality).map_err(user_error)?);
+    }
+    Ok(window)
+}
+
+/// Isolate, invert and Map Finesse, in that order, on the levelled depth.
+fn finish_matte(plane: &mut Plane, settings: &Settings, source_rgba_top_down: &[f32], scale: f32) {
+    if let Some(isolate) = settings.isolate {
+        plane.map(|d| isolate.apply(d));
+    }
+    if settings.invert {
+        plane.map(|d| 1.0 - d);
+    }
+    let Some(finesse) = settings.finesse else { return };
+    expand_contract(plane, finesse.expand_contract * scale);
+    // Blur is a radius; the Gaussian reaches about two sigmas.
+    gaussian_blur(plane, finesse.blur * scale / 2.0);
+    let radius = (finesse.post_filter * scale).round() as usize;
+    if radius > 0 {
+        let guide = Plane {
+            width: plane.width,
+            height: plane.height,
+            data: source_rgba_top_down.chunks_exact(4).map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]).collect(),
+        };
+        guided_filter(plane, &guide, radius, 1e-3);
+        plane.map(|m| m.clamp(0.0, 1.0));
+    }
+}
