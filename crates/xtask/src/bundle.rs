@@ -4,7 +4,9 @@
 //! target/bundle/DeepMatte.ofx.bundle/Contents/
 //!   Info.plist
 //!   Linux-x86-64/DeepMatte.ofx        (MacOS/ or Win64/ elsewhere)
+//!   Linux-x86-64/libonnxruntime.so.1.31.1
 //!   Resources/<plugin id>.png
+//!   Resources/models/                 (default model folder; `cargo xtask models` fills it)
 //! ```
 //!
 //! The binary's name must equal the bundle's name without `.bundle`, or hosts silently skip it.
@@ -23,7 +25,8 @@ pub const PLUGIN_IDS: &[&str] =
     &["org.deepmatte.LumaMatteExtract", "org.deepmatte.DepthMap", "org.deepmatte.MagicMask"];
 
 /// Files shipped next to the plugin binary (runtime libraries it loads), relative to the root.
-const NEXT_TO_BINARY: &[&str] = &[];
+/// The ONNX Runtime library comes from the pinned PyPI wheel, unpacked by `cargo xtask setup`.
+const NEXT_TO_BINARY: &[&str] = &[".cache/onnxruntime/libonnxruntime.so.1.31.1"];
 
 /// Where the bundle is assembled.
 pub fn path() -> PathBuf {
@@ -48,7 +51,7 @@ fn assemble() -> Result<PathBuf> {
     let binaries = contents.join(arch_dir()?);
     let resources = contents.join("Resources");
     std::fs::create_dir_all(&binaries)?;
-    std::fs::create_dir_all(&resources)?;
+    std::fs::create_dir_all(resources.join("models"))?;
 
     let template_path = util::root().join("ofx-bundle/Info.plist.in");
     let template = std::fs::read_to_string(&template_path)
@@ -64,6 +67,9 @@ fn assemble() -> Result<PathBuf> {
     copy(&cdylib, &binaries.join(BINARY))?;
     for file in NEXT_TO_BINARY {
         let from = util::root().join(file);
+        if !from.is_file() {
+            bail!("{} is missing: run `cargo xtask setup` first", from.display());
+        }
         copy(&from, &binaries.join(from.file_name().context("file without a name")?))?;
     }
 
