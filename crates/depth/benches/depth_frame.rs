@@ -2,9 +2,10 @@
 //! pre-processing, inference, post-processing (normalise + resize back), the overhead ratio
 //! (pre+post)/inference, the cached re-render, and the same pre+post in Python/numpy for comparison.
 //!
-//! Model: `$DEEPMATTE_BENCH_MODEL`, else the real `depth_anything_v2_small.onnx` or the cost-equivalent
-//! stand-in (`depth_standin_cost.onnx`) when one is in `.cache/models`, else the exact stand-in (then
-//! the inference figure is not representative, and the benchmark says so).
+//! Model: `$DEEPMATTE_BENCH_MODEL`, else the real `depth_anything_v2_small.onnx` when it is in
+//! `.cache/models`, else the cost-equivalent stand-in `depth_standin_cost.onnx` (ViT-S/14 + DPT head,
+//! random weights; generated on demand by `models/cost_standin.py`), else the exact stand-in (then the
+//! inference figure is not representative, and the benchmark says so).
 //! Run: `cargo bench -p depth` after `cargo xtask setup`.
 
 use std::path::{Path, PathBuf};
@@ -81,6 +82,14 @@ fn main() {
 fn choose_model(models: &Path) -> (PathBuf, bool) {
     if let Some(path) = std::env::var_os("DEEPMATTE_BENCH_MODEL") {
         return (PathBuf::from(path), true);
+    }
+    if !models.join(depth::FILE).is_file() {
+        let python = models.join("../venv/bin/python");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/cost_standin.py");
+        let made = Command::new(python).arg(script).arg(models.join("depth_standin_cost.onnx")).status();
+        if !made.is_ok_and(|s| s.success()) {
+            println!("!! could not generate the cost-equivalent stand-in (run `cargo xtask setup` first)");
+        }
     }
     for file in [depth::FILE, "depth_standin_cost.onnx"] {
         if models.join(file).is_file() {

@@ -215,7 +215,12 @@ fn build_session(runtime: &Runtime, path: &Path, backend: Backend, options: &Ses
         }
         Backend::Cpu => None,
     };
-    let mut builder = Session::builder(&runtime.environment).map_err(|e| e.to_string())?;
+    // ONNX Runtime's threads spin after a run by default, starving the host and our own
+    // pre/post-processing of the cores they need right then.
+    let mut builder = Session::builder(&runtime.environment)
+        .map_err(|e| e.to_string())?
+        .with_intra_op_spinning(false)
+        .map_err(|e| e.to_string())?;
     if let Some(threads) = options.intra_threads {
         builder = builder.with_intra_threads(threads).map_err(|e| e.to_string())?;
     }
