@@ -62,18 +62,21 @@ fn rust_pipeline_reproduces_python_onnxruntime_on_photos() {
 }
 
 #[test]
-fn backend_report_says_why_gpus_are_not_used() {
+fn backend_report_says_which_runs_and_why_faster_ones_do_not() {
     let runtime = common::runtime();
     let model = runtime.open(&common::cached("models/u2netp.onnx"), &u2netp::CONTRACT, &SessionOptions::default()).unwrap();
     let report = model.backend();
-    // This machine and CI have no GPU and load the CPU-only onnxruntime library.
-    assert_eq!(report.used, Backend::Cpu);
-    let skipped: Vec<Backend> = report.passed_over.iter().map(|(b, _)| *b).collect();
-    assert_eq!(skipped, vec![Backend::TensorRt, Backend::Cuda]);
     let line = report.to_string();
-    assert!(line.starts_with("CPU (TensorRT: not available ("), "{line}");
-    assert!(line.contains("CUDA: not available ("), "{line}");
     println!("status line: {line}");
+    let faster: Vec<Backend> = Backend::PREFERENCE.iter().copied().take_while(|b| *b != report.used).collect();
+    let passed_over: Vec<Backend> = report.passed_over.iter().map(|(b, _)| *b).collect();
+    assert_eq!(passed_over, faster, "every faster backend is listed with its reason");
+    assert!(report.passed_over.iter().all(|(_, why)| !why.is_empty()));
+    if report.used == Backend::Cpu {
+        eprintln!("\n*** SKIPPED: GPU backend check (TensorRT/CUDA actually running a model): {line}\n");
+        assert!(line.starts_with("CPU (TensorRT: "), "{line}");
+        assert!(line.contains("; CUDA: "), "{line}");
+    }
 }
 
 #[test]
