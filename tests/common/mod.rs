@@ -43,3 +43,30 @@ pub fn test_image(bounds: Rect, depth: BitDepth, components: Components, seed: u
         0.5 * ramp + 0.5 * noise(x, y, c, seed)
     })
 }
+
+/// How many times any model ran inside the loaded plugin (its `DeepMatteModelRuns` export).
+/// The binary is the one the host loaded: `dlopen` hands back the same copy, so the count is
+/// the plugin's own.
+pub fn model_runs() -> u64 {
+    let binary = bundle_path().join("Contents/Linux-x86-64/DeepMatte.ofx");
+    // SAFETY: the plugin is already loaded by the host; the symbol is `extern "C" fn() -> u64`.
+    unsafe {
+        let lib = libloading::Library::new(&binary).expect("plugin binary loads");
+        let runs: libloading::Symbol<unsafe extern "C" fn() -> u64> = lib.get(b"DeepMatteModelRuns\0").expect("DeepMatteModelRuns exported");
+        runs()
+    }
+}
+
+/// The project's generated models (`cargo xtask setup` makes them).
+pub fn cache_models() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/models");
+    assert!(dir.is_dir(), "no {}: run `cargo xtask setup`", dir.display());
+    dir
+}
+
+/// A fresh folder holding `file` from `.cache/models` under the name the effect looks for.
+pub fn model_folder_with(file: &str, as_name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(cache_models().join(file), dir.path().join(as_name)).expect("copy the stand-in");
+    dir
+}

@@ -1,0 +1,288 @@
+//! Depth Map through the built bundle with the project's stand-in depth models: closed-form
+//! pixels, temporal stability, the depth cache, and every failure a user can meet.
+
+mod common;
+
+use common::{load, model_folder_with, model_runs};
+use depth::standin::{exact_depth, EXACT_FILE, FLICKER_FILE, WRONG_NAMES_FILE};
+use ofx_host::{BitDepth, ClipSource, Components, Context, HostProfile, Image, Instance, ParamValue, Rect, RenderOptions};
+use std::collections::BTreeMap;
+
+const ID: &str = "org.deepmatte.DepthMap";
+const MODEL: &str = "depth_anything_v2_small.onnx";
+
+/// Four vertical bands, darkest (farthest for the exact stand-in) on the left.
+const BANDS: [[f32; 3]; 4] = [[0.1, 0.1, 0.1], [0.3, 0.35, 0.3], [0.6, 0.6, 0.5], [0.9, 0.9, 0.8]];
+
+fn band_of(x: i32, bounds: Rect) -> usize {
+    ((x - bounds.x1) as usize * 4 / bounds.width()).min(3)
+}
+
+fn bands_image(bounds: Rect, depth: BitDepth, components: Components) -> Image {
+    Image::from_fn(bounds, depth, components, |x, _, c| if c < 3 { BANDS[band_of(x, bounds)][c] } else { 1.0 })
+}
+
+/// Normalised depth of each band: the percentiles of a four-band frame are the outer bands.
+fn normalised_bands() -> [f64; 4] {
+    let d: Vec<f64> = BANDS.iter().map(|c| f64::from(exact_depth(*c))).collect();
+    assert!(d.windows(2).all(|w| w[0] < w[1]), "bands get increasing depth: {d:?}");
+    [0, 1, 2, 3].map(|i| (d[i] - d[0]) / (d[3] - d[0]))
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Look {
+    far: f64,
+    near: f64,
+    gamma: f64,
+    isolate: Option<(f64, f64, f64)>,
+    invert: bool,
+}
+
+fn matte_reference(look: &Look, n: f64) -> f64 {
+    let mut m = ((n - look.far) / (look.near - look.far)).clamp(0.0, 1.0).powf(1.0 / look.gamma);
+    if let Some((target, tolerance, softness)) = look.isolate {
+        let distance = (m - target).abs() - tolerance;
+        m = if distance <= 0.0 { 1.0 } else if softness <= 0.0 { 0.0 } else { (1.0 - distance / softness).max(0.0) };
+    }
+    if look.invert {
+        1.0 - m
+    } else {
+        m
+    }
+}
+
+fn instance(profile: HostProfile, model_file: &str) -> (Instance, tempfile::TempDir) {
+    let folder = model_folder_with(model_file, MODEL);
+    let mut fx = load(profile).create_instance(ID, Context::Filter).unwrap();
+    fx.set_param_text("model_folder", folder.path().to_str().unwrap()).unwrap();
+    (fx, folder)
+}
+
+fn apply(fx: &mut Instance, look: &Look) {
+    fx.set_param("far_limit", ParamValue::Double(look.far)).unwrap();
+    fx.set_param("near_limit", ParamValue::Double(look.near)).unwrap();
+    fx.set_param("gamma", ParamValue::Double(look.gamma)).unwrap();
+    fx.set_param("isolate", ParamValue::Bool(look.isolate.is_some())).unwrap();
+    if let Some((t, tol, soft)) = look.isolate {
+        fx.set_param("target_depth", ParamValue::Double(t)).unwrap();
+        fx.set_param("tolerance", ParamValue::Double(tol)).unwrap();
+        fx.set_param("softness", ParamValue::Double(soft)).unwrap();
+    }
+    fx.set_param("invert", ParamValue::Bool(look.invert)).unwrap();
+}
+
+/// Checks band interiors (3 pixels from band edges) of `out` against the reference.
+fn check_bands(out: &Image, source: &Image, look: &Look, output: &str) {
+    let n = normalised_bands();
+    let b = out.bounds();
+    let tol = match out.depth() {
+        BitDepth::U8 => 1.0 / 255.0 + 1e-3,
+        BitDepth::U16 => 1e-3,
+        BitDepth::F32 => 1e-3,
+    };
+    let mut checked = 0;
+    for y in b.y1..b.y2 {
+        for x in b.x1..b.x2 {
+            let band = band_of(x, b);
+            if band != band_of(x - 3, b) || band != band_of(x + 3, b) {
+                continue;
+            }
+            let (m, d) = (matte_reference(look, n[band]), matte_reference(&Look { isolate: None, invert: false, ..*look }, n[band]));
+            let want = match output {
+                "alpha" => [source.get(x, y, 0) as f64, source.get(x, y, 1) as f64, source.get(x, y, 2) as f64, m],
+                "matte" => [m, m, m, 1.0],
+                "depth" => [d, d, d, 1.0],
+                other => panic!("{other}"),
+            };
+            for c in 0..4 {
+                let got = out.get(x, y, c) as f64;
+                assert!((got - want[c]).abs() <= tol, "({x},{y}) band {band} channel {c}: got {got}, want {} ({look:?}, {output})", want[c]);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > b.width() * b.height() / 2, "most pixels are band interiors");
+}
+
+#[test]
+fn exact_standin_matches_the_closed_form_for_every_control() {
+    let looks = [
+        Look { far: 0.0, near: 1.0, gamma: 1.0, isolate: None, invert: false },
+        Look { far: 0.2, near: 0.8, gamma: 1.8, isolate: None, invert: false },
+        Look { far: 0.1, near: 0.9, gamma: 0.7, isolate: None, invert: true },
+        Look { far: 0.0, near: 1.0, gamma: 1.0, isolate: Some((0.5, 0.1, 0.2)), invert: false },
+        Look { far: 0.05, near: 0.95, gamma: 1.2, isolate: Some((0.3, 0.05, 0.0)), invert: true },
+    ];
+    let (mut fx, _models) = instance(HostProfile::Generic, EXACT_FILE);
+    let bounds = Rect::new(0, 0, 160, 90);
+    for (depth, components) in [(BitDepth::F32, Components::Rgba), (BitDepth::U16, Components::Rgb), (BitDepth::U8, Components::Rgba)] {
+        let source = bands_image(bounds, depth, components);
+        fx.set_input("Source", ClipSource::Still(source.clone()));
+        for look in &looks {
+            apply(&mut fx, look);
+            for output in ["alpha", "matte", "depth"] {
+                fx.set_param_text("output", output).unwrap();
+                let out = fx.render(0.0, &RenderOptions::default()).unwrap();
+                assert_eq!(out.depth(), depth);
+                check_bands(&out, &source, look, output);
+            }
+        }
+    }
+    // Depth Map Preview shows the levelled depth whatever the output.
+    fx.set_param_text("output", "alpha").unwrap();
+    fx.set_param("preview", ParamValue::Bool(true)).unwrap();
+    let out = fx.render(0.0, &RenderOptions::default()).unwrap();
+    let source = bands_image(bounds, BitDepth::U8, Components::Rgba);
+    check_bands(&out, &source, looks.last().unwrap(), "depth");
+}
+
+#[test]
+fn render_window_tiles_and_render_scale() {
+    let look = Look { far: 0.1, near: 0.9, gamma: 1.5, isolate: None, invert: false };
+    for profile in [HostProfile::Nuke, HostProfile::Natron] {
+        let (mut fx, _models) = instance(profile, EXACT_FILE);
+        apply(&mut fx, &look);
+        fx.set_param_text("output", "matte").unwrap();
+        let source = bands_image(Rect::new(0, 0, 200, 112), BitDepth::F32, Components::Rgba);
+        fx.set_input("Source", ClipSource::Still(source.clone()));
+        let full = fx.render(0.0, &RenderOptions::default()).unwrap();
+        check_bands(&full, &source, &look, "matte");
+        let half = fx.render(0.0, &RenderOptions { render_scale: (0.5, 0.5), ..RenderOptions::default() }).unwrap();
+        assert_eq!((half.width(), half.height()), (100, 56));
+        check_bands(&half, &source.scaled(0.5, 0.5), &look, "matte");
+        let window = Rect::new(20, 10, 150, 90);
+        let part = fx.render(0.0, &RenderOptions { window: Some(window), ..RenderOptions::default() }).unwrap();
+        for y in window.y1..window.y2 {
+            for x in window.x1..window.x2 {
+                assert_eq!(part.get(x, y, 0), full.get(x, y, 0), "{profile:?} window pixel ({x},{y})");
+            }
+        }
+    }
+}
+
+#[test]
+fn changing_a_slider_runs_no_inference() {
+    let (mut fx, _models) = instance(HostProfile::Generic, EXACT_FILE);
+    fx.set_param("temporal_stability", ParamValue::Bool(false)).unwrap();
+    // A frame no other test renders, so the first render must run the model.
+    let source = Image::from_fn(Rect::new(0, 0, 96, 54), BitDepth::F32, Components::Rgba, |x, y, c| ((x * 3 + y * 5 + c as i32 * 7) % 97) as f32 / 97.0);
+    fx.set_input("Source", ClipSource::Still(source));
+    let before = model_runs();
+    fx.render(0.0, &RenderOptions::default()).unwrap();
+    assert_eq!(model_runs(), before + 1, "the first render runs the model once");
+    for far in [0.1, 0.2, 0.3] {
+        fx.set_param("far_limit", ParamValue::Double(far)).unwrap();
+        fx.render(0.0, &RenderOptions::default()).unwrap();
+    }
+    fx.set_param("post_processing", ParamValue::Bool(true)).unwrap();
+    fx.set_param("blur", ParamValue::Double(3.0)).unwrap();
+    fx.render(0.0, &RenderOptions::default()).unwrap();
+    assert_eq!(model_runs(), before + 1, "slider changes re-render from the depth cache");
+}
+
+/// Mean absolute change of the matte between consecutive frames.
+fn flicker(frames: &[Image]) -> f64 {
+    let mut total = 0.0;
+    let mut n = 0usize;
+    for pair in frames.windows(2) {
+        let b = pair[0].bounds();
+        for y in b.y1..b.y2 {
+            for x in b.x1..b.x2 {
+                total += (pair[0].get(x, y, 0) - pair[1].get(x, y, 0)).abs() as f64;
+                n += 1;
+            }
+        }
+    }
+    total / n as f64
+}
+
+fn static_sequence(frames: i32) -> BTreeMap<i32, Image> {
+    let bounds = Rect::new(0, 0, 112, 64);
+    (0..frames)
+        .map(|f| {
+            let img = Image::from_fn(bounds, BitDepth::F32, Components::Rgba, |x, y, c| {
+                let base = if c == 3 { 1.0 } else { 0.15 + 0.7 * (x as f32 / 112.0) * (0.6 + 0.4 * (y as f32 / 64.0)) };
+                // Sensor noise: tiny, different on every frame.
+                base + if c < 3 { 0.004 * common::noise(x, y, c, f as u32 + 1) } else { 0.0 }
+            });
+            (f, img)
+        })
+        .collect()
+}
+
+fn render_order(fx: &Instance, order: &[i32]) -> BTreeMap<i32, Image> {
+    order.iter().map(|&f| (f, fx.render(f as f64, &RenderOptions::default()).unwrap())).collect()
+}
+
+#[test]
+fn temporal_stability_cuts_flicker_and_ignores_render_order() {
+    let (mut fx, _models) = instance(HostProfile::Generic, FLICKER_FILE);
+    fx.set_param_text("output", "matte").unwrap();
+    fx.set_input("Source", ClipSource::Frames(static_sequence(48)));
+    fx.set_frame_range(0.0, 47.0);
+    let forward: Vec<i32> = (0..48).collect();
+
+    fx.set_param("temporal_stability", ParamValue::Bool(false)).unwrap();
+    let off: Vec<Image> = render_order(&fx, &forward).into_values().collect();
+    fx.set_param("temporal_stability", ParamValue::Bool(true)).unwrap();
+    fx.set_param("temporal_strength", ParamValue::Double(1.0)).unwrap();
+    fx.set_param("temporal_window", ParamValue::Int(3)).unwrap();
+    let needed = fx.frames_needed(10.0).unwrap();
+    assert!(needed.iter().any(|(c, a, b)| c == "Source" && *a == 7.0 && *b == 13.0), "window of ±3 frames: {needed:?}");
+    let sequential = render_order(&fx, &forward);
+    let on: Vec<Image> = sequential.values().cloned().collect();
+    let (f_off, f_on) = (flicker(&off), flicker(&on));
+    println!("matte flicker: off {f_off:.5}, on {f_on:.5}, cut {:.1} %", 100.0 * (1.0 - f_on / f_off));
+    assert!(f_off > 0.005, "the flicker stand-in flickers ({f_off})");
+    assert!(f_on <= 0.3 * f_off, "temporal stability cuts flicker by at least 70 %: {f_off} -> {f_on}");
+
+    let reversed: Vec<i32> = forward.iter().rev().copied().collect();
+    let shuffled: Vec<i32> = (0..48).map(|i| (i * 29 + 11) % 48).collect();
+    for (name, order) in [("reversed", reversed), ("shuffled", shuffled)] {
+        let again = render_order(&fx, &order);
+        for (f, img) in &again {
+            let first = &sequential[f];
+            let b = img.bounds();
+            for y in b.y1..b.y2 {
+                for x in b.x1..b.x2 {
+                    assert_eq!(img.raw(x, y, 0), first.raw(x, y, 0), "{name} order changes frame {f} at ({x},{y})");
+                }
+            }
+        }
+    }
+}
+
+fn render_error(fx: &Instance) -> String {
+    let err = fx.render(0.0, &RenderOptions::default()).expect_err("the render fails");
+    let messages: Vec<String> = fx.messages().into_iter().map(|m| m.text).collect();
+    format!("{err} | {}", messages.join(" | "))
+}
+
+#[test]
+fn missing_bad_and_corrupt_models_give_specific_messages() {
+    let bundle = load(HostProfile::Resolve);
+    let source = bands_image(Rect::new(0, 0, 64, 36), BitDepth::F32, Components::Rgba);
+
+    let empty = tempfile::tempdir().unwrap();
+    let mut fx = bundle.create_instance(ID, Context::Filter).unwrap();
+    fx.set_input("Source", ClipSource::Still(source.clone()));
+    fx.set_param_text("model_folder", empty.path().to_str().unwrap()).unwrap();
+    let text = render_error(&fx);
+    assert!(text.contains(MODEL) && text.contains("was not found") && text.contains("cargo xtask models"), "{text}");
+
+    let wrong = model_folder_with(WRONG_NAMES_FILE, MODEL);
+    fx.set_param_text("model_folder", wrong.path().to_str().unwrap()).unwrap();
+    let text = render_error(&fx);
+    assert!(text.contains("does not match the Depth Anything V2 contract"), "{text}");
+
+    let corrupt = tempfile::tempdir().unwrap();
+    std::fs::write(corrupt.path().join(MODEL), (0..4096u32).map(|i| (i * 2654435761 >> 13) as u8).collect::<Vec<u8>>()).unwrap();
+    fx.set_param_text("model_folder", corrupt.path().to_str().unwrap()).unwrap();
+    let text = render_error(&fx);
+    assert!(text.contains("could not be read as an ONNX model"), "{text}");
+
+    // Fixing the folder is enough: the next render works.
+    let good = model_folder_with(EXACT_FILE, MODEL);
+    fx.set_param_text("model_folder", good.path().to_str().unwrap()).unwrap();
+    fx.render(0.0, &RenderOptions::default()).expect("renders once the model is there");
+}
