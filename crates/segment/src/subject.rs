@@ -3,7 +3,7 @@
 
 use inference::{u2netp, InferenceError, Model};
 
-use crate::Frame;
+use crate::{Frame, Mask};
 
 /// Saliency at or above which a pixel belongs to a subject.
 pub const THRESHOLD: f32 = 0.5;
@@ -11,6 +11,18 @@ pub const THRESHOLD: f32 = 0.5;
 /// The saliency matte in [0, 1] at frame size, from U²-Netp (`model` opened with [`u2netp::CONTRACT`]).
 pub fn saliency(model: &Model, frame: &Frame) -> Result<Vec<f32>, InferenceError> {
     u2netp::matte(model, &frame.rgba, frame.width, frame.height, 4)
+}
+
+/// Auto Subject for a click at (`x`, `y`) on `frame`: the salient subject under it as a mask whose
+/// coverage is the saliency inside that subject and 0 elsewhere; `None` when nothing salient is there.
+pub fn select(model: &Model, frame: &Frame, x: usize, y: usize) -> Result<Option<Mask>, InferenceError> {
+    let saliency = saliency(model, frame)?;
+    Ok(component_at(&saliency, frame.width, frame.height, x, y).map(|picked| Mask {
+        width: frame.width,
+        height: frame.height,
+        // s ≥ 0.5 maps to ≥ 32768, so the mask's threshold is exactly the component.
+        coverage: picked.iter().zip(&saliency).map(|(&p, &s)| if p { (s.clamp(0.0, 1.0) * 65535.0).round() as u16 } else { 0 }).collect(),
+    }))
 }
 
 /// The 8-connected component of `saliency ≥ 0.5` containing pixel (`x`, `y`), row-major; `None` when
