@@ -6,7 +6,7 @@
 
 pub mod effects;
 
-ofx::export_plugins!(effects::LumaMatteExtract, effects::DepthMap);
+ofx::export_plugins!(effects::LumaMatteExtract, effects::DepthMap, effects::MagicMask);
 
 /// Diagnostics for tests and benchmarks: how many times any model ran in this process (cached
 /// renders run none).

@@ -2,7 +2,9 @@
 
 mod depth_map;
 mod luma_matte_extract;
+mod magic_mask;
 mod runtime;
 
 pub use depth_map::DepthMap;
 pub use luma_matte_extract::LumaMatteExtract;
+pub use magic_mask::MagicMask;

@@ -14,7 +14,13 @@ pub enum MatteOutput {
     AlphaStraight,
     /// The matte as opaque grey: (m, m, m, 1).
     Grey,
+    /// The source with the matted object tinted (a viewer overlay), source alpha kept.
+    Tint,
 }
+
+/// The tint colour of [`MatteOutput::Tint`] and how much of it covers a fully matted pixel.
+const TINT: [f32; 3] = [1.0, 0.2, 0.45];
+const TINT_OPACITY: f32 = 0.5;
 
 /// Fills `window` of `out` with a matte extracted from `matte` (or from `source` itself when
 /// `matte` is None) and placed per `mode` over `source`.
@@ -52,6 +58,10 @@ fn place(px: &mut [f32; 4], m: f32, mode: MatteOutput) {
         MatteOutput::AlphaPremultiplied => [px[0] * m, px[1] * m, px[2] * m, m],
         MatteOutput::AlphaStraight => [px[0], px[1], px[2], m],
         MatteOutput::Grey => [m, m, m, 1.0],
+        MatteOutput::Tint => {
+            let k = TINT_OPACITY * m;
+            [px[0] + (TINT[0] - px[0]) * k, px[1] + (TINT[1] - px[1]) * k, px[2] + (TINT[2] - px[2]) * k, px[3]]
+        }
     };
 }
 

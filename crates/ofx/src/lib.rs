@@ -31,7 +31,7 @@ pub use entry::{plugin_entry, PluginList};
 pub use image::Image;
 pub use logfile::cache_dir;
 pub use instance::{Instance, MessageKind, Progress};
-pub use overlay::{Modifiers, Overlay, OverlayEvent, OverlayEventKind, Shape};
+pub use overlay::{KEY_BACKSPACE, KEY_DELETE, Modifiers, Overlay, OverlayEvent, OverlayEventKind, Shape};
 pub use param::{Choice, ChoiceOption, ParamDef, Params};
 pub use status::{Error, Result, Status};
 

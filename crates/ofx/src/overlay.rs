@@ -11,6 +11,11 @@ use openfx_sys as sys;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
+/// The Delete key's OFX symbol.
+pub const KEY_DELETE: u32 = sys::kOfxKey_Delete;
+/// The Backspace key's OFX symbol (Delete on Mac keyboards).
+pub const KEY_BACKSPACE: u32 = sys::kOfxKey_BackSpace;
+
 /// Modifier keys held during a pen event.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Modifiers {

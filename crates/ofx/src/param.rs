@@ -48,7 +48,7 @@ enum Kind {
     Int { default: i32, range: (i32, i32), display: (i32, i32) },
     Bool { default: bool },
     Choice { default: i32, ids: Vec<&'static str>, labels: Vec<&'static str> },
-    String { default: String },
+    String { default: String, mode: &'static [u8] },
     PushButton,
     Group { open: bool },
 }
@@ -114,7 +114,17 @@ impl ParamDef {
 
     /// A line of text.
     pub fn string(name: &'static str, label: &'static str, hint: &'static str, default: &str) -> Self {
-        Self::new(name, label, hint, Kind::String { default: default.to_string() })
+        Self::new(name, label, hint, Kind::String { default: default.to_string(), mode: sys::kOfxParamStringIsSingleLine })
+    }
+
+    /// A folder chosen with the host's folder browser.
+    pub fn folder(name: &'static str, label: &'static str, hint: &'static str) -> Self {
+        Self::new(name, label, hint, Kind::String { default: String::new(), mode: sys::kOfxParamStringIsDirectoryPath })
+    }
+
+    /// Read-only text the effect sets (status lines, lists); saved with the project but not edited.
+    pub fn label_text(name: &'static str, label: &'static str, hint: &'static str) -> Self {
+        Self::new(name, label, hint, Kind::String { default: String::new(), mode: sys::kOfxParamStringIsLabel }).animates(false)
     }
 
     /// A button; presses arrive in [`crate::Effect::changed`].
@@ -226,9 +236,9 @@ impl ParamDef {
                 // Unknown to most hosts: ignored where refused.
                 let _ = p.set_strings(CHOICE_IDS_PROPERTY, ids);
             }
-            Kind::String { default } => {
+            Kind::String { default, mode } => {
                 p.set_string(sys::kOfxParamPropDefault, 0, default)?;
-                p.set_string(sys::kOfxParamPropStringMode, 0, as_str(sys::kOfxParamStringIsSingleLine))?;
+                p.set_string(sys::kOfxParamPropStringMode, 0, as_str(mode))?;
             }
             Kind::PushButton => {}
             Kind::Group { open } => {

@@ -1,0 +1,432 @@
+//! **Magic Mask** — click on an object, get its mask, track it through the clip with SAM 2.1, and
+//! never track it again: every tracked frame is kept on disk with the project.
+//!
+//! - Identifier `org.deepmatte.MagicMask`, grouping `DeepMatte`, version 1.0 (a minor bump keeps
+//!   projects loading; a major bump makes hosts treat it as a new effect).
+//! - Contexts Filter and General; depths 8, 16-bit and float; RGBA and RGB in, RGBA out; tiles;
+//!   temporal clip access (tracking reads the clip's frames); fully thread safe for renders
+//!   (they only read the mask store).
+//! - Prompts: click = positive point, Alt/Option-click = negative, Ctrl-drag = box, drag = move,
+//!   Delete = remove the selected point — or, without an overlay, the Point control and the Add
+//!   Positive / Add Negative / Remove Point / Clear buttons. An edit on frame k re-tracks from k
+//!   only where its neighbours were tracked from it ([`segment::retrack_plan`]).
+//! - Masks: one 16-bit PNG per frame in `<Store Folder>/<id>` with a manifest; rendering reads
+//!   them and never runs a model. Export Matte writes them as a luma-matte sequence.
+
+mod overlay;
+mod prompts;
+mod tracking;
+
+use self::overlay::{Edit, ViewerState};
+use self::prompts::{Prompt, PromptShape, Prompts};
+use self::tracking::{mask_plane, open_store, store_error, TrackJob};
+use imaging::{expand_contract, gaussian_blur, guided_filter, place_plane, Components, MatteLevels, MatteOutput, Plane};
+use ofx::{
+    BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
+    Error, Instance, MessageKind, Overlay, OverlayEvent, ParamDef, RenderArgs, Result, Shape, ThreadSafety,
+};
+use segment::{retrack_plan, Direction, StoreError};
+use std::sync::Mutex;
+
+/// The effect: the viewer gesture in progress (masks and prompts live in the project and store).
+pub struct MagicMask {
+    viewer: Mutex<ViewerState>,
+}
+
+const SOURCE: &str = "Source";
+const OUTPUT: &str = "Output";
+
+/// The `quality` control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quality {
+    /// Skips Smart Refine (the edge-aware pass guided by the source).
+    Faster,
+    /// Applies Smart Refine.
+    Better,
+}
+
+impl Choice for Quality {
+    const OPTIONS: &'static [ChoiceOption<Self>] = &[
+        ChoiceOption { value: Quality::Faster, id: "faster", label: "Faster", hint: "Skip Smart Refine." },
+        ChoiceOption { value: Quality::Better, id: "better", label: "Better", hint: "Refine edges against the source image." },
+    ];
+}
+
+impl Quality {
+    fn id(self) -> &'static str {
+        Self::OPTIONS[self.index() as usize].id
+    }
+}
+
+/// The `mode` control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Prompts,
+    AutoSubject,
+}
+
+impl Choice for Mode {
+    const OPTIONS: &'static [ChoiceOption<Self>] = &[
+        ChoiceOption { value: Mode::Prompts, id: "prompts", label: "Prompts", hint: "Track the object your clicks select (SAM 2)." },
+        ChoiceOption {
+            value: Mode::AutoSubject,
+            id: "auto_subject",
+            label: "Auto Subject",
+            hint: "The most salient subject of each frame (U²-Netp); a positive click picks one subject.",
+        },
+    ];
+}
+
+/// The `view` control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct View(MatteOutput);
+
+impl Choice for View {
+    const OPTIONS: &'static [ChoiceOption<Self>] = &[
+        ChoiceOption { value: View(MatteOutput::Tint), id: "overlay", label: "Overlay", hint: "The object tinted over the image." },
+        ChoiceOption { value: View(MatteOutput::Grey), id: "matte", label: "Matte", hint: "The matte in black and white." },
+        ChoiceOption { value: View(MatteOutput::AlphaStraight), id: "alpha", label: "Alpha over source", hint: "Source colour, matte in alpha." },
+    ];
+}
+
+/// Matte Finesse and view, read at one time.
+struct Look {
+    quality: Quality,
+    mode: Mode,
+    levels: MatteLevels,
+    expand_contract: f32,
+    blur: f32,
+    smart_refine: f32,
+    view: MatteOutput,
+}
+
+impl Look {
+    fn read(fx: &Instance, time: f64) -> Result<Look> {
+        let p = fx.params();
+        Ok(Look {
+            quality: p.choice("quality", time)?,
+            mode: p.choice("mode", time)?,
+            levels: MatteLevels {
+                black: p.double("black_clip", time)? as f32,
+                white: p.double("white_clip", time)? as f32,
+                gamma: 1.0,
+                invert: p.boolean("invert", time)?,
+            },
+            expand_contract: p.double("expand_contract", time)? as f32,
+            blur: p.double("blur", time)? as f32,
+            smart_refine: p.double("smart_refine", time)? as f32,
+            view: p.choice::<View>("view", time)?.0,
+        })
+    }
+}
+
+fn frame_of(time: f64) -> i32 {
+    time.round() as i32
+}
+
+impl Effect for MagicMask {
+    const INFO: EffectInfo = EffectInfo {
+        id: c"org.deepmatte.MagicMask",
+        label: "Magic Mask",
+        grouping: "DeepMatte",
+        description: "Click an object, track its mask through the clip (SAM 2.1); masks are kept on disk and never re-tracked.",
+        version: (1, 0),
+        contexts: &[Context::Filter, Context::General],
+        depths: &[BitDepth::U8, BitDepth::U16, BitDepth::F32],
+        tiles: true,
+        temporal_access: true,
+        thread_safety: ThreadSafety::FullySafe,
+        overlay: true,
+    };
+
+    fn describe(_context: Context, d: &mut Describe) -> Result<()> {
+        d.clip(ClipDef::new(SOURCE, &[Components::Rgba, Components::Rgb]).temporal())?;
+        d.clip(ClipDef::new(OUTPUT, &[Components::Rgba]))?;
+
+        d.param(ParamDef::group("prompts_group", "Prompts", "What to select.", true))?;
+        d.param(ParamDef::position("point", "Point", "A position in the frame (pixels), for the buttons below.", (0.0, 0.0)).animates(false).parent("prompts_group"))?;
+        d.param(ParamDef::push_button("add_positive", "Add Positive", "Mark Point as part of the object on this frame.").parent("prompts_group"))?;
+        d.param(ParamDef::push_button("add_negative", "Add Negative", "Mark Point as not part of the object on this frame.").parent("prompts_group"))?;
+        d.param(ParamDef::push_button("remove_point", "Remove Point", "Remove the prompt nearest to Point on this frame.").parent("prompts_group"))?;
+        d.param(ParamDef::push_button("clear_prompts", "Clear", "Remove every prompt and every stored mask.").parent("prompts_group"))?;
+        d.param(ParamDef::label_text("prompt_list", "Prompts", "Every prompt with the frame it is on.").parent("prompts_group"))?;
+        d.param(ParamDef::string("prompts", "Saved Prompts", "The prompts as saved in the project.", "").secret().animates(false))?;
+
+        d.param(ParamDef::group("tracking", "Tracking", "Follow the object through the clip.", true))?;
+        d.param(ParamDef::push_button("track_forward", "Track Forward", "Track from this frame to the end of the clip.").parent("tracking"))?;
+        d.param(ParamDef::push_button("track_backward", "Track Backward", "Track from this frame to the start of the clip.").parent("tracking"))?;
+        d.param(ParamDef::push_button("track_both", "Track Both", "Track from this frame to both ends of the clip.").parent("tracking"))?;
+        d.param(ParamDef::push_button("track_frame", "Track This Frame", "Segment this frame only (from its prompts, or tracked up to it).").parent("tracking"))?;
+        d.param(ParamDef::choice("quality", "Quality", "Faster skips Smart Refine.", Quality::Better).parent("tracking"))?;
+        d.param(ParamDef::choice("mode", "Mode", "Prompts (SAM 2 tracking) or Auto Subject (salient object).", Mode::Prompts).parent("tracking"))?;
+        d.param(ParamDef::label_text("status", "Status", "What was tracked and what runs the model.").parent("tracking"))?;
+
+        d.param(ParamDef::group("store", "Mask Store", "Where tracked masks are kept.", false))?;
+        d.param(ParamDef::folder("store_folder", "Store Folder", "Folder for tracked masks (empty = your DeepMatte cache). Point another machine at the same folder to reuse them.").parent("store"))?;
+        d.param(ParamDef::string("store_id", "Store Id", "This instance's sub-folder in the store.", "").secret().animates(false))?;
+        d.param(ParamDef::folder("export_folder", "Export Folder", "Folder Export Matte writes into.").parent("store"))?;
+        d.param(ParamDef::string("export_template", "Export Template", "File names: {clip}, {frame} or {frame:04}.", "{clip}_matte.{frame:04}.png").animates(false).parent("store"))?;
+        d.param(ParamDef::push_button("export_matte", "Export Matte", "Write every tracked frame as a 16-bit PNG luma matte.").parent("store"))?;
+
+        d.param(ParamDef::group("finesse", "Matte Finesse", "Refine the matte.", true))?;
+        d.param(ParamDef::double("black_clip", "Black Clip", "Matte values below this become 0.", 0.0, (0.0, 1.0), (0.0, 1.0)).parent("finesse"))?;
+        d.param(ParamDef::double("white_clip", "White Clip", "Matte values above this become 1.", 1.0, (0.0, 1.0), (0.0, 1.0)).parent("finesse"))?;
+        d.param(ParamDef::double("expand_contract", "Expand/Contract", "Grow (positive) or shrink (negative) the matte, in pixels.", 0.0, (-100.0, 100.0), (-20.0, 20.0)).parent("finesse"))?;
+        d.param(ParamDef::double("blur", "Blur", "Soften the matte, radius in pixels.", 0.0, (0.0, 200.0), (0.0, 50.0)).parent("finesse"))?;
+        d.param(ParamDef::double("smart_refine", "Smart Refine", "Edge-aware refinement guided by the source (hair, fur), radius in pixels; Better quality only.", 0.0, (0.0, 100.0), (0.0, 30.0)).parent("finesse"))?;
+        d.param(ParamDef::boolean("invert", "Invert", "Swap object and background.", false).parent("finesse"))?;
+
+        d.param(ParamDef::choice("view", "View", "What the effect outputs.", View(MatteOutput::Tint)))?;
+        Ok(())
+    }
+
+    fn create(_fx: &Instance) -> Result<Self> {
+        Ok(MagicMask { viewer: Mutex::new(ViewerState::default()) })
+    }
+
+    fn render(&self, fx: &Instance, args: &RenderArgs) -> Result<()> {
+        let look = Look::read(fx, args.time)?;
+        let mut output = fx.required_clip(OUTPUT)?.image(args.time)?.ok_or_else(|| Error::failed("the host gave no output image to render into"))?;
+        let Some(source) = fx.required_clip(SOURCE)?.image(args.time)? else {
+            imaging::copy(&mut output.view_mut(), args.window, None);
+            return Ok(());
+        };
+        let view = source.view();
+        let bounds = view.bounds();
+        let frame = frame_of(args.time);
+        let mut plane = match look.mode {
+            Mode::Prompts => stored_matte(fx, frame, bounds.width(), bounds.height())?,
+            Mode::AutoSubject => auto_subject(fx, frame, &view)?,
+        };
+        let levels = look.levels.prepared();
+        let scale = args.scale.0 as f32;
+        expand_contract(&mut plane, look.expand_contract * scale);
+        gaussian_blur(&mut plane, look.blur * scale / 2.0);
+        let refine = (look.smart_refine * scale).round() as usize;
+        if look.quality == Quality::Better && refine > 0 {
+            let rgba = view.to_rgba_top_down();
+            let guide = Plane { width: plane.width, height: plane.height, data: rgba.chunks_exact(4).map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]).collect() };
+            guided_filter(&mut plane, &guide, refine, 1e-3);
+        }
+        plane.map(|m| levels.apply(m));
+        place_plane(&mut output.view_mut(), args.window, Some(&view), &plane, bounds, look.view);
+        Ok(())
+    }
+
+    fn changed(&self, fx: &Instance, param: &str, reason: ChangeReason, time: f64) -> Result<()> {
+        if reason != ChangeReason::UserEdit {
+            return Ok(());
+        }
+        let frame = frame_of(time);
+        let mut prompts = Prompts::parse(&fx.params().string("prompts")?);
+        let point = || fx.params().double_2d("point", time);
+        match param {
+            "add_positive" | "add_negative" => {
+                let (x, y) = point()?;
+                let shape = if param == "add_positive" { PromptShape::Positive(x, y) } else { PromptShape::Negative(x, y) };
+                apply_edit(fx, &mut prompts, Edit::Add(Prompt { frame, shape }))
+            }
+            "remove_point" => {
+                // Within a generous radius: the Point control is typed, not clicked.
+                match prompts.nearest(frame, point()?, f64::INFINITY) {
+                    Some(index) => apply_edit(fx, &mut prompts, Edit::Remove(index)),
+                    None => Err(Error::failed(format!("no prompt on frame {frame} to remove"))),
+                }
+            }
+            "clear_prompts" => {
+                let mut store = store(fx)?;
+                let frames: Vec<i32> = store.frames().map(|(f, _)| f).collect();
+                store.forget(frames).map_err(store_error)?;
+                save_prompts(fx, &Prompts::default())?;
+                fx.params().set_string("status", "Cleared: no prompts, no stored masks.")
+            }
+            "track_forward" | "track_backward" | "track_both" | "track_frame" => {
+                let clip = fx.required_clip(SOURCE)?;
+                let (first, last) = clip.frame_range().map(|(a, b)| (a.round() as i32, b.round() as i32)).unwrap_or((frame, frame));
+                let runs = match param {
+                    "track_forward" => vec![(frame..=last, Direction::Forward)],
+                    "track_backward" => vec![(first..=frame, Direction::Backward)],
+                    "track_both" => vec![(first..=frame, Direction::Backward), (frame..=last, Direction::Forward)],
+                    _ => {
+                        // From this frame's own prompts, else tracked up to it from the nearest
+                        // prompted frame before it.
+                        let start = prompts.frames().into_iter().filter(|&f| f <= frame).max().unwrap_or(frame);
+                        vec![(start..=frame, Direction::Forward)]
+                    }
+                };
+                track(fx, &prompts, runs, Look::read(fx, time)?.quality)
+            }
+            "export_matte" => export(fx),
+            _ => Ok(()),
+        }
+    }
+
+    fn clip_preferences(&self, _fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
+        prefs.output_components = Some(Components::Rgba);
+        prefs.output_premultiplied = Some(false);
+        Ok(())
+    }
+
+    fn overlay_draw(&self, fx: &Instance, overlay: &mut Overlay, time: f64) -> Result<()> {
+        let prompts = Prompts::parse(&fx.params().string("prompts")?);
+        let selected = self.viewer.lock().unwrap_or_else(|e| e.into_inner()).selected;
+        let r = overlay.pixel_scale().0 * 5.0;
+        for (i, p) in prompts.0.iter().enumerate().filter(|(_, p)| p.frame == frame_of(time)) {
+            let colour = match p.shape {
+                PromptShape::Positive(..) => [0.2, 1.0, 0.3, 1.0],
+                PromptShape::Negative(..) => [1.0, 0.25, 0.2, 1.0],
+                PromptShape::Box(..) => [1.0, 0.85, 0.2, 1.0],
+            };
+            overlay.colour(colour);
+            overlay.line_width(if selected == Some(i) { 3.0 } else { 1.5 });
+            match p.shape {
+                PromptShape::Positive(x, y) | PromptShape::Negative(x, y) => overlay.shape(Shape::Ellipse, &[(x - r, y - r), (x + r, y + r)]),
+                PromptShape::Box(x1, y1, x2, y2) => overlay.shape(Shape::LineLoop, &[(x1, y1), (x2, y1), (x2, y2), (x1, y2)]),
+            }
+        }
+        Ok(())
+    }
+
+    fn overlay_event(&self, fx: &Instance, event: &OverlayEvent) -> Result<bool> {
+        let mut prompts = Prompts::parse(&fx.params().string("prompts")?);
+        let (used, edit) = self.viewer.lock().unwrap_or_else(|e| e.into_inner()).handle(&prompts, frame_of(event.time), event);
+        if let Some(edit) = edit {
+            apply_edit(fx, &mut prompts, edit)?;
+        }
+        Ok(used)
+    }
+}
+
+/// Saves the prompts and the list the user sees.
+fn save_prompts(fx: &Instance, prompts: &Prompts) -> Result<()> {
+    fx.params().set_string("prompts", &prompts.serialize())?;
+    fx.params().set_string("prompt_list", &prompts.summary())
+}
+
+/// Applies one prompt edit exactly as the buttons and the viewer make it, then re-tracks what the
+/// edit affects: from its frame, over the frames that were tracked from there.
+fn apply_edit(fx: &Instance, prompts: &mut Prompts, edit: Edit) -> Result<()> {
+    let frame = match &edit {
+        Edit::Add(p) => p.frame,
+        Edit::Move { to, .. } => to.frame,
+        Edit::Remove(i) => prompts.0.get(*i).map(|p| p.frame).ok_or_else(|| Error::failed("no such prompt"))?,
+    };
+    match edit {
+        Edit::Add(p) => prompts.0.push(p),
+        Edit::Move { index, to } => prompts.0[index] = to,
+        Edit::Remove(index) => {
+            prompts.0.remove(index);
+        }
+    }
+    save_prompts(fx, prompts)?;
+    if prompts.0.is_empty() {
+        return fx.params().set_string("status", "No prompts: add a positive point.");
+    }
+    let store = store(fx)?;
+    let mut plan = retrack_plan(&store, frame);
+    drop(store);
+    if prompts.on_frame(frame).next().is_none() {
+        // The frame lost its last prompt: its neighbours now follow the other prompted frames.
+        plan.retain(|(range, _)| range.start() != range.end());
+        if plan.is_empty() {
+            return Ok(());
+        }
+    }
+    track(fx, prompts, plan, Look::read(fx, f64::from(frame))?.quality)
+}
+
+/// The instance's mask store, creating its id on first use.
+fn store(fx: &Instance) -> Result<segment::MaskStore> {
+    let p = fx.params();
+    let mut id = p.string("store_id")?;
+    if id.is_empty() {
+        id = tracking::new_store_id();
+        p.set_string("store_id", &id)?;
+    }
+    open_store(&p.string("store_folder")?, &id)
+}
+
+/// Tracks `runs` and reports in the status line (and a message when something went wrong).
+fn track(fx: &Instance, prompts: &Prompts, runs: Vec<(std::ops::RangeInclusive<i32>, Direction)>, quality: Quality) -> Result<()> {
+    let clip = fx.required_clip(SOURCE)?;
+    let mut store = store(fx)?;
+    let job = TrackJob { runs, quality: quality.id() };
+    let (done, cancelled) = tracking::run(fx, &clip, &mut store, prompts, &job)?;
+    let stored = store.frames().count();
+    let status = if cancelled {
+        format!("Cancelled after {done} frames; {stored} frames stored (every frame done is kept).")
+    } else {
+        format!("Tracked {done} frames; {stored} frames stored in {}.", store.folder().display())
+    };
+    log::info!("Magic Mask: {status}");
+    fx.params().set_string("status", &status)
+}
+
+/// Writes the stored masks as a matte sequence.
+fn export(fx: &Instance) -> Result<()> {
+    let p = fx.params();
+    let folder = p.string("export_folder")?;
+    if folder.trim().is_empty() {
+        return Err(Error::failed("set Export Folder first"));
+    }
+    let store = store(fx)?;
+    let written = store.export(&p.string("export_template")?, std::path::Path::new(folder.trim()), "magic_mask").map_err(store_error)?;
+    let status = format!("Exported {} frames to {}.", written.len(), folder.trim());
+    fx.message(MessageKind::Message, &status);
+    p.set_string("status", &status)
+}
+
+/// The stored mask of `frame` at the render's size; an untracked or damaged frame renders an
+/// empty matte and says why on the node.
+fn stored_matte(fx: &Instance, frame: i32, width: usize, height: usize) -> Result<Plane> {
+    let p = fx.params();
+    let id = p.string("store_id")?;
+    let read = if id.is_empty() {
+        Err(StoreError::NotTracked(frame))
+    } else {
+        segment::MaskStore::open(&tracking::store_root(&p.string("store_folder")?)?, &id).and_then(|store| store.read(frame))
+    };
+    match read {
+        Ok(mask) => {
+            fx.clear_persistent_message();
+            let plane = mask_plane(&mask);
+            if (plane.width, plane.height) == (width, height) {
+                return Ok(plane);
+            }
+            let data = inference::image::resize_plane(&plane.data, plane.width, plane.height, width, height, inference::image::Filter::Bilinear);
+            Ok(Plane { width, height, data })
+        }
+        Err(StoreError::NotTracked(_)) => {
+            fx.persistent_message(MessageKind::Warning, &format!("Magic Mask: frame {frame} is not tracked yet (empty matte): add a prompt or press Track."));
+            Ok(Plane::filled(width, height, 0.0))
+        }
+        Err(e) => {
+            fx.persistent_message(MessageKind::Error, &format!("Magic Mask: {e}. Press Track This Frame to re-track it (empty matte until then)."));
+            Ok(Plane::filled(width, height, 0.0))
+        }
+    }
+}
+
+/// Auto Subject: the salient-object matte, or the subject under this frame's positive click.
+fn auto_subject(fx: &Instance, frame: i32, view: &imaging::ImageRef<'_>) -> Result<Plane> {
+    let model = tracking::saliency_model()?;
+    let b = view.bounds();
+    let image = segment::Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() };
+    let saliency = segment::subject::saliency(&model, &image).map_err(crate::effects::runtime::user_error)?;
+    let prompts = Prompts::parse(&fx.params().string("prompts")?);
+    let click = prompts.on_frame(frame).find_map(|p| match p.shape {
+        PromptShape::Positive(x, y) => Some((x, y)),
+        _ => None,
+    });
+    let Some((x, y)) = click else {
+        return Ok(Plane { width: image.width, height: image.height, data: saliency });
+    };
+    // Canonical (y up) to the frame's pixel grid (y down from the top row).
+    let (px, py) = ((x - f64::from(b.x1)).max(0.0) as usize, (f64::from(b.y2) - y).max(0.0) as usize);
+    let selected = segment::subject::component_at(&saliency, image.width, image.height, px, py);
+    let data = match selected {
+        Some(inside) => saliency.iter().zip(inside).map(|(&s, keep)| if keep { s } else { 0.0 }).collect(),
+        None => vec![0.0; saliency.len()],
+    };
+    Ok(Plane { width: image.width, height: image.height, data })
+}

@@ -1,0 +1,131 @@
+//! Magic Mask's link to the SAM 2 engine and the mask store: frames from the host, prompts in
+//! the engine's coordinates, tracking runs with progress and cancel, and where masks live.
+
+use super::prompts::{PromptShape, Prompts};
+use crate::effects::runtime::{models_folder, runtime, user_error};
+use imaging::{Plane, Rect};
+use inference::SessionOptions;
+use ofx::{Clip, Error, Instance, Result};
+use segment::{Direction, Frame, Mask, MaskStore, Prompt, StoreError, Tracker};
+use std::collections::BTreeMap;
+use std::ops::{ControlFlow, RangeInclusive};
+use std::path::PathBuf;
+
+/// The model recorded with every stored mask.
+pub const MODEL_NAME: &str = "sam2.1";
+
+/// Where an instance's masks live: `<store folder>/<id>`; the default store folder is the user's
+/// DeepMatte cache, so masks survive the host's own caches being cleared.
+pub fn store_root(store_folder: &str) -> Result<PathBuf> {
+    let folder = store_folder.trim();
+    if !folder.is_empty() {
+        return Ok(PathBuf::from(folder));
+    }
+    let root = ofx::cache_dir().map(|d| d.join("masks")).ok_or_else(|| Error::failed("no cache folder: set Store Folder"))?;
+    std::fs::create_dir_all(&root).map_err(|e| Error::failed(format!("cannot create {}: {e}", root.display())))?;
+    Ok(root)
+}
+
+/// Opens the store, turning its errors into messages that name the folder.
+pub fn open_store(store_folder: &str, id: &str) -> Result<MaskStore> {
+    MaskStore::open(&store_root(store_folder)?, id).map_err(store_error)
+}
+
+/// A store failure as a host message.
+pub fn store_error(e: StoreError) -> Error {
+    Error::failed(format!("Magic Mask store: {e}"))
+}
+
+/// A new store id: unique per instance and machine, saved in the project.
+pub fn new_store_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u32(std::process::id());
+    format!("mm-{:016x}", h.finish())
+}
+
+/// The frame at `time` as the engine wants it (RGBA, top row first), and its bounds.
+pub fn fetch_frame(clip: &Clip, frame: i32) -> std::result::Result<(Frame, Rect), segment::SegmentError> {
+    let unavailable = |detail: String| segment::SegmentError::FrameUnavailable { frame, detail };
+    let image = clip.image(f64::from(frame)).map_err(|e| unavailable(e.message))?.ok_or_else(|| unavailable("the host has no image there".into()))?;
+    let view = image.view();
+    let b = view.bounds();
+    Ok((Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() }, b))
+}
+
+/// The prompts in frame pixel coordinates (x right, y down from the top-left of `bounds`).
+pub fn engine_prompts(prompts: &Prompts, bounds: Rect) -> segment::Prompts {
+    let to_px = |x: f64, y: f64| ((x - f64::from(bounds.x1)) as f32, (f64::from(bounds.y2) - y) as f32);
+    let mut out: segment::Prompts = BTreeMap::new();
+    for p in &prompts.0 {
+        let prompt = match p.shape {
+            PromptShape::Positive(x, y) | PromptShape::Negative(x, y) => {
+                let (x, y) = to_px(x, y);
+                Prompt::Point { x, y, positive: matches!(p.shape, PromptShape::Positive(..)) }
+            }
+            PromptShape::Box(x1, y1, x2, y2) => {
+                let ((x0, y0), (x1, y1)) = (to_px(x1, y2), to_px(x2, y1));
+                Prompt::Box { x0, y0, x1, y1 }
+            }
+        };
+        out.entry(p.frame).or_default().push(prompt);
+    }
+    out
+}
+
+/// One tracking job: the runs to make, in order.
+pub struct TrackJob {
+    pub runs: Vec<(RangeInclusive<i32>, Direction)>,
+    pub quality: &'static str,
+}
+
+/// Runs `job`, storing every frame as soon as it is known, with the host's progress bar; a
+/// cancel keeps every frame already stored. Returns (frames stored, cancelled).
+pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob) -> Result<(usize, bool)> {
+    let runtime = runtime()?;
+    let tracker = Tracker::open(&runtime, &models_folder(""), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
+    let (_, bounds) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
+    let engine = engine_prompts(prompts, bounds);
+    let hash = segment::prompt_hash(&engine);
+    let total: usize = job.runs.iter().map(|(r, _)| r.clone().count()).sum();
+    let progress = fx.progress("Magic Mask: tracking");
+    let (mut done, mut cancelled) = (0usize, false);
+    let mut write_error = None;
+    for (range, direction) in &job.runs {
+        let report = tracker
+            .track(|f| fetch_frame(clip, f).map(|(frame, _)| frame), range.clone(), *direction, &engine, |frame, mask| {
+                if let Err(e) = store.write(frame, mask, MODEL_NAME, job.quality, &hash, *direction) {
+                    write_error = Some(e);
+                    return ControlFlow::Break(());
+                }
+                done += 1;
+                if progress.update(done as f64 / total.max(1) as f64) {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            })
+            .map_err(|e| Error::failed(e.to_string()))?;
+        if let Some(e) = write_error.take() {
+            return Err(store_error(e));
+        }
+        if report.cancelled {
+            cancelled = true;
+            break;
+        }
+    }
+    Ok((done, cancelled))
+}
+
+/// A stored mask as a plane of coverage in 0..1 (rows top-down).
+pub fn mask_plane(mask: &Mask) -> Plane {
+    Plane { width: mask.width, height: mask.height, data: mask.coverage.iter().map(|&c| f32::from(c) / 65535.0).collect() }
+}
+
+/// Loads U²-Netp for Auto Subject.
+pub fn saliency_model() -> Result<std::sync::Arc<inference::Model>> {
+    let runtime = runtime()?;
+    let path = inference::locate_model(&models_folder(""), inference::u2netp::FILE).map_err(user_error)?;
+    runtime.open(&path, &inference::u2netp::CONTRACT, &SessionOptions::default()).map_err(user_error)
+}
