@@ -17,7 +17,7 @@ pub enum Gesture {
     /// Pressed on empty space: a click adds a point on release; Ctrl-drag draws a box.
     Pressed { at: (f64, f64), modifiers: Modifiers, dragged: bool },
     /// Pressed on prompt `index`: dragging moves it, release commits the move.
-    Moving { index: usize, to: (f64, f64), dragged: bool },
+    Moving { index: usize, dragged: bool },
 }
 
 /// The viewer state of one instance: the gesture in progress and the selected prompt.
@@ -52,7 +52,7 @@ impl ViewerState {
                 self.gesture = match prompts.nearest(frame, pos, GRAB_RADIUS_PX * scale) {
                     Some(index) => {
                         self.selected = Some(index);
-                        Gesture::Moving { index, to: pos, dragged: false }
+                        Gesture::Moving { index, dragged: false }
                     }
                     None => {
                         self.selected = None;
@@ -67,7 +67,7 @@ impl ViewerState {
             }
             (OverlayEventKind::PenMotion, Gesture::Moving { index, dragged, .. }) => {
                 let from = prompts.0.get(index).map(|p| p.handle()).unwrap_or(pos);
-                self.gesture = Gesture::Moving { index, to: pos, dragged: dragged || far_enough(from) };
+                self.gesture = Gesture::Moving { index, dragged: dragged || far_enough(from) };
                 (true, None)
             }
             (OverlayEventKind::PenUp, Gesture::Pressed { at, modifiers, dragged }) => {
@@ -84,10 +84,11 @@ impl ViewerState {
                 };
                 (true, Some(Edit::Add(Prompt { frame, shape })))
             }
-            (OverlayEventKind::PenUp, Gesture::Moving { index, to, dragged }) => {
+            (OverlayEventKind::PenUp, Gesture::Moving { index, dragged, .. }) => {
                 self.gesture = Gesture::Idle;
-                match (dragged, prompts.0.get(index)) {
-                    (true, Some(p)) => (true, Some(Edit::Move { index, to: p.moved_to(to) })),
+                match prompts.0.get(index) {
+                    // The release position is where the prompt goes.
+                    Some(p) if dragged || far_enough(p.handle()) => (true, Some(Edit::Move { index, to: p.moved_to(pos) })),
                     _ => (true, None),
                 }
             }
