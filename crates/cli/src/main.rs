@@ -1,1 +1,91 @@
-fn main() {}
+//! `deepmatte`: renders images, image sequences and videos through the DeepMatte OFX bundle,
+//! loaded by the headless host `ofx-host` exactly as a compositing application would load it.
+//!
+//! ```text
+//! deepmatte list [--bundle PATH]
+//! deepmatte render --effect luma-matte-extract --input in.png --output matte.png --set output=matte_rgba
+//! ```
+
+mod list;
+mod locate;
+mod media;
+mod render;
+mod sequence;
+mod video;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ofx_host::{Bundle, HostProfile};
+
+#[derive(Parser)]
+#[command(name = "deepmatte", version, about = "Render images, sequences and videos through the DeepMatte OFX plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the bundle's effects: contexts, clips, and every parameter with its type, range,
+    /// default and choice options.
+    List {
+        #[command(flatten)]
+        host: HostArgs,
+    },
+    /// Render frames through an effect.
+    Render(render::RenderArgs),
+}
+
+/// How to load the bundle.
+#[derive(Args)]
+pub struct HostArgs {
+    /// The DeepMatte.ofx.bundle to load [default: $DEEPMATTE_BUNDLE, else
+    /// target/bundle/DeepMatte.ofx.bundle above the executable or the current folder]
+    #[arg(long, value_name = "PATH")]
+    bundle: Option<PathBuf>,
+    /// Which host application to behave like.
+    #[arg(long, value_enum, default_value_t = Profile::Generic)]
+    profile: Profile,
+}
+
+/// The host profiles of `ofx-host`, as command-line values.
+#[derive(Clone, Copy, ValueEnum)]
+enum Profile {
+    Generic,
+    Resolve,
+    Nuke,
+    Natron,
+    Mlt,
+}
+
+impl HostArgs {
+    /// Finds and loads the bundle.
+    pub fn load(&self) -> Result<Bundle> {
+        let path = locate::bundle(self.bundle.as_deref())?;
+        let profile = match self.profile {
+            Profile::Generic => HostProfile::Generic,
+            Profile::Resolve => HostProfile::Resolve,
+            Profile::Nuke => HostProfile::Nuke,
+            Profile::Natron => HostProfile::Natron,
+            Profile::Mlt => HostProfile::Mlt,
+        };
+        Bundle::load(&path, profile).with_context(|| format!("cannot load the bundle {}", path.display()))
+    }
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::List { host } => host.load().and_then(|bundle| list::run(&bundle)),
+        Command::Render(args) => render::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("deepmatte: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Finding the bundle when `--bundle` is not given, so `target/release/deepmatte` works right after
+//! `cargo xtask bundle` from anywhere in the checkout.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+const BUNDLE: &str = "DeepMatte.ofx.bundle";
+
+/// `explicit`, else `$DEEPMATTE_BUNDLE`, else `target/bundle/DeepMatte.ofx.bundle` (or
+/// `bundle/DeepMatte.ofx.bundle` inside a custom target folder) in a folder above the
+/// executable, else above the current folder.
+pub fn bundle(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        return checked(path.to_path_buf(), "--bundle");
+    }
+    if let Some(path) = std::env::var_os("DEEPMATTE_BUNDLE").filter(|p| !p.is_empty()) {
+        return checked(PathBuf::from(path), "DEEPMATTE_BUNDLE");
+    }
+    let exe_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let cwd = std::env::current_dir().ok();
+    for start in exe_dir.iter().chain(cwd.iter()) {
+        for dir in start.ancestors() {
+            for candidate in [dir.join("target/bundle").join(BUNDLE), dir.join("bundle").join(BUNDLE)] {
+                if candidate.is_dir() {
+                    return Ok(candidate);
+                }
+            }
+        }
+    }
+    bail!("no {BUNDLE} found: pass --bundle PATH, set DEEPMATTE_BUNDLE, or build it with `cargo xtask bundle`")
+}
+
+fn checked(path: PathBuf, source: &str) -> Result<PathBuf> {
+    if !path.is_dir() {
+        bail!("the bundle given by {source} does not exist: {}", path.display());
+    }
+    Ok(path)
+}
