@@ -324,7 +324,9 @@ impl Instance {
 
     /// Renders one frame through the whole pipeline (clip preferences, RoD, identity,
     /// RoI, Begin/Render/EndSequenceRender, tiles per profile) and returns the output
-    /// (positive row bytes; bounds offset by `options.bounds_offset`).
+    /// image as the plugin wrote it: covering the region of definition (zero outside the
+    /// render window), bounds moved by `options.bounds_offset`, negative row bytes when
+    /// asked for or under MLT.
     pub fn render(&self, time: f64, options: &RenderOptions) -> Result<Image, HostError> {
         if self.profile().cycles_per_frame() {
             return self.mlt_frame(time, options);

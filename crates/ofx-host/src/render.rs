@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex};
 /// the situations the OFX spec allows and plugins get wrong.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RenderOptions {
-    /// Render only this window (pixel coordinates at the render scale), clipped to the RoD.
+    /// Render only this window (pixel coordinates at the render scale, of the image before
+    /// `bounds_offset` moves it), clipped to the RoD. The output still covers the whole RoD.
     pub window: Option<Rect>,
     /// `kOfxImageEffectPropRenderScale`; inputs are scaled to it (nearest neighbour).
     pub render_scale: (f64, f64),
@@ -28,7 +29,8 @@ pub struct RenderOptions {
     pub output_depth: Option<BitDepth>,
     /// Force the output clip's components.
     pub output_components: Option<Components>,
-    /// Hand images over with negative row bytes (top row first in memory).
+    /// Hand images over with negative row bytes (top row first in memory); the output
+    /// comes back that way too.
     pub negative_row_bytes: bool,
     /// Move every image's bounds by this much, so nothing starts at (0, 0). The output
     /// comes back with the moved bounds.
@@ -524,13 +526,11 @@ fn strips(window: Rect, n: usize) -> Vec<Rect> {
         .collect()
 }
 
-/// Renders one strip into its own output image.
-fn render_tile(effect: &Arc<Effect>, base: &Arc<RenderCtx>, tile: Rect, format: (BitDepth, Components)) -> Result<Image, HostError> {
+/// Renders one strip of the output image (which covers the whole RoD, so the render
+/// window is smaller than the image the plugin writes to).
+fn render_tile(effect: &Arc<Effect>, base: &Arc<RenderCtx>, tile: Rect) -> Result<(), HostError> {
     let mut ctx = (**base).clone();
     ctx.rois = regions_of_interest(effect, base, tile)?;
-    let image = Image::new(tile, format.0, format.1);
-    let output = Arc::new(Mutex::new(if ctx.negative_rows { image.bottom_up() } else { image }));
-    ctx.output = Some(output.clone());
     let ctx = Arc::new(ctx);
     let in_args = PropertySet::new(&[]);
     in_args.set_double(k(sys::kOfxPropTime), ctx.time);
@@ -549,11 +549,11 @@ fn render_tile(effect: &Arc<Effect>, base: &Arc<RenderCtx>, tile: Rect, format: 
     if st != status::OK {
         return Err(HostError::Render { status: st, messages: effect.journal.messages_since(mark) });
     }
-    let image = lock(&output).clone();
-    Ok(image)
+    Ok(())
 }
 
-/// Renders one frame: the whole pipeline, returning the output with positive row bytes.
+/// Renders one frame: the whole pipeline. The output covers the region of definition
+/// (zero outside the render window) in the layout the plugin wrote it.
 pub(crate) fn render_frame(effect: &Arc<Effect>, time: f64, options: &RenderOptions, sequential: bool) -> Result<Image, HostError> {
     let profile = effect.plugin.profile;
     *lock(&effect.runtime.time) = time;
@@ -577,43 +577,55 @@ pub(crate) fn render_frame(effect: &Arc<Effect>, time: f64, options: &RenderOpti
     let rod = region_of_definition(effect, &Arc::new(ctx.clone()))?;
     ctx.rod_canonical = rod;
     ctx.rod = to_pixels(rod, options.render_scale);
-    let window = options.window.map_or(ctx.rod, |w| w.intersect(&ctx.rod));
+    let (dx, dy) = options.bounds_offset;
+    let (sx, sy) = options.render_scale;
+    let shift = ((dx as f64 * sx).round() as i32, (dy as f64 * sy).round() as i32);
+    let window = options.window.map_or(ctx.rod, |w| w.offset(shift.0, shift.1).intersect(&ctx.rod));
     let output = effect.clip(k(sys::kOfxImageEffectOutputClipName));
     let format = output.and_then(|c| c.format()).unwrap_or((BitDepth::F32, Components::Rgba));
-    let mut canvas = Image::new(window, format.0, format.1);
-    if window.is_empty() {
-        return Ok(canvas);
-    }
+    let blank = Image::new(ctx.rod, format.0, format.1);
+    let canvas = Arc::new(Mutex::new(if ctx.negative_rows { blank.bottom_up() } else { blank }));
+    ctx.output = Some(canvas.clone());
     let ctx = Arc::new(ctx);
+    let finish = |ctx: Arc<RenderCtx>| {
+        let mut last = lock(&effect.runtime.last_render);
+        if last.as_ref().is_some_and(|c| c.id == ctx.id) {
+            *last = None;
+        }
+        let image = lock(&canvas).clone();
+        image
+    };
+    if window.is_empty() {
+        return Ok(finish(ctx));
+    }
     if let Some((clip_name, t)) = is_identity(effect, &ctx, window)? {
-        let clip = effect.clip(&clip_name).ok_or_else(|| HostError::Render {
+        let clip = effect.clip(&clip_name).ok_or_else(|| HostError::Action {
+            action: format!("IsIdentity (named unknown clip {clip_name:?})"),
             status: status::ERR_UNKNOWN,
             messages: vec![],
         })?;
         let t = fetch_time(effect, &ctx, t);
         if let Some(src) = input_image(effect, &clip, t, &ctx, Some(window)) {
-            canvas.copy_from(&src.converted(format.0, format.1));
+            lock(&canvas).copy_from(&src.converted(format.0, format.1));
         }
-        return Ok(canvas);
+        return Ok(finish(ctx));
     }
     let parts = strips(window, tiles);
     let fully_safe = effect.prop_str(sys::kOfxImageEffectPluginRenderThreadSafety) == k(sys::kOfxImageEffectRenderFullySafe);
-    let results: Vec<Result<Image, HostError>> = if fully_safe && parts.len() > 1 {
+    let results: Vec<Result<(), HostError>> = if fully_safe && parts.len() > 1 {
         std::thread::scope(|s| {
-            let handles: Vec<_> = parts.iter().map(|t| s.spawn(|| render_tile(effect, &ctx, *t, format))).collect();
+            let handles: Vec<_> = parts.iter().map(|t| s.spawn(|| render_tile(effect, &ctx, *t))).collect();
             handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(HostError::Unsupported("a render thread panicked".into())))).collect()
         })
     } else {
-        parts.iter().map(|t| render_tile(effect, &ctx, *t, format)).collect()
+        parts.iter().map(|t| render_tile(effect, &ctx, *t)).collect()
     };
     let leaked = release_images(effect, Some(ctx.id));
     if leaked > 0 {
         effect.journal.warn(format!("the plugin did not release {leaked} image(s) fetched while rendering time {time}"));
     }
-    for tile in results {
-        canvas.copy_from(&tile?);
-    }
-    Ok(canvas)
+    results.into_iter().collect::<Result<(), HostError>>()?;
+    Ok(finish(ctx))
 }
 
 #[cfg(test)]
