@@ -408,6 +408,26 @@ impl Instance {
         render::frames_needed(self.effect(), time)
     }
 
+    /// kOfxActionPurgeCaches: asks the plugin to drop what it cached for this instance.
+    pub fn purge_caches(&self) -> Result<(), HostError> {
+        self.simple_action(sys::kOfxActionPurgeCaches, "PurgeCaches")
+    }
+
+    /// kOfxActionSyncPrivateData: asks the plugin to write private state into its
+    /// parameters, as a host does before saving a project.
+    pub fn sync_private_data(&self) -> Result<(), HostError> {
+        self.simple_action(sys::kOfxActionSyncPrivateData, "SyncPrivateData")
+    }
+
+    fn simple_action(&self, action: &[u8], name: &str) -> Result<(), HostError> {
+        if !self.live() {
+            return Err(HostError::Unsupported(format!("{name} needs a live instance, which MLT does not keep")));
+        }
+        let mark = self.effect().journal.message_count();
+        let st = call(self.effect(), action, None, None);
+        check(self.effect(), name, st, mark)
+    }
+
     /// Every message the plugin posted to this instance (and with a NULL handle during
     /// its actions), oldest first.
     pub fn messages(&self) -> Vec<HostMessage> {
