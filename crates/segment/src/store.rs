@@ -248,7 +248,7 @@ impl MaskStore {
     fn save_manifest(&self) -> Result<(), StoreError> {
         let path = self.folder.join(MANIFEST);
         write_atomically(&path, |out| {
-            serde_json::to_writer_pretty(out, &self.manifest).map_err(|e| io::Error::new(io::ErrorKind::Other, e))
+            serde_json::to_writer_pretty(out, &self.manifest).map_err(io::Error::other)
         })
     }
 }

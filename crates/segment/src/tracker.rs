@@ -71,7 +71,8 @@ impl Tracker {
     ///
     /// Every prompted frame (in the range or not) is a conditioning frame. Tracking starts at the first
     /// prompted frame in the direction (forward: the lowest at or after `range.start()`; backward: the
-    /// highest at or before `range.end()`) and runs to the end of the range.
+    /// highest at or before `range.end()`), else at the range's start when a prompted frame lies behind
+    /// it, and runs to the end of the range.
     pub fn track(
         &self,
         mut frames: impl FnMut(i32) -> Result<Frame, SegmentError>,
@@ -85,9 +86,11 @@ impl Tracker {
             return Err(SegmentError::NoPrompts);
         }
         let (first, last) = (*range.start(), *range.end());
+        // The first prompted frame in the range; else the range's first frame, when a prompted frame
+        // behind it can carry the object in (as after deleting the prompts that started a run).
         let start = match direction {
-            Direction::Forward => prompted.iter().copied().find(|&f| f >= first && f <= last),
-            Direction::Backward => prompted.iter().rev().copied().find(|&f| f <= last && f >= first),
+            Direction::Forward => prompted.iter().copied().find(|&f| f >= first && f <= last).or((prompted[0] < first).then_some(first)),
+            Direction::Backward => prompted.iter().rev().copied().find(|&f| f <= last && f >= first).or((prompted[prompted.len() - 1] > last).then_some(last)),
         }
         .ok_or(SegmentError::NoStartFrame { first, last, direction: direction.name() })?;
         let order: Box<dyn Iterator<Item = i32>> = match direction {

@@ -82,6 +82,10 @@ fn tracking_starts_at_the_first_prompted_frame_in_its_direction() {
         .track(|f| Ok(scene.frame(f)), 0..=10, Direction::Forward, &click(&scene, 15), |_, _| ControlFlow::Continue(()))
         .unwrap_err();
     assert!(matches!(err, SegmentError::NoStartFrame { .. }), "{err}");
+    // A prompted frame behind the range carries the object into it.
+    let masks = track(&scene, 20..=25, Direction::Forward, &click(&scene, 15));
+    assert_eq!(masks.iter().map(|m| m.0).collect::<Vec<_>>(), (20..=25).collect::<Vec<_>>());
+    assert!(mean_iou(&scene, &masks) >= 0.9);
     let err = common::tracker()
         .track(|f| Ok(scene.frame(f)), 0..=10, Direction::Forward, &Prompts::new(), |_, _| ControlFlow::Continue(()))
         .unwrap_err();
