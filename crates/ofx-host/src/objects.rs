@@ -254,7 +254,7 @@ pub(crate) struct ParamSet {
 }
 
 impl ParamSet {
-    fn new(effect: Weak<Effect>, profile: HostProfile) -> Arc<ParamSet> {
+    pub(crate) fn new(effect: Weak<Effect>, profile: HostProfile) -> Arc<ParamSet> {
         Arc::new_cyclic(|weak| ParamSet {
             handle: register(Object::ParamSet(weak.clone())),
             props: PropertySet::new(&[]),

@@ -266,3 +266,128 @@ pub(crate) static SUITE: sys::OfxParameterSuiteV1 = sys::OfxParameterSuiteV1 {
     paramEditBegin: Some(edit_begin),
     paramEditEnd: Some(edit_end),
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::HostProfile;
+    use std::ffi::CStr;
+    use std::sync::Weak;
+
+    fn define_param(set: &Arc<ParamSet>, kind: &CStr, name: &CStr) -> sys::OfxParamHandle {
+        let mut props: sys::OfxPropertySetHandle = std::ptr::null_mut();
+        // SAFETY: suite calls with valid strings and out-pointers, as a plugin makes them.
+        unsafe {
+            assert_eq!(define(set.handle.ptr(), kind.as_ptr(), name.as_ptr(), &mut props), status::OK);
+            assert!(!props.is_null());
+            let mut h: sys::OfxParamHandle = std::ptr::null_mut();
+            assert_eq!(get_handle(set.handle.ptr(), name.as_ptr(), &mut h, std::ptr::null_mut()), status::OK);
+            h
+        }
+    }
+
+    #[test]
+    fn variadic_values_cross_the_c_abi_per_type() {
+        let set = ParamSet::new(Weak::new(), HostProfile::Generic);
+        let pos = define_param(&set, c"OfxParamTypeDouble2D", c"pos");
+        let count = define_param(&set, c"OfxParamTypeInteger", c"count");
+        let flag = define_param(&set, c"OfxParamTypeBoolean", c"flag");
+        let text = define_param(&set, c"OfxParamTypeString", c"text");
+        let colour = define_param(&set, c"OfxParamTypeRGBA", c"colour");
+        let button = define_param(&set, c"OfxParamTypePushButton", c"go");
+        // SAFETY: variadic calls with the argument types OFX defines for each parameter type.
+        unsafe {
+            assert_eq!(ofxh_paramSetValue(pos, 412.5f64, -230.25f64), status::OK);
+            let (mut x, mut y) = (0.0f64, 0.0f64);
+            assert_eq!(ofxh_paramGetValue(pos, &mut x as *mut f64, &mut y as *mut f64), status::OK);
+            assert_eq!((x, y), (412.5, -230.25));
+
+            assert_eq!(ofxh_paramSetValue(count, 7 as c_int), status::OK);
+            let mut n: c_int = 0;
+            assert_eq!(ofxh_paramGetValue(count, &mut n as *mut c_int), status::OK);
+            assert_eq!(n, 7);
+
+            assert_eq!(ofxh_paramSetValue(flag, 1 as c_int), status::OK);
+            let mut b: c_int = 0;
+            ofxh_paramGetValue(flag, &mut b as *mut c_int);
+            assert_eq!(b, 1);
+
+            assert_eq!(ofxh_paramSetValue(text, c"hello".as_ptr()), status::OK);
+            let mut s: *const c_char = std::ptr::null();
+            assert_eq!(ofxh_paramGetValue(text, &mut s as *mut *const c_char), status::OK);
+            assert_eq!(CStr::from_ptr(s), c"hello");
+
+            assert_eq!(ofxh_paramSetValue(colour, 0.1f64, 0.2f64, 0.3f64, 0.4f64), status::OK);
+            let mut c = [0.0f64; 4];
+            let [r, g, bl, a] = &mut c;
+            ofxh_paramGetValue(colour, r as *mut f64, g as *mut f64, bl as *mut f64, a as *mut f64);
+            assert_eq!(c, [0.1, 0.2, 0.3, 0.4]);
+
+            let mut unused = 0.0f64;
+            assert_eq!(ofxh_paramGetValue(button, &mut unused as *mut f64), status::ERR_UNSUPPORTED);
+            assert_eq!(ofxh_paramGetValue(std::ptr::null_mut(), &mut unused as *mut f64), status::ERR_BAD_HANDLE);
+            assert_eq!(ofxh_paramSetValue(0x1234usize as sys::OfxParamHandle, 1.0f64), status::ERR_BAD_HANDLE);
+        }
+    }
+
+    #[test]
+    fn keyframes_through_the_suite() {
+        let set = ParamSet::new(Weak::new(), HostProfile::Generic);
+        let gain = define_param(&set, c"OfxParamTypeDouble", c"gain");
+        let other = define_param(&set, c"OfxParamTypeDouble", c"other");
+        // SAFETY: suite calls with valid handles and out-pointers.
+        unsafe {
+            assert_eq!(ofxh_paramSetValueAtTime(gain, 0.0, 1.0f64), status::OK);
+            assert_eq!(ofxh_paramSetValueAtTime(gain, 10.0, 3.0f64), status::OK);
+            let mut keys: c_uint = 0;
+            num_keys(gain, &mut keys);
+            assert_eq!(keys, 2);
+            let mut v = 0.0f64;
+            ofxh_paramGetValueAtTime(gain, 2.5, &mut v as *mut f64);
+            assert_eq!(v, 1.5);
+            ofxh_paramGetDerivative(gain, 5.0, &mut v as *mut f64);
+            assert_eq!(v, 0.2);
+            ofxh_paramGetIntegral(gain, 0.0, 10.0, &mut v as *mut f64);
+            assert_eq!(v, 20.0);
+            let mut t = 0.0;
+            assert_eq!(key_time(gain, 1, &mut t), status::OK);
+            assert_eq!(t, 10.0);
+            assert_eq!(key_time(gain, 2, &mut t), status::ERR_BAD_INDEX);
+            let mut i: c_int = -1;
+            assert_eq!(key_index(gain, 5.0, 1, &mut i), status::OK);
+            assert_eq!(i, 1);
+            assert_eq!(key_index(gain, 5.0, 0, &mut i), status::FAILED);
+            let range = sys::OfxRangeD { min: 5.0, max: 20.0 };
+            assert_eq!(copy(other, gain, 100.0, &range), status::OK);
+            num_keys(other, &mut keys);
+            assert_eq!(keys, 1, "only the key inside the range is copied");
+            key_time(other, 0, &mut t);
+            assert_eq!(t, 110.0);
+            assert_eq!(delete_key(gain, 10.0), status::OK);
+            assert_eq!(delete_key(gain, 10.0), status::ERR_BAD_INDEX);
+            assert_eq!(delete_all_keys(gain), status::OK);
+            num_keys(gain, &mut keys);
+            assert_eq!(keys, 0);
+            ofxh_paramGetValue(gain, &mut v as *mut f64);
+            assert_eq!(v, 1.0, "the value at the current time survives deleting the keys");
+        }
+    }
+
+    #[test]
+    fn values_are_clamped_to_min_max_and_resolve_clamps_missing_display_ranges() {
+        for (profile, expected) in [(HostProfile::Generic, 5.0), (HostProfile::Resolve, 1.0)] {
+            let set = ParamSet::new(Weak::new(), profile);
+            let h = define_param(&set, c"OfxParamTypeDouble", c"amount");
+            let p = param(h).unwrap();
+            // SAFETY: valid handle, double argument.
+            unsafe { ofxh_paramSetValue(h, 5.0f64) };
+            assert_eq!(p.value_at(0.0), crate::ParamValue::Double(expected), "{profile:?}");
+            p.props.set_doubles(crate::ofx_str(sys::kOfxParamPropMax), &[2.0]);
+            p.props.set_doubles(crate::ofx_str(sys::kOfxParamPropDisplayMin), &[0.0]);
+            p.props.set_doubles(crate::ofx_str(sys::kOfxParamPropDisplayMax), &[2.0]);
+            // SAFETY: as above.
+            unsafe { ofxh_paramSetValue(h, 5.0f64) };
+            assert_eq!(p.value_at(0.0), crate::ParamValue::Double(2.0), "{profile:?}: max applies");
+        }
+    }
+}
