@@ -9,6 +9,14 @@ use ofx_host::{BitDepth, ClipSource, Components, Context, HostProfile, Image, In
 use std::collections::BTreeMap;
 
 const ID: &str = "org.deepmatte.DepthMap";
+
+/// The model-run counter is process-wide: tests in this binary take turns so one test's count
+/// never includes another's inference.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 const MODEL: &str = "depth_anything_v2_small.onnx";
 
 /// Four vertical bands, darkest (farthest for the exact stand-in) on the left.
@@ -106,6 +114,7 @@ fn check_bands(out: &Image, source: &Image, look: &Look, output: &str) {
 
 #[test]
 fn exact_standin_matches_the_closed_form_for_every_control() {
+    let _turn = serial();
     let looks = [
         Look { far: 0.0, near: 1.0, gamma: 1.0, isolate: None, invert: false },
         Look { far: 0.2, near: 0.8, gamma: 1.8, isolate: None, invert: false },
@@ -138,6 +147,7 @@ fn exact_standin_matches_the_closed_form_for_every_control() {
 
 #[test]
 fn render_window_tiles_and_render_scale() {
+    let _turn = serial();
     let look = Look { far: 0.1, near: 0.9, gamma: 1.5, isolate: None, invert: false };
     for profile in [HostProfile::Nuke, HostProfile::Natron] {
         let (mut fx, _models) = instance(profile, EXACT_FILE);
@@ -162,6 +172,7 @@ fn render_window_tiles_and_render_scale() {
 
 #[test]
 fn changing_a_slider_runs_no_inference() {
+    let _turn = serial();
     let (mut fx, _models) = instance(HostProfile::Generic, EXACT_FILE);
     fx.set_param("temporal_stability", ParamValue::Bool(false)).unwrap();
     // A frame no other test renders, so the first render must run the model.
@@ -216,6 +227,7 @@ fn render_order(fx: &Instance, order: &[i32]) -> BTreeMap<i32, Image> {
 
 #[test]
 fn temporal_stability_cuts_flicker_and_ignores_render_order() {
+    let _turn = serial();
     let (mut fx, _models) = instance(HostProfile::Generic, FLICKER_FILE);
     fx.set_param_text("output", "matte").unwrap();
     fx.set_input("Source", ClipSource::Frames(static_sequence(48)));
@@ -260,6 +272,7 @@ fn render_error(fx: &Instance) -> String {
 
 #[test]
 fn missing_bad_and_corrupt_models_give_specific_messages() {
+    let _turn = serial();
     let bundle = load(HostProfile::Resolve);
     let source = bands_image(Rect::new(0, 0, 64, 36), BitDepth::F32, Components::Rgba);
 

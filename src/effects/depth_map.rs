@@ -267,6 +267,10 @@ impl Effect for DepthMap {
         })
     }
 
+    fn whole_frame_inputs(&self) -> &'static [&'static str] {
+        &[SOURCE]
+    }
+
     fn clip_preferences(&self, _fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
         // The source's colour stays as it was; the matte rides along in alpha.
         prefs.output_components = Some(Components::Rgba);

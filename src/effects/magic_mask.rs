@@ -261,6 +261,10 @@ impl Effect for MagicMask {
         }
     }
 
+    fn whole_frame_inputs(&self) -> &'static [&'static str] {
+        &[SOURCE]
+    }
+
     fn clip_preferences(&self, _fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
         prefs.output_components = Some(Components::Rgba);
         prefs.output_premultiplied = Some(false);

@@ -52,6 +52,18 @@ impl Clip {
         Some((first, last))
     }
 
+    /// The clip's region of definition at `time`, canonical coordinates (x1, y1, x2, y2).
+    pub fn region_of_definition(&self, time: f64) -> Result<[f64; 4]> {
+        let s = suites()?;
+        let mut rect = sys::OfxRectD { x1: 0.0, y1: 0.0, x2: 0.0, y2: 0.0 };
+        // SAFETY: valid clip handle, out-pointer to a local.
+        let status = unsafe { call!(s.effect, clipGetRegionOfDefinition)(self.handle, time, &mut rect) };
+        if status != 0 {
+            return Err(crate::Error::host("clipGetRegionOfDefinition", &self.name, status));
+        }
+        Ok([rect.x1, rect.y1, rect.x2, rect.y2])
+    }
+
     /// The image at `time`, or `None` when the host has none (unconnected input, Resolve's NULL
     /// images, a frame outside the clip).
     pub fn image(&self, time: f64) -> Result<Option<Image>> {

@@ -117,6 +117,12 @@ pub trait Effect: Sized + Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// Input clips whose whole frame a render needs, whatever the render window (a model sees
+    /// the whole picture); hosts that render tiles then still deliver full frames.
+    fn whole_frame_inputs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Output clip preferences.
     fn clip_preferences(&self, _fx: &Instance, _prefs: &mut ClipPreferences) -> Result<()> {
         Ok(())

@@ -198,6 +198,18 @@ fn dispatch<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, in_args
             out_args.set_doubles(key.as_bytes(), &[n.first, n.last])?;
         }
         Ok(Status::OK)
+    } else if is(sys::kOfxImageEffectActionGetRegionsOfInterest) {
+        let time = in_args.get_double(sys::kOfxPropTime, 0)?;
+        let set = with_state::<E, _>(effect, |e, fx| {
+            let clips = e.whole_frame_inputs();
+            for name in clips {
+                let Some(clip) = fx.clip(name) else { continue };
+                let rod = clip.region_of_definition(time)?;
+                out_args.set_doubles(format!("OfxImageClipPropRoI_{name}\0").as_bytes(), &rod)?;
+            }
+            Ok(!clips.is_empty())
+        })?;
+        Ok(if set { Status::OK } else { Status::REPLY_DEFAULT })
     } else if is(sys::kOfxImageEffectActionGetClipPreferences) {
         let mut prefs = ClipPreferences::default();
         with_state::<E, _>(effect, |e, fx| e.clip_preferences(fx, &mut prefs))?;
