@@ -167,6 +167,11 @@ impl Effect for MagicMask {
         d.param(ParamDef::folder("export_folder", "Export Folder", "Folder Export Matte writes into.").parent("store"))?;
         d.param(ParamDef::string("export_template", "Export Template", "File names: {clip}, {frame} or {frame:04}.", "{clip}_matte.{frame:04}.png").animates(false).parent("store"))?;
         d.param(ParamDef::push_button("export_matte", "Export Matte", "Write every tracked frame as a 16-bit PNG luma matte.").parent("store"))?;
+        d.param(ParamDef::folder(
+            "model_folder",
+            "Model Folder",
+            "Folder holding the SAM 2 parts and u2netp.onnx; empty = DEEPMATTE_MODELS, else the bundle's models folder.",
+        ).parent("store"))?;
 
         d.param(ParamDef::group("finesse", "Matte Finesse", "Refine the matte.", true))?;
         d.param(ParamDef::double("black_clip", "Black Clip", "Matte values below this become 0.", 0.0, (0.0, 1.0), (0.0, 1.0)).parent("finesse"))?;
@@ -355,7 +360,8 @@ fn track(fx: &Instance, prompts: &Prompts, runs: Vec<(std::ops::RangeInclusive<i
     let clip = fx.required_clip(SOURCE)?;
     let mut store = store(fx)?;
     let job = TrackJob { runs, quality: quality.id() };
-    let (done, cancelled) = tracking::run(fx, &clip, &mut store, prompts, &job)?;
+    let models = fx.params().string("model_folder")?;
+    let (done, cancelled) = tracking::run(fx, &clip, &mut store, prompts, &job, &models)?;
     let stored = store.frames().count();
     let status = if cancelled {
         format!("Cancelled after {done} frames; {stored} frames stored (every frame done is kept).")
@@ -413,7 +419,7 @@ fn stored_matte(fx: &Instance, frame: i32, width: usize, height: usize) -> Resul
 
 /// Auto Subject: the salient-object matte, or the subject under this frame's positive click.
 fn auto_subject(fx: &Instance, frame: i32, view: &imaging::ImageRef<'_>) -> Result<Plane> {
-    let model = tracking::saliency_model()?;
+    let model = tracking::saliency_model(&fx.params().string("model_folder")?)?;
     let b = view.bounds();
     let image = segment::Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() };
     let saliency = segment::subject::saliency(&model, &image).map_err(crate::effects::runtime::user_error)?;

@@ -82,9 +82,9 @@ pub struct TrackJob {
 
 /// Runs `job`, storing every frame as soon as it is known, with the host's progress bar; a
 /// cancel keeps every frame already stored. Returns (frames stored, cancelled).
-pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob) -> Result<(usize, bool)> {
+pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob, model_folder: &str) -> Result<(usize, bool)> {
     let runtime = runtime()?;
-    let tracker = Tracker::open(&runtime, &models_folder(""), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
+    let tracker = Tracker::open(&runtime, &models_folder(model_folder), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
     let (_, bounds) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
     let engine = engine_prompts(prompts, bounds);
     let hash = segment::prompt_hash(&engine);
@@ -124,8 +124,8 @@ pub fn mask_plane(mask: &Mask) -> Plane {
 }
 
 /// Loads U²-Netp for Auto Subject.
-pub fn saliency_model() -> Result<std::sync::Arc<inference::Model>> {
+pub fn saliency_model(model_folder: &str) -> Result<std::sync::Arc<inference::Model>> {
     let runtime = runtime()?;
-    let path = inference::locate_model(&models_folder(""), inference::u2netp::FILE).map_err(user_error)?;
+    let path = inference::locate_model(&models_folder(model_folder), inference::u2netp::FILE).map_err(user_error)?;
     runtime.open(&path, &inference::u2netp::CONTRACT, &SessionOptions::default()).map_err(user_error)
 }
