@@ -1,7 +1,8 @@
 //! The Python side of `cargo xtask setup`, for the model work: a venv at `.cache/venv` with the pinned
 //! packages of `models/requirements*.txt`, then what the Rust tests and the bundle need from it:
 //! - `.cache/onnxruntime/libonnxruntime.so.1.31.1` (from the `onnxruntime==1.31.1` wheel),
-//! - `.cache/models/`: the real U²-Netp (sha256-checked) and the generated stand-in depth models,
+//! - `.cache/models/`: the real U²-Netp (sha256-checked) and the generated stand-in depth and SAM 2
+//!   models,
 //! - `.cache/reference/u2netp/`: the Python onnxruntime reference mattes.
 //!
 //! Every step is idempotent: pip runs only when the requirement files change, and the scripts rewrite
@@ -28,6 +29,7 @@ pub fn setup() -> Result<()> {
     let script = |name: &str| root.join("models").join(name);
     util::run(Command::new(&python).arg(script("vendor.py")).arg(&cache))?;
     util::run(Command::new(&python).arg(script("standins.py")).arg(cache.join("models")))?;
+    util::run(Command::new(&python).arg(script("sam2/standins.py")).arg(cache.join("models")))?;
     util::run(
         Command::new(&python)
             .arg(script("reference_u2netp.py"))
