@@ -424,6 +424,26 @@ impl Bundle {
     }
 }
 
+#[cfg(test)]
+impl Bundle {
+    /// A bundle around an entry point inside this process: the unit tests' mock plugin.
+    pub(crate) fn from_entry(entry: MainEntry, id: &str, profile: HostProfile) -> Bundle {
+        let library = libloading::Library::from(libloading::os::unix::Library::this());
+        let plugin = Arc::new(Plugin {
+            id: id.into(),
+            version: (1, 0),
+            entry,
+            profile,
+            bundle_dir: PathBuf::from("/mock.ofx.bundle"),
+            journal: Arc::new(Journal::default()),
+            unsafe_render: Mutex::new(()),
+            _library: Arc::new(library),
+        });
+        let plugins = Bundle::load_plugin(&plugin).expect("mock plugin loads").into_iter().collect();
+        Bundle { core: Arc::new(BundleCore { profile, plugins }) }
+    }
+}
+
 impl BundleCore {
     pub(crate) fn index(&self, id: &str) -> Result<usize, HostError> {
         let exact = self.plugins.iter().position(|p| p.info.id == id || p.info.short_name == id);

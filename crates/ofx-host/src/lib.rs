@@ -28,6 +28,8 @@ mod journal;
 mod objects;
 mod overlay;
 mod params;
+#[cfg(test)]
+mod pipeline_tests;
 mod profile;
 mod properties;
 mod registry;
