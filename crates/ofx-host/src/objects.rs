@@ -333,7 +333,7 @@ impl Param {
             label: p.str(ofx_str(sys::kOfxPropLabel)).unwrap_or_default(),
             hint: p.str(ofx_str(sys::kOfxParamPropHint)).unwrap_or_default(),
             kind: self.kind,
-            default: self.kind.from_numbers(&p.numbers(ofx_str(sys::kOfxParamPropDefault)), &default_text),
+            default: self.kind.value_from(&p.numbers(ofx_str(sys::kOfxParamPropDefault)), &default_text),
             min: nums(sys::kOfxParamPropMin),
             max: nums(sys::kOfxParamPropMax),
             display_min: nums(sys::kOfxParamPropDisplayMin),
@@ -371,7 +371,7 @@ impl Param {
             let limit = if self.kind.storage() == Storage::Int { 0.0 } else { 1.0 };
             v.iter_mut().for_each(|x| *x = x.clamp(-limit, limit));
         }
-        self.kind.from_numbers(&v, value.text())
+        self.kind.value_from(&v, value.text())
     }
 
     /// Mirrors the curve's keys into `kOfxParamPropIsAnimating`.

@@ -114,11 +114,11 @@ impl ParamKind {
 
     /// The value this kind holds before anything sets it.
     pub fn zero(self) -> ParamValue {
-        self.from_numbers(&[0.0; 4], "")
+        self.value_from(&[0.0; 4], "")
     }
 
     /// Builds a value of this kind from the numbers (or text) crossing the C ABI.
-    pub(crate) fn from_numbers(self, v: &[f64], text: &str) -> ParamValue {
+    pub(crate) fn value_from(self, v: &[f64], text: &str) -> ParamValue {
         let i = |n: usize| v.get(n).copied().unwrap_or(0.0).round() as i32;
         let d = |n: usize| v.get(n).copied().unwrap_or(0.0);
         match self {
@@ -326,8 +326,8 @@ impl ParamInfo {
             ParamKind::PushButton | ParamKind::Group | ParamKind::Page => {
                 return Err(bad("nothing: this parameter holds no value"))
             }
-            kind @ (ParamKind::Int | ParamKind::Int2D | ParamKind::Int3D) => kind.from_numbers(&ints(kind.dims())?, ""),
-            kind => kind.from_numbers(&numbers(kind.dims())?, ""),
+            kind @ (ParamKind::Int | ParamKind::Int2D | ParamKind::Int3D) => kind.value_from(&ints(kind.dims())?, ""),
+            kind => kind.value_from(&numbers(kind.dims())?, ""),
         })
     }
 }
@@ -579,6 +579,6 @@ mod tests {
         for (k, _) in KINDS {
             assert_eq!(ParamKind::from_ofx_type(k.ofx_type()), Some(k));
         }
-        assert_eq!(ParamKind::Rgb.from_numbers(&[1.0, 2.0, 3.0], ""), ParamValue::Double3D(1.0, 2.0, 3.0));
+        assert_eq!(ParamKind::Rgb.value_from(&[1.0, 2.0, 3.0], ""), ParamValue::Double3D(1.0, 2.0, 3.0));
     }
 }

@@ -125,7 +125,7 @@ unsafe extern "C" fn ofxh_param_set(h: sys::OfxParamHandle, at_time: c_int, time
     if p.kind.storage() == Storage::Text && text.is_none() {
         return status::ERR_VALUE;
     }
-    let value = p.clamped(p.kind.from_numbers(numbers, text.unwrap_or("")));
+    let value = p.clamped(p.kind.value_from(numbers, text.unwrap_or("")));
     let t = if at_time != 0 { time } else { now(effect.as_ref()) };
     {
         let mut curve = write(&p.curve);
