@@ -19,6 +19,8 @@
 //! suites themselves are the same for every profile and find the profile through the
 //! handles they are given, so bundles of different profiles can run side by side.
 
+#![warn(missing_docs)]
+
 mod actions;
 mod bundle;
 mod image;

@@ -446,3 +446,30 @@ fn bad_handles_are_rejected_not_dereferenced() {
         assert_eq!(suites::progress::SUITE_V1.progressUpdate.unwrap()(junk, 0.5), status::ERR_BAD_HANDLE);
     }
 }
+
+#[test]
+fn instances_render_from_many_threads_at_once() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<crate::Instance>();
+    send_sync::<Bundle>();
+    let b = bundle(HostProfile::Natron);
+    let mut fx = b.create_instance(ID, Context::General).unwrap();
+    fx.set_input("Source", ClipSource::Still(source(ramp)));
+    fx.set_param("gain", ParamValue::Double(2.0)).unwrap();
+    assert_eq!(fx.frames_needed(3.0).unwrap(), vec![("Source".to_string(), 3.0, 3.0)]);
+    let one = fx.render(0.0, &RenderOptions::default()).unwrap();
+    let fx = &fx;
+    let all: Vec<Image> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8).map(|i| s.spawn(move || fx.render(i as f64, &RenderOptions::default()).unwrap())).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for img in all {
+        let b = img.bounds();
+        for y in b.y1..b.y2 {
+            for x in b.x1..b.x2 {
+                assert_eq!(img.raw(x, y, 1), one.raw(x, y, 1));
+            }
+        }
+    }
+    assert!(fx.warnings().is_empty(), "{:?}", fx.warnings());
+}
