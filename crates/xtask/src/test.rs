@@ -59,7 +59,7 @@ pub fn run() -> Result<()> {
     println!("hostDemo: {}", hostdemo::binary().display());
     println!("{} test binaries ran; {passed} passed, {} failed, {skipped} skipped", tally.binaries, tally.failed);
     if skipped > 0 {
-        println!("!!! {skipped} test(s) did NOT run on this machine:");
+        println!("!!! {skipped} test(s) did NOT run (not possible on this machine, or #[ignore]d):");
         for line in tally.ignored.iter().chain(&skipped_here) {
             println!("!!!   {line}");
         }
