@@ -13,6 +13,7 @@ use crate::overlay::Overlay;
 use crate::params::{Curve, ParamInfo, ParamKind, ParamValue};
 use crate::profile::HostProfile;
 use crate::properties::PropertySet;
+use crate::clips;
 use crate::render::{self, check, RenderOptions};
 use crate::HostError;
 use openfx_sys as sys;
@@ -93,10 +94,10 @@ fn create_live(desc: &Effect, template: Option<&Effect>, journal: Arc<Journal>) 
     if let Some(t) = template {
         *write(&effect.runtime.frame_range) = *read(&t.runtime.frame_range);
     }
-    render::update_connections(&effect);
+    clips::update_connections(&effect);
     let profile = effect.plugin.profile;
     if !profile.cycles_per_frame() {
-        render::set_default_formats(&effect, 0.0);
+        clips::set_default_formats(&effect, 0.0);
     }
     if profile.clamps_missing_display_range() {
         for p in read(&effect.param_set.params).iter().filter(|p| p.lacks_display_range()) {
@@ -125,7 +126,7 @@ fn destroy(effect: &Arc<Effect>) {
         effect.journal.warn(format!("DestroyInstance returned {}", crate::status::status_name(st)));
     }
     effect.runtime.live.store(false, Ordering::SeqCst);
-    let leaked = render::release_images(effect, None);
+    let leaked = clips::release_images(effect, None);
     if leaked > 0 {
         effect.journal.warn(format!("the plugin never released {leaked} image(s)"));
     }
@@ -298,7 +299,7 @@ impl Instance {
             Some(s) => write(&effect.runtime.inputs).insert(clip.to_string(), s),
             None => write(&effect.runtime.inputs).remove(clip),
         };
-        render::update_connections(&effect);
+        clips::update_connections(&effect);
         if let Err(e) = self.user_edited(sys::kOfxTypeClip, clip, self.now()) {
             effect.journal.warn(format!("after connecting {clip}: {e}"));
         }
@@ -307,7 +308,7 @@ impl Instance {
     /// Sets the project's frame range (timeline bounds, effect and clip frame ranges).
     pub fn set_frame_range(&mut self, first: f64, last: f64) {
         *write(&self.effect().runtime.frame_range) = Some((first, last));
-        render::update_connections(self.effect());
+        clips::update_connections(self.effect());
     }
 
     /// Serialises renders as the plugin's declared render thread safety requires.

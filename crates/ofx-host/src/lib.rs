@@ -23,6 +23,7 @@
 
 mod actions;
 mod bundle;
+mod clips;
 mod image;
 mod instance;
 mod io;

@@ -6,7 +6,7 @@ use super::{c_str, put};
 use crate::objects::{Clip, Effect};
 use crate::properties::PropertySet;
 use crate::registry::lookup;
-use crate::render;
+use crate::clips;
 use crate::status::{self, OfxStatus};
 use openfx_sys as sys;
 use std::ffi::{c_char, c_int, c_void};
@@ -86,7 +86,7 @@ unsafe extern "C" fn clip_get_image(
     let Some(c) = clip(h) else { return status::ERR_BAD_HANDLE };
     // SAFETY: NULL or a plugin-provided rectangle.
     let region = unsafe { region.as_ref() }.map(|r| [r.x1, r.y1, r.x2, r.y2]);
-    match render::fetch_image(&c, time, region) {
+    match clips::fetch_image(&c, time, region) {
         Ok(image) => {
             // SAFETY: checked non-NULL above.
             unsafe { out.write(image.handle.ptr()) };
@@ -98,7 +98,7 @@ unsafe extern "C" fn clip_get_image(
 
 unsafe extern "C" fn clip_release_image(h: sys::OfxPropertySetHandle) -> OfxStatus {
     let Some(image) = lookup::<PropertySet>(h as *const c_void) else { return status::ERR_BAD_HANDLE };
-    if render::release_image(&image) {
+    if clips::release_image(&image) {
         status::OK
     } else {
         status::ERR_BAD_HANDLE
@@ -107,7 +107,7 @@ unsafe extern "C" fn clip_release_image(h: sys::OfxPropertySetHandle) -> OfxStat
 
 unsafe extern "C" fn clip_get_rod(h: sys::OfxImageClipHandle, time: f64, out: *mut sys::OfxRectD) -> OfxStatus {
     let Some(c) = clip(h) else { return status::ERR_BAD_HANDLE };
-    let r = render::clip_rod(&c, time);
+    let r = clips::clip_rod(&c, time);
     // SAFETY: plugin-provided out-pointer (NULL checked).
     unsafe { put(out, sys::OfxRectD { x1: r[0], y1: r[1], x2: r[2], y2: r[3] }) };
     status::OK
