@@ -148,9 +148,14 @@ fn frames_to_render(args: &RenderArgs, source: &Media) -> Result<Vec<i32>> {
         let missing: Vec<String> =
             wanted.iter().filter(|f| available.binary_search(f).is_err()).map(i32::to_string).collect();
         if !missing.is_empty() {
+            let shown = if missing.len() > 5 {
+                format!("{}, … ({} frames missing)", missing[..5].join(", "), missing.len())
+            } else {
+                missing.join(", ")
+            };
             bail!(
-                "--frames {text}: the input has no frame {} (it has {}..={})",
-                missing.join(", "),
+                "--frames {text}: the input has no frame {shown} (it has {} frames, {}..={})",
+                available.len(),
                 available[0],
                 available[available.len() - 1]
             );

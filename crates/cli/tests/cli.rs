@@ -155,6 +155,11 @@ fn sequence_with_keyframes_and_frame_range() {
     ]);
     assert_ok(&out);
     assert!(!dir.path().join("out.0004.png").exists(), "--frames 1-3 must not render frame 4");
+    let beyond = deepmatte(&[
+        "render", "--effect", "luma-matte-extract", "--input", path_str(&input), "--output", path_str(&output),
+        "--frames", "3-12",
+    ]);
+    assert_fails_with(&beyond, &["no frame 5, 6, 7, 8, 9, … (8 frames missing)", "4 frames, 1..=4"]);
     let frame = |n: i32| Image::load(&dir.path().join(format!("out.{n:04}.png"))).unwrap();
     let tolerance = 2.0 / 65_535.0;
     // Frame 1: black 0, not inverted. Frame 2: black halfway (0.25), invert still off (booleans
