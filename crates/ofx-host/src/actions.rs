@@ -14,8 +14,12 @@ use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
 
 /// The plugin's `mainEntry` (also an interact's).
-pub(crate) type MainEntry =
-    unsafe extern "C" fn(*const c_char, *const c_void, sys::OfxPropertySetHandle, sys::OfxPropertySetHandle) -> OfxStatus;
+pub(crate) type MainEntry = unsafe extern "C" fn(
+    *const c_char,
+    *const c_void,
+    sys::OfxPropertySetHandle,
+    sys::OfxPropertySetHandle,
+) -> OfxStatus;
 
 /// Who a call on this thread is for.
 #[derive(Clone)]

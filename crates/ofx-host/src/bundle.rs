@@ -142,7 +142,9 @@ pub(crate) fn load_action(plugin: &Plugin) -> Result<(), HostError> {
     let st = call_entry(plugin.entry, plugin_frame(plugin), sys::kOfxActionLoad, std::ptr::null(), None, None);
     match st {
         status::OK | status::REPLY_DEFAULT => Ok(()),
-        status => Err(HostError::Action { action: "Load".into(), status, messages: plugin.journal.messages_since(mark) }),
+        status => {
+            Err(HostError::Action { action: "Load".into(), status, messages: plugin.journal.messages_since(mark) })
+        }
     }
 }
 
@@ -255,7 +257,9 @@ fn binary_path(bundle_dir: &Path) -> Result<PathBuf, HostError> {
         return Ok(expected);
     }
     let others: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "ofx")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "ofx")).collect()
+        })
         .unwrap_or_default();
     match others.as_slice() {
         [only] => Ok(only.clone()),
@@ -286,7 +290,11 @@ fn symbol<T: Copy>(library: &libloading::Library, binary: &Path, name: &str) -> 
     }
 }
 
-fn raw_plugins(library: &libloading::Library, binary: &Path, profile: HostProfile) -> Result<Vec<RawPlugin>, HostError> {
+fn raw_plugins(
+    library: &libloading::Library,
+    binary: &Path,
+    profile: HostProfile,
+) -> Result<Vec<RawPlugin>, HostError> {
     if let Some(set_host) = symbol::<SetHostFn>(library, binary, "OfxSetHost")? {
         // SAFETY: OfxSetHost(const OfxHost*) with the host that lives for the process.
         unsafe { set_host(ofx_host(profile)) };

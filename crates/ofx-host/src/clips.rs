@@ -73,7 +73,13 @@ pub(crate) fn clip_rod(clip: &Clip, time: f64) -> [f64; 4] {
 
 /// An input as the plugin receives it: offset, scaled, cropped to `area` (pixels),
 /// converted to the clip's format.
-pub(crate) fn input_image(effect: &Effect, clip: &Clip, time: f64, ctx: &RenderCtx, area: Option<Rect>) -> Option<Image> {
+pub(crate) fn input_image(
+    effect: &Effect,
+    clip: &Clip,
+    time: f64,
+    ctx: &RenderCtx,
+    area: Option<Rect>,
+) -> Option<Image> {
     let src = source_frame(effect, &clip.name, time)?;
     let (dx, dy) = ctx.options.bounds_offset;
     let (sx, sy) = ctx.options.render_scale;
@@ -95,7 +101,14 @@ pub(crate) fn premultiplication(profile: HostProfile, comps: Components) -> &'st
 }
 
 /// Wraps pixels in an image property set the plugin holds until `clipReleaseImage`.
-fn register_image(effect: &Arc<Effect>, clip: &Clip, image: Arc<Mutex<Image>>, rod: Rect, ctx: &RenderCtx, time: f64) -> Arc<PropertySet> {
+fn register_image(
+    effect: &Arc<Effect>,
+    clip: &Clip,
+    image: Arc<Mutex<Image>>,
+    rod: Rect,
+    ctx: &RenderCtx,
+    time: f64,
+) -> Arc<PropertySet> {
     let (ptr, bounds, row_bytes, depth, comps) = {
         let mut img = lock(&image);
         (img.data_ptr() as usize, img.bounds(), img.row_bytes(), img.depth(), img.components())
@@ -110,7 +123,10 @@ fn register_image(effect: &Arc<Effect>, clip: &Clip, image: Arc<Mutex<Image>>, r
     p.set_str(k(sys::kOfxImageEffectPropPixelDepth), depth.ofx_name());
     p.set_str(k(sys::kOfxImageEffectPropComponents), comps.ofx_name());
     let premult = clip.props.str(k(sys::kOfxImageEffectPropPreMultiplication));
-    p.set_str(k(sys::kOfxImageEffectPropPreMultiplication), &premult.unwrap_or_else(|| premultiplication(effect.plugin.profile, comps).into()));
+    p.set_str(
+        k(sys::kOfxImageEffectPropPreMultiplication),
+        &premult.unwrap_or_else(|| premultiplication(effect.plugin.profile, comps).into()),
+    );
     p.set_double(k(sys::kOfxImagePropPixelAspectRatio), 1.0);
     p.set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
     p.set_str(k(sys::kOfxImagePropField), k(sys::kOfxImageFieldNone));
@@ -211,14 +227,18 @@ pub(crate) fn default_formats(effect: &Effect, ctx: &RenderCtx) -> Formats {
                 };
                 (pick_depth(src.depth(), &allowed), comps)
             }
-            None => (*allowed.last().unwrap_or(&BitDepth::F32), pick_components(Components::Rgba, &supported, profile.components())),
+            None => (
+                *allowed.last().unwrap_or(&BitDepth::F32),
+                pick_components(Components::Rgba, &supported, profile.components()),
+            ),
         };
         deepest = deepest.max(Some(format.0));
         source_comps.get_or_insert(format.1);
         formats.insert(clip.name.clone(), format);
     }
     if let Some(out) = clips.iter().find(|c| c.is_output()) {
-        let depth = ctx.options.output_depth.unwrap_or_else(|| deepest.unwrap_or(*allowed.last().unwrap_or(&BitDepth::F32)));
+        let depth =
+            ctx.options.output_depth.unwrap_or_else(|| deepest.unwrap_or(*allowed.last().unwrap_or(&BitDepth::F32)));
         let comps = ctx.options.output_components.unwrap_or_else(|| {
             pick_components(source_comps.unwrap_or(Components::Rgba), &out.supported_components(), profile.components())
         });
@@ -235,7 +255,8 @@ pub(crate) fn apply_formats(effect: &Effect, formats: &Formats, output_premult: 
         let p = &clip.props;
         p.set_str(k(sys::kOfxImageEffectPropPixelDepth), depth.ofx_name());
         p.set_str(k(sys::kOfxImageEffectPropComponents), comps.ofx_name());
-        let unmapped = source_frame(effect, &clip.name, fetch_time(effect, ctx, ctx.time)).map(|s| (s.depth(), s.components()));
+        let unmapped =
+            source_frame(effect, &clip.name, fetch_time(effect, ctx, ctx.time)).map(|s| (s.depth(), s.components()));
         let (ud, uc) = unmapped.unwrap_or((*depth, *comps));
         p.set_str(k(sys::kOfxImageClipPropUnmappedPixelDepth), ud.ofx_name());
         p.set_str(k(sys::kOfxImageClipPropUnmappedComponents), uc.ofx_name());

@@ -196,12 +196,7 @@ impl Image {
 
     /// An image whose samples come from `f(x, y, channel)` in normalised 0..1 units
     /// (clamped and rounded for integer depths).
-    pub fn from_fn(
-        bounds: Rect,
-        depth: BitDepth,
-        components: Components,
-        f: impl Fn(i32, i32, usize) -> f32,
-    ) -> Image {
+    pub fn from_fn(bounds: Rect, depth: BitDepth, components: Components, f: impl Fn(i32, i32, usize) -> f32) -> Image {
         let mut image = Image::new(bounds, depth, components);
         for y in bounds.y1..bounds.y2 {
             for x in bounds.x1..bounds.x2 {

@@ -5,6 +5,7 @@
 
 use crate::actions::call;
 use crate::bundle::{self, BundleCore, Context};
+use crate::clips;
 use crate::image::Image;
 use crate::journal::{HostMessage, Journal, ProgressEvent};
 use crate::objects::{lock, read, write, Effect, Param};
@@ -13,7 +14,6 @@ use crate::overlay::Overlay;
 use crate::params::{Curve, ParamInfo, ParamKind, ParamValue};
 use crate::profile::HostProfile;
 use crate::properties::PropertySet;
-use crate::clips;
 use crate::render::{self, check, RenderOptions};
 use crate::HostError;
 use openfx_sys as sys;
@@ -169,7 +169,12 @@ pub(crate) fn plugin_edited(effect: &Arc<Effect>, param: &str, time: f64) {
 }
 
 impl Instance {
-    pub(crate) fn create(bundle: Arc<BundleCore>, index: usize, context: Context, desc: &Effect) -> Result<Instance, HostError> {
+    pub(crate) fn create(
+        bundle: Arc<BundleCore>,
+        index: usize,
+        context: Context,
+        desc: &Effect,
+    ) -> Result<Instance, HostError> {
         let effect = create_live(desc, None, Arc::new(Journal::default()))?;
         if !bundle.profile.cycles_per_frame() {
             send_create(&effect)?;
@@ -270,7 +275,11 @@ impl Instance {
     pub fn press(&mut self, button: &str, time: f64) -> Result<(), HostError> {
         let param = self.param(button)?;
         if param.kind != ParamKind::PushButton {
-            return Err(HostError::WrongType { param: button.to_string(), expected: param.kind, got: "a button press".into() });
+            return Err(HostError::WrongType {
+                param: button.to_string(),
+                expected: param.kind,
+                got: "a button press".into(),
+            });
         }
         if self.profile().cycles_per_frame() {
             return Err(HostError::Unsupported("MLT has no live instance to press buttons on".into()));

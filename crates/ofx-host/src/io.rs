@@ -66,7 +66,15 @@ fn load_png(path: &Path) -> Result<Image, HostError> {
                 }
             };
             for c in 0..components.count() {
-                let file_c = if file_channels == 2 { if c == 3 { 1 } else { 0 } } else { c };
+                let file_c = if file_channels == 2 {
+                    if c == 3 {
+                        1
+                    } else {
+                        0
+                    }
+                } else {
+                    c
+                };
                 image.set_raw(x as i32, y, c, sample(file_c));
             }
         }

@@ -109,7 +109,10 @@ impl Effect {
         p.set_strs(ofx_str(sys::kOfxImageEffectPropSupportedContexts), &[]);
         p.set_strs(ofx_str(sys::kOfxImageEffectPropSupportedPixelDepths), &[]);
         p.set_int(ofx_str(sys::kOfxImageEffectPluginPropSingleInstance), 0);
-        p.set_str(ofx_str(sys::kOfxImageEffectPluginRenderThreadSafety), ofx_str(sys::kOfxImageEffectRenderInstanceSafe));
+        p.set_str(
+            ofx_str(sys::kOfxImageEffectPluginRenderThreadSafety),
+            ofx_str(sys::kOfxImageEffectRenderInstanceSafe),
+        );
         p.set_int(ofx_str(sys::kOfxImageEffectPluginPropHostFrameThreading), 1);
         p.set_ptr(ofx_str(sys::kOfxImageEffectPluginPropOverlayInteractV1), 0);
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultiResolution), 1);
@@ -387,9 +390,8 @@ impl Param {
     /// A C string for `text` that stays valid while the parameter lives.
     pub fn text_ptr(&self, text: &str) -> *const c_char {
         let mut texts = lock(&self.texts);
-        let c = texts
-            .entry(text.to_string())
-            .or_insert_with(|| CString::new(text.replace('\0', "")).unwrap_or_default());
+        let c =
+            texts.entry(text.to_string()).or_insert_with(|| CString::new(text.replace('\0', "")).unwrap_or_default());
         c.as_ptr()
     }
 }
@@ -399,7 +401,13 @@ fn param_defaults(kind: ParamKind, name: &str) -> HashMap<String, Values> {
     let p = PropertySet::new(&[]);
     p.set_str(ofx_str(sys::kOfxPropType), ofx_str(sys::kOfxTypeParameter));
     p.set_str(ofx_str(sys::kOfxParamPropType), kind.ofx_type());
-    for key in [sys::kOfxPropName as &[u8], sys::kOfxPropLabel, sys::kOfxPropShortLabel, sys::kOfxPropLongLabel, sys::kOfxParamPropScriptName] {
+    for key in [
+        sys::kOfxPropName as &[u8],
+        sys::kOfxPropLabel,
+        sys::kOfxPropShortLabel,
+        sys::kOfxPropLongLabel,
+        sys::kOfxParamPropScriptName,
+    ] {
         p.set_str(ofx_str(key), name);
     }
     p.set_int(ofx_str(sys::kOfxParamPropSecret), 0);
@@ -431,7 +439,12 @@ fn param_defaults(kind: ParamKind, name: &str) -> HashMap<String, Values> {
                 _ => (i32::MIN, i32::MAX),
             };
             p.set_ints(ofx_str(sys::kOfxParamPropDefault), &vec![0; dims]);
-            for (key, v) in [(sys::kOfxParamPropMin as &[u8], lo), (sys::kOfxParamPropDisplayMin, lo), (sys::kOfxParamPropMax, hi), (sys::kOfxParamPropDisplayMax, hi)] {
+            for (key, v) in [
+                (sys::kOfxParamPropMin as &[u8], lo),
+                (sys::kOfxParamPropDisplayMin, lo),
+                (sys::kOfxParamPropMax, hi),
+                (sys::kOfxParamPropDisplayMax, hi),
+            ] {
                 p.set_ints(ofx_str(key), &vec![v; dims]);
             }
             if kind == ParamKind::Choice {
@@ -450,7 +463,10 @@ fn param_defaults(kind: ParamKind, name: &str) -> HashMap<String, Values> {
                 p.set_double(ofx_str(sys::kOfxParamPropIncrement), 1.0);
                 p.set_int(ofx_str(sys::kOfxParamPropDigits), 2);
                 p.set_str(ofx_str(sys::kOfxParamPropDoubleType), ofx_str(sys::kOfxParamDoubleTypePlain));
-                p.set_str(ofx_str(sys::kOfxParamPropDefaultCoordinateSystem), ofx_str(sys::kOfxParamCoordinatesCanonical));
+                p.set_str(
+                    ofx_str(sys::kOfxParamPropDefaultCoordinateSystem),
+                    ofx_str(sys::kOfxParamCoordinatesCanonical),
+                );
             }
         }
     }

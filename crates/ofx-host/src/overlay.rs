@@ -224,7 +224,15 @@ impl Overlay {
         Ok(())
     }
 
-    fn pen(&mut self, action: &[u8], name: &str, x: f64, y: f64, time: f64, modifiers: Modifiers) -> Result<bool, HostError> {
+    fn pen(
+        &mut self,
+        action: &[u8],
+        name: &str,
+        x: f64,
+        y: f64,
+        time: f64,
+        modifiers: Modifiers,
+    ) -> Result<bool, HostError> {
         self.time = time;
         self.sync_modifiers(modifiers, time)?;
         let args = self.args(time);
@@ -276,7 +284,14 @@ impl Overlay {
 
 impl Drop for Overlay {
     fn drop(&mut self) {
-        let st = call_entry(self.entry, self.frame(), sys::kOfxActionDestroyInstance, self.instance.handle.ptr(), None, None);
+        let st = call_entry(
+            self.entry,
+            self.frame(),
+            sys::kOfxActionDestroyInstance,
+            self.instance.handle.ptr(),
+            None,
+            None,
+        );
         if !matches!(st, status::OK | status::REPLY_DEFAULT) {
             self.effect.journal.warn(format!("interact DestroyInstance returned {}", status::status_name(st)));
         }

@@ -288,8 +288,7 @@ impl ParamInfo {
         };
         let t = text.trim();
         let numbers = |n: usize| -> Result<Vec<f64>, crate::HostError> {
-            let parts: Vec<&str> =
-                t.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).collect();
+            let parts: Vec<&str> = t.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).collect();
             let v: Result<Vec<f64>, _> = parts.iter().map(|p| p.parse::<f64>()).collect();
             match v {
                 Ok(v) if v.len() == n => Ok(v),
@@ -347,7 +346,10 @@ impl Curve {
     }
 
     fn linear(&self) -> bool {
-        matches!(self.value, ParamValue::Double(_) | ParamValue::Double2D(..) | ParamValue::Double3D(..) | ParamValue::Rgba(..))
+        matches!(
+            self.value,
+            ParamValue::Double(_) | ParamValue::Double2D(..) | ParamValue::Double3D(..) | ParamValue::Rgba(..)
+        )
     }
 
     /// The value at `time`: linear between double keys, the previous key's value for

@@ -29,9 +29,20 @@ enum Seen {
     Action(String),
     /// (status of reading the Source depth) during CreateInstance.
     CreateSawSourceDepth(OfxStatus),
-    Render { window: Rect, source: Option<(Rect, isize)>, source_connected: i32, output: (Rect, isize) },
-    Changed { name: String, reason: String },
-    Progress { updates: Vec<OfxStatus>, abort: c_int },
+    Render {
+        window: Rect,
+        source: Option<(Rect, isize)>,
+        source_connected: i32,
+        output: (Rect, isize),
+    },
+    Changed {
+        name: String,
+        reason: String,
+    },
+    Progress {
+        updates: Vec<OfxStatus>,
+        abort: c_int,
+    },
 }
 
 thread_local! {
@@ -103,7 +114,10 @@ unsafe fn param(e: sys::OfxImageEffectHandle, name: &CStr) -> sys::OfxParamHandl
     let (mut set, mut h) = (std::ptr::null_mut(), std::ptr::null_mut());
     unsafe {
         fx().getParamSet.unwrap()(e, &mut set);
-        assert_eq!(suites::param::SUITE.paramGetHandle.unwrap()(set, name.as_ptr(), &mut h, std::ptr::null_mut()), status::OK);
+        assert_eq!(
+            suites::param::SUITE.paramGetHandle.unwrap()(set, name.as_ptr(), &mut h, std::ptr::null_mut()),
+            status::OK
+        );
     }
     h
 }
@@ -114,7 +128,13 @@ unsafe fn define_param(set: sys::OfxParamSetHandle, kind: &[u8], name: &CStr, ra
         assert_eq!(suites::param::SUITE.paramDefine.unwrap()(set, c(kind).as_ptr(), name.as_ptr(), &mut p), status::OK);
         if let Some((default, lo, hi)) = range {
             let int = kind == sys::kOfxParamTypeInteger;
-            for (key, v) in [(sys::kOfxParamPropDefault as &[u8], default), (sys::kOfxParamPropMin, lo), (sys::kOfxParamPropMax, hi), (sys::kOfxParamPropDisplayMin, lo), (sys::kOfxParamPropDisplayMax, hi)] {
+            for (key, v) in [
+                (sys::kOfxParamPropDefault as &[u8], default),
+                (sys::kOfxParamPropMin, lo),
+                (sys::kOfxParamPropMax, hi),
+                (sys::kOfxParamPropDisplayMin, lo),
+                (sys::kOfxParamPropDisplayMax, hi),
+            ] {
                 if int {
                     set_int(p, key, v as c_int);
                 } else {
@@ -161,7 +181,8 @@ unsafe fn render(e: sys::OfxImageEffectHandle, in_args: sys::OfxPropertySetHandl
         fx().clipGetPropertySet.unwrap()(src_clip, &mut clip_props);
         let source_connected = get_int(clip_props, sys::kOfxImageClipPropConnected, 0);
         let (mut src, mut out) = (std::ptr::null_mut(), std::ptr::null_mut());
-        let have_source = fx().clipGetImage.unwrap()(src_clip, time + offset as f64, std::ptr::null(), &mut src) == status::OK;
+        let have_source =
+            fx().clipGetImage.unwrap()(src_clip, time + offset as f64, std::ptr::null(), &mut src) == status::OK;
         assert_eq!(fx().clipGetImage.unwrap()(out_clip, time, std::ptr::null(), &mut out), status::OK);
         let layout = |img| {
             let mut data = std::ptr::null_mut();
@@ -191,7 +212,12 @@ unsafe fn render(e: sys::OfxImageEffectHandle, in_args: sys::OfxPropertySetHandl
             assert_eq!(fx().clipReleaseImage.unwrap()(src), status::OK);
             assert_eq!(fx().clipReleaseImage.unwrap()(src), status::ERR_BAD_HANDLE, "released twice");
         }
-        record(Seen::Render { window, source: source.map(|s| (s.1, s.2)), source_connected, output: (out_bounds, out_rb) });
+        record(Seen::Render {
+            window,
+            source: source.map(|s| (s.1, s.2)),
+            source_connected,
+            output: (out_bounds, out_rb),
+        });
         status::OK
     }
 }
@@ -231,9 +257,20 @@ unsafe extern "C" fn mock_entry(
             let mut clip_props = std::ptr::null_mut();
             fx().clipGetPropertySet.unwrap()(clip(e, c"Source"), &mut clip_props);
             let mut depth: *mut c_char = std::ptr::null_mut();
-            let st = props().propGetString.unwrap()(clip_props, c(sys::kOfxImageEffectPropPixelDepth).as_ptr(), 0, &mut depth);
+            let st = props().propGetString.unwrap()(
+                clip_props,
+                c(sys::kOfxImageEffectPropPixelDepth).as_ptr(),
+                0,
+                &mut depth,
+            );
             record(Seen::CreateSawSourceDepth(st));
-            ofxh_message(e as *mut c_void, c"OfxMessageLog".as_ptr(), std::ptr::null(), c"created with gain %g".as_ptr(), 1.0f64);
+            ofxh_message(
+                e as *mut c_void,
+                c"OfxMessageLog".as_ptr(),
+                std::ptr::null(),
+                c"created with gain %g".as_ptr(),
+                1.0f64,
+            );
         } else if action == sys::kOfxImageEffectActionRender {
             return render(e, in_args);
         } else if action == sys::kOfxActionInstanceChanged {
@@ -291,7 +328,15 @@ fn generic_profile_runs_the_whole_pipeline_on_converted_inputs() {
         assert!((out.get(x, y, ch) - want).abs() < 1e-6, "({x},{y},{ch})");
     }
     let actions: Vec<Seen> = seen().into_iter().filter(|s| matches!(s, Seen::Action(_))).collect();
-    let order = ["OfxImageEffectActionBeginSequenceRender", "OfxImageEffectActionGetClipPreferences", "OfxImageEffectActionGetRegionOfDefinition", "OfxImageEffectActionIsIdentity", "OfxImageEffectActionGetRegionsOfInterest", "OfxImageEffectActionRender", "OfxImageEffectActionEndSequenceRender"];
+    let order = [
+        "OfxImageEffectActionBeginSequenceRender",
+        "OfxImageEffectActionGetClipPreferences",
+        "OfxImageEffectActionGetRegionOfDefinition",
+        "OfxImageEffectActionIsIdentity",
+        "OfxImageEffectActionGetRegionsOfInterest",
+        "OfxImageEffectActionRender",
+        "OfxImageEffectActionEndSequenceRender",
+    ];
     let tail: Vec<Seen> = actions[actions.len() - order.len()..].to_vec();
     assert_eq!(tail, order.map(|a| Seen::Action(a.into())).to_vec());
     assert!(fx.warnings().is_empty(), "{:?}", fx.warnings());
@@ -338,9 +383,15 @@ fn nuke_renders_float_strips_and_scale_halves_the_images() {
     let out = fx.render(0.0, &RenderOptions::default()).unwrap();
     assert_eq!(renders().len(), 4, "Nuke renders four strips");
     assert_eq!(out.get(7, 5, 0), (ramp(7, 5, 0) * 255.0).round() / 255.0);
-    let half = fx.render(0.0, &RenderOptions { render_scale: (0.5, 0.5), tiles: Some(1), ..RenderOptions::default() }).unwrap();
+    let half = fx
+        .render(0.0, &RenderOptions { render_scale: (0.5, 0.5), tiles: Some(1), ..RenderOptions::default() })
+        .unwrap();
     assert_eq!(half.bounds(), Rect::from_size(4, 3));
-    assert_eq!(half.get(1, 1, 0), (ramp(3, 3, 0) * 255.0).round() / 255.0, "nearest neighbour: pixel centre 1.5 maps to 3");
+    assert_eq!(
+        half.get(1, 1, 0),
+        (ramp(3, 3, 0) * 255.0).round() / 255.0,
+        "nearest neighbour: pixel centre 1.5 maps to 3"
+    );
 }
 
 #[test]
@@ -460,7 +511,8 @@ fn instances_render_from_many_threads_at_once() {
     let one = fx.render(0.0, &RenderOptions::default()).unwrap();
     let fx = &fx;
     let all: Vec<Image> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8).map(|i| s.spawn(move || fx.render(i as f64, &RenderOptions::default()).unwrap())).collect();
+        let handles: Vec<_> =
+            (0..8).map(|i| s.spawn(move || fx.render(i as f64, &RenderOptions::default()).unwrap())).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     for img in all {

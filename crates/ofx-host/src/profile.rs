@@ -172,7 +172,8 @@ impl HostProfile {
 
     /// The host property set (`OfxHost::host`), one per profile for the process's life.
     pub(crate) fn properties(self) -> Arc<PropertySet> {
-        static SETS: LazyLock<Vec<Arc<PropertySet>>> = LazyLock::new(|| ALL.iter().map(|p| p.build_properties()).collect());
+        static SETS: LazyLock<Vec<Arc<PropertySet>>> =
+            LazyLock::new(|| ALL.iter().map(|p| p.build_properties()).collect());
         SETS[ALL.iter().position(|p| *p == self).unwrap_or(0)].clone()
     }
 
@@ -192,9 +193,15 @@ impl HostProfile {
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultiResolution), yes(self.supports_multi_resolution()));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsTiles), yes(self.supports_tiles()));
         p.set_int(ofx_str(sys::kOfxImageEffectPropTemporalClipAccess), yes(self.supports_temporal_access()));
-        p.set_strs(ofx_str(sys::kOfxImageEffectPropSupportedComponents), &self.components().iter().map(|c| c.ofx_name()).collect::<Vec<_>>());
+        p.set_strs(
+            ofx_str(sys::kOfxImageEffectPropSupportedComponents),
+            &self.components().iter().map(|c| c.ofx_name()).collect::<Vec<_>>(),
+        );
         p.set_strs(ofx_str(sys::kOfxImageEffectPropSupportedContexts), &self.contexts());
-        p.set_strs(ofx_str(sys::kOfxImageEffectPropSupportedPixelDepths), &self.depths().iter().map(|d| d.ofx_name()).collect::<Vec<_>>());
+        p.set_strs(
+            ofx_str(sys::kOfxImageEffectPropSupportedPixelDepths),
+            &self.depths().iter().map(|d| d.ofx_name()).collect::<Vec<_>>(),
+        );
         let multi_depth = matches!(self, HostProfile::Generic | HostProfile::Natron);
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultipleClipDepths), yes(multi_depth));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultipleClipPARs), 0);

@@ -212,7 +212,12 @@ impl PropertySet {
     }
 
     /// Reads one value through `pick`, mapping missing names and indices to OFX statuses.
-    fn get_with<T>(&self, name: &str, index: usize, pick: impl Fn(&Values, usize) -> Option<T>) -> Result<T, OfxStatus> {
+    fn get_with<T>(
+        &self,
+        name: &str,
+        index: usize,
+        pick: impl Fn(&Values, usize) -> Option<T>,
+    ) -> Result<T, OfxStatus> {
         if self.unknown.contains(&name) {
             return Err(status::ERR_UNKNOWN);
         }

@@ -1,14 +1,17 @@
 //! The render pipeline a host runs for one frame — clip preferences, region of
-//! definition, identity, regions of interest, render (in tiles per profile) — and the
-//! images it hands the plugin through `clipGetImage`, converted, scaled, offset and laid
-//! out the way the profile or the [`RenderOptions`] say.
+//! definition, identity, regions of interest, render (in strips per profile), sequence
+//! begin/end, frames needed — and the [`RenderOptions`] that force the situations the
+//! OFX spec allows (offset bounds, negative row bytes, small windows, render scales).
 
 use crate::actions::{call, call_in_render};
+use crate::clips::{
+    allowed_depths, apply_formats, default_formats, default_rod, fetch_time, input_image, premultiplication,
+    release_images,
+};
 use crate::image::{BitDepth, Components, Image, Rect};
 use crate::objects::{lock, Effect};
 use crate::ofx_str;
 use crate::profile::HostProfile;
-use crate::clips::{apply_formats, default_formats, default_rod, fetch_time, input_image, premultiplication, release_images, allowed_depths};
 use crate::properties::PropertySet;
 use crate::status::{self, OfxStatus};
 use crate::HostError;
@@ -105,7 +108,12 @@ pub(crate) fn k(bytes: &'static [u8]) -> &'static str {
 
 /// Canonical → pixel coordinates, rounded outwards.
 pub(crate) fn to_pixels(r: [f64; 4], (sx, sy): (f64, f64)) -> Rect {
-    Rect::new((r[0] * sx).floor() as i32, (r[1] * sy).floor() as i32, (r[2] * sx).ceil() as i32, (r[3] * sy).ceil() as i32)
+    Rect::new(
+        (r[0] * sx).floor() as i32,
+        (r[1] * sy).floor() as i32,
+        (r[2] * sx).ceil() as i32,
+        (r[3] * sy).ceil() as i32,
+    )
 }
 
 fn to_canonical(r: Rect, (sx, sy): (f64, f64)) -> [f64; 4] {
@@ -120,7 +128,9 @@ pub(crate) fn rect_ints(r: Rect) -> [i32; 4] {
 pub(crate) fn check(effect: &Effect, action: &str, st: OfxStatus, mark: usize) -> Result<(), HostError> {
     match st {
         status::OK | status::REPLY_DEFAULT => Ok(()),
-        status => Err(HostError::Action { action: action.to_string(), status, messages: effect.journal.messages_since(mark) }),
+        status => {
+            Err(HostError::Action { action: action.to_string(), status, messages: effect.journal.messages_since(mark) })
+        }
     }
 }
 
@@ -151,11 +161,16 @@ fn clip_preferences(effect: &Arc<Effect>, ctx: &RenderCtx) -> Result<(), HostErr
         let comps = out.str(&format!("OfxImageClipPropComponents_{clip}")).and_then(|c| Components::from_ofx_name(&c));
         match depth {
             Some(d) if allowed.contains(&d) => format.0 = d,
-            _ => effect.journal.warn(format!("GetClipPreferences asked for an unsupported depth on clip {clip}; kept {:?}", format.0)),
+            _ => effect
+                .journal
+                .warn(format!("GetClipPreferences asked for an unsupported depth on clip {clip}; kept {:?}", format.0)),
         }
         match comps {
             Some(c) if host_comps.contains(&c) => format.1 = c,
-            _ => effect.journal.warn(format!("GetClipPreferences asked for unsupported components on clip {clip}; kept {:?}", format.1)),
+            _ => effect.journal.warn(format!(
+                "GetClipPreferences asked for unsupported components on clip {clip}; kept {:?}",
+                format.1
+            )),
         }
     }
     if let Some(f) = formats.get_mut(output) {
@@ -171,27 +186,46 @@ fn region_of_definition(effect: &Arc<Effect>, ctx: &Arc<RenderCtx>) -> Result<[f
     let default = default_rod(effect, ctx.time, ctx);
     let (in_args, out) = (PropertySet::new(&[]), PropertySet::new(&[]));
     in_args.set_double(k(sys::kOfxPropTime), ctx.time);
-    in_args.set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
+    in_args
+        .set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
     out.set_doubles(k(sys::kOfxImageEffectPropRegionOfDefinition), &default);
     let mark = effect.journal.message_count();
-    let st = call_in_render(effect, Some(ctx.clone()), sys::kOfxImageEffectActionGetRegionOfDefinition, Some(&in_args), Some(&out));
+    let st = call_in_render(
+        effect,
+        Some(ctx.clone()),
+        sys::kOfxImageEffectActionGetRegionOfDefinition,
+        Some(&in_args),
+        Some(&out),
+    );
     check(effect, "GetRegionOfDefinition", st, mark)?;
     let rod = out.numbers(k(sys::kOfxImageEffectPropRegionOfDefinition));
     Ok(if st == status::OK && rod.len() == 4 { [rod[0], rod[1], rod[2], rod[3]] } else { default })
 }
 
-fn regions_of_interest(effect: &Arc<Effect>, ctx: &Arc<RenderCtx>, tile: Rect) -> Result<HashMap<String, [f64; 4]>, HostError> {
+fn regions_of_interest(
+    effect: &Arc<Effect>,
+    ctx: &Arc<RenderCtx>,
+    tile: Rect,
+) -> Result<HashMap<String, [f64; 4]>, HostError> {
     let canonical = to_canonical(tile, ctx.options.render_scale);
     let (in_args, out) = (PropertySet::new(&[]), PropertySet::new(&[]));
     in_args.set_double(k(sys::kOfxPropTime), ctx.time);
-    in_args.set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
+    in_args
+        .set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
     in_args.set_doubles(k(sys::kOfxImageEffectPropRegionOfInterest), &canonical);
-    let inputs: Vec<String> = effect.clip_names().into_iter().filter(|n| n != k(sys::kOfxImageEffectOutputClipName)).collect();
+    let inputs: Vec<String> =
+        effect.clip_names().into_iter().filter(|n| n != k(sys::kOfxImageEffectOutputClipName)).collect();
     for name in &inputs {
         out.set_doubles(&format!("OfxImageClipPropRoI_{name}"), &canonical);
     }
     let mark = effect.journal.message_count();
-    let st = call_in_render(effect, Some(ctx.clone()), sys::kOfxImageEffectActionGetRegionsOfInterest, Some(&in_args), Some(&out));
+    let st = call_in_render(
+        effect,
+        Some(ctx.clone()),
+        sys::kOfxImageEffectActionGetRegionsOfInterest,
+        Some(&in_args),
+        Some(&out),
+    );
     check(effect, "GetRegionsOfInterest", st, mark)?;
     Ok(inputs
         .into_iter()
@@ -208,18 +242,27 @@ fn is_identity(effect: &Arc<Effect>, ctx: &Arc<RenderCtx>, window: Rect) -> Resu
     in_args.set_double(k(sys::kOfxPropTime), ctx.time);
     in_args.set_str(k(sys::kOfxImageEffectPropFieldToRender), k(sys::kOfxImageFieldNone));
     in_args.set_ints(k(sys::kOfxImageEffectPropRenderWindow), &rect_ints(window));
-    in_args.set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
+    in_args
+        .set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
     out.set_str(k(sys::kOfxPropName), "");
     out.set_double(k(sys::kOfxPropTime), ctx.time);
     let mark = effect.journal.message_count();
-    let st = call_in_render(effect, Some(ctx.clone()), sys::kOfxImageEffectActionIsIdentity, Some(&in_args), Some(&out));
+    let st =
+        call_in_render(effect, Some(ctx.clone()), sys::kOfxImageEffectActionIsIdentity, Some(&in_args), Some(&out));
     check(effect, "IsIdentity", st, mark)?;
     let clip = out.str(k(sys::kOfxPropName)).unwrap_or_default();
     Ok((st == status::OK && !clip.is_empty()).then(|| (clip, out.double(k(sys::kOfxPropTime)).unwrap_or(ctx.time))))
 }
 
 /// Begin/EndSequenceRender around frames `first..=last`.
-pub(crate) fn sequence(effect: &Arc<Effect>, begin: bool, first: f64, last: f64, options: &RenderOptions, sequential: bool) -> Result<(), HostError> {
+pub(crate) fn sequence(
+    effect: &Arc<Effect>,
+    begin: bool,
+    first: f64,
+    last: f64,
+    options: &RenderOptions,
+    sequential: bool,
+) -> Result<(), HostError> {
     let in_args = PropertySet::new(&[]);
     in_args.set_doubles(k(sys::kOfxImageEffectPropFrameRange), &[first, last]);
     in_args.set_double(k(sys::kOfxImageEffectPropFrameStep), 1.0);
@@ -241,7 +284,8 @@ pub(crate) fn sequence(effect: &Arc<Effect>, begin: bool, first: f64, last: f64,
 pub(crate) fn frames_needed(effect: &Arc<Effect>, time: f64) -> Result<Vec<(String, f64, f64)>, HostError> {
     let (in_args, out) = (PropertySet::new(&[]), PropertySet::new(&[]));
     in_args.set_double(k(sys::kOfxPropTime), time);
-    let inputs: Vec<String> = effect.clip_names().into_iter().filter(|n| n != k(sys::kOfxImageEffectOutputClipName)).collect();
+    let inputs: Vec<String> =
+        effect.clip_names().into_iter().filter(|n| n != k(sys::kOfxImageEffectOutputClipName)).collect();
     for name in &inputs {
         out.set_doubles(&format!("OfxImageClipPropFrameRange_{name}"), &[time, time]);
     }
@@ -275,7 +319,8 @@ fn render_tile(effect: &Arc<Effect>, base: &Arc<RenderCtx>, tile: Rect) -> Resul
     in_args.set_double(k(sys::kOfxPropTime), ctx.time);
     in_args.set_str(k(sys::kOfxImageEffectPropFieldToRender), k(sys::kOfxImageFieldNone));
     in_args.set_ints(k(sys::kOfxImageEffectPropRenderWindow), &rect_ints(tile));
-    in_args.set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
+    in_args
+        .set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
     in_args.set_int(k(sys::kOfxImageEffectPropSequentialRenderStatus), ctx.sequential as i32);
     in_args.set_int(k(sys::kOfxImageEffectPropInteractiveRenderStatus), 0);
     in_args.set_int(k(sys::kOfxImageEffectPropRenderQualityDraft), 0);
@@ -293,13 +338,20 @@ fn render_tile(effect: &Arc<Effect>, base: &Arc<RenderCtx>, tile: Rect) -> Resul
 
 /// Renders one frame: the whole pipeline. The output covers the region of definition
 /// (zero outside the render window) in the layout the plugin wrote it.
-pub(crate) fn render_frame(effect: &Arc<Effect>, time: f64, options: &RenderOptions, sequential: bool) -> Result<Image, HostError> {
+pub(crate) fn render_frame(
+    effect: &Arc<Effect>,
+    time: f64,
+    options: &RenderOptions,
+    sequential: bool,
+) -> Result<Image, HostError> {
     let profile = effect.plugin.profile;
     *lock(&effect.runtime.time) = time;
     let mut ctx = RenderCtx::new(time, options, profile, sequential);
     clip_preferences(effect, &ctx)?;
     if options.render_scale != (1.0, 1.0) && effect.prop_int(sys::kOfxImageEffectPropSupportsMultiResolution, 1) == 0 {
-        effect.journal.warn("rendering at a scale other than 1 although the plugin does not support multi-resolution".into());
+        effect
+            .journal
+            .warn("rendering at a scale other than 1 although the plugin does not support multi-resolution".into());
     }
     let plugin_tiles = effect.prop_int(sys::kOfxImageEffectPropSupportsTiles, 1) == 1;
     let tiles = match options.tiles {
@@ -350,18 +402,24 @@ pub(crate) fn render_frame(effect: &Arc<Effect>, time: f64, options: &RenderOpti
         return Ok(finish(ctx));
     }
     let parts = strips(window, tiles);
-    let fully_safe = effect.prop_str(sys::kOfxImageEffectPluginRenderThreadSafety) == k(sys::kOfxImageEffectRenderFullySafe);
+    let fully_safe =
+        effect.prop_str(sys::kOfxImageEffectPluginRenderThreadSafety) == k(sys::kOfxImageEffectRenderFullySafe);
     let results: Vec<Result<(), HostError>> = if fully_safe && parts.len() > 1 {
         std::thread::scope(|s| {
             let handles: Vec<_> = parts.iter().map(|t| s.spawn(|| render_tile(effect, &ctx, *t))).collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(HostError::Unsupported("a render thread panicked".into())))).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(HostError::Unsupported("a render thread panicked".into()))))
+                .collect()
         })
     } else {
         parts.iter().map(|t| render_tile(effect, &ctx, *t)).collect()
     };
     let leaked = release_images(effect, Some(ctx.id));
     if leaked > 0 {
-        effect.journal.warn(format!("the plugin did not release {leaked} image(s) fetched while rendering time {time}"));
+        effect
+            .journal
+            .warn(format!("the plugin did not release {leaked} image(s) fetched while rendering time {time}"));
     }
     results.into_iter().collect::<Result<(), HostError>>()?;
     Ok(finish(ctx))

@@ -3,10 +3,10 @@
 
 use super::memory::{image_memory_alloc, image_memory_free, image_memory_lock, image_memory_unlock};
 use super::{c_str, put};
+use crate::clips;
 use crate::objects::{Clip, Effect};
 use crate::properties::PropertySet;
 use crate::registry::lookup;
-use crate::clips;
 use crate::status::{self, OfxStatus};
 use openfx_sys as sys;
 use std::ffi::{c_char, c_int, c_void};
@@ -33,7 +33,11 @@ unsafe extern "C" fn get_param_set(h: sys::OfxImageEffectHandle, out: *mut sys::
     status::OK
 }
 
-unsafe extern "C" fn clip_define(h: sys::OfxImageEffectHandle, name: *const c_char, out: *mut sys::OfxPropertySetHandle) -> OfxStatus {
+unsafe extern "C" fn clip_define(
+    h: sys::OfxImageEffectHandle,
+    name: *const c_char,
+    out: *mut sys::OfxPropertySetHandle,
+) -> OfxStatus {
     let Some(e) = effect(h) else { return status::ERR_BAD_HANDLE };
     // SAFETY: plugin-provided C string or NULL.
     let Some(name) = (unsafe { c_str(name) }) else { return status::ERR_VALUE };
@@ -64,7 +68,10 @@ unsafe extern "C" fn clip_get_handle(
     status::OK
 }
 
-unsafe extern "C" fn clip_get_property_set(h: sys::OfxImageClipHandle, out: *mut sys::OfxPropertySetHandle) -> OfxStatus {
+unsafe extern "C" fn clip_get_property_set(
+    h: sys::OfxImageClipHandle,
+    out: *mut sys::OfxPropertySetHandle,
+) -> OfxStatus {
     let Some(c) = clip(h) else { return status::ERR_BAD_HANDLE };
     // SAFETY: plugin-provided out-pointer (NULL checked).
     unsafe { put(out, c.props.handle.ptr()) };

@@ -47,7 +47,11 @@ fn record(ctx: sys::OfxDrawContextHandle, command: DrawCommand) -> OfxStatus {
     }
 }
 
-unsafe extern "C" fn get_colour(ctx: sys::OfxDrawContextHandle, which: sys::OfxStandardColour, out: *mut sys::OfxRGBAColourF) -> OfxStatus {
+unsafe extern "C" fn get_colour(
+    ctx: sys::OfxDrawContextHandle,
+    which: sys::OfxStandardColour,
+    out: *mut sys::OfxRGBAColourF,
+) -> OfxStatus {
     if lookup::<DrawRecorder>(ctx as *const c_void).is_none() {
         return status::ERR_BAD_HANDLE;
     }
@@ -76,11 +80,19 @@ unsafe extern "C" fn set_line_width(ctx: sys::OfxDrawContextHandle, width: f32) 
     record(ctx, DrawCommand::LineWidth(width))
 }
 
-unsafe extern "C" fn set_line_stipple(ctx: sys::OfxDrawContextHandle, pattern: sys::OfxDrawLineStipplePattern) -> OfxStatus {
+unsafe extern "C" fn set_line_stipple(
+    ctx: sys::OfxDrawContextHandle,
+    pattern: sys::OfxDrawLineStipplePattern,
+) -> OfxStatus {
     record(ctx, DrawCommand::LineStipple(pattern))
 }
 
-unsafe extern "C" fn draw(ctx: sys::OfxDrawContextHandle, primitive: sys::OfxDrawPrimitive, points: *const sys::OfxPointD, count: c_int) -> OfxStatus {
+unsafe extern "C" fn draw(
+    ctx: sys::OfxDrawContextHandle,
+    primitive: sys::OfxDrawPrimitive,
+    points: *const sys::OfxPointD,
+    count: c_int,
+) -> OfxStatus {
     let Some(primitive) = DrawPrimitive::from_ofx(primitive) else { return status::ERR_VALUE };
     if points.is_null() || count < 0 {
         return status::ERR_VALUE;
@@ -90,7 +102,12 @@ unsafe extern "C" fn draw(ctx: sys::OfxDrawContextHandle, primitive: sys::OfxDra
     record(ctx, DrawCommand::Draw { primitive, points: points.iter().map(|p| (p.x, p.y)).collect() })
 }
 
-unsafe extern "C" fn draw_text(ctx: sys::OfxDrawContextHandle, text: *const c_char, pos: *const sys::OfxPointD, alignment: c_int) -> OfxStatus {
+unsafe extern "C" fn draw_text(
+    ctx: sys::OfxDrawContextHandle,
+    text: *const c_char,
+    pos: *const sys::OfxPointD,
+    alignment: c_int,
+) -> OfxStatus {
     // SAFETY: plugin-provided C string and point, or NULL.
     let (Some(text), Some(pos)) = (unsafe { c_str(text) }, unsafe { pos.as_ref() }) else { return status::ERR_VALUE };
     record(ctx, DrawCommand::Text { text: text.to_string(), position: (pos.x, pos.y), alignment })

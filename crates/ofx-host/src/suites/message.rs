@@ -15,7 +15,13 @@ use std::sync::Arc;
 
 extern "C" {
     fn ofxh_message(h: *mut c_void, kind: *const c_char, id: *const c_char, format: *const c_char, ...) -> OfxStatus;
-    fn ofxh_setPersistentMessage(h: *mut c_void, kind: *const c_char, id: *const c_char, format: *const c_char, ...) -> OfxStatus;
+    fn ofxh_setPersistentMessage(
+        h: *mut c_void,
+        kind: *const c_char,
+        id: *const c_char,
+        format: *const c_char,
+        ...
+    ) -> OfxStatus;
 }
 
 /// The journal a message handle (an effect, an interact, or NULL) belongs to.
@@ -84,14 +90,29 @@ mod tests {
         let st = actions::with_frame(frame, || {
             // SAFETY: a printf-style call exactly as a C plugin makes it.
             unsafe {
-                ofxh_message(std::ptr::null_mut(), c"OfxMessageError".as_ptr(), c"id1".as_ptr(), c"%s needs %d.%02d".as_ptr(), c"model".as_ptr(), 3i32, 7i32)
+                ofxh_message(
+                    std::ptr::null_mut(),
+                    c"OfxMessageError".as_ptr(),
+                    c"id1".as_ptr(),
+                    c"%s needs %d.%02d".as_ptr(),
+                    c"model".as_ptr(),
+                    3i32,
+                    7i32,
+                )
             }
         });
         assert_eq!(st, status::OK);
         // SAFETY: as above; a question is answered yes.
-        let st = actions::with_frame(actions::Frame { journal: journal.clone(), effect: None, render: None }, || unsafe {
-            ofxh_setPersistentMessage(std::ptr::null_mut(), c"OfxMessageQuestion".as_ptr(), std::ptr::null(), c"sure? %f".as_ptr(), 0.5f64)
-        });
+        let st =
+            actions::with_frame(actions::Frame { journal: journal.clone(), effect: None, render: None }, || unsafe {
+                ofxh_setPersistentMessage(
+                    std::ptr::null_mut(),
+                    c"OfxMessageQuestion".as_ptr(),
+                    std::ptr::null(),
+                    c"sure? %f".as_ptr(),
+                    0.5f64,
+                )
+            });
         assert_eq!(st, status::REPLY_YES);
         let m = journal.messages();
         assert_eq!(m[0].text, "model needs 3.07");

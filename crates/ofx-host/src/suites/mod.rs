@@ -43,7 +43,11 @@ fn suite_ptr<T>(suite: &'static T) -> *const c_void {
     suite as *const T as *const c_void
 }
 
-unsafe extern "C" fn fetch_suite(_host: sys::OfxPropertySetHandle, name: *const c_char, version: c_int) -> *const c_void {
+unsafe extern "C" fn fetch_suite(
+    _host: sys::OfxPropertySetHandle,
+    name: *const c_char,
+    version: c_int,
+) -> *const c_void {
     // SAFETY: the plugin passes a suite name string (or NULL, handled).
     let Some(name) = (unsafe { c_str(name) }) else { return std::ptr::null() };
     let is = |k: &[u8]| crate::objects::ofx_str_dyn(k) == name;

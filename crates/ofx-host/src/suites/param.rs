@@ -34,7 +34,12 @@ fn now(effect: Option<&Arc<Effect>>) -> f64 {
     }
 }
 
-unsafe extern "C" fn define(set: sys::OfxParamSetHandle, kind: *const c_char, name: *const c_char, out: *mut sys::OfxPropertySetHandle) -> OfxStatus {
+unsafe extern "C" fn define(
+    set: sys::OfxParamSetHandle,
+    kind: *const c_char,
+    name: *const c_char,
+    out: *mut sys::OfxPropertySetHandle,
+) -> OfxStatus {
     let Some(set) = lookup::<ParamSet>(set as *const c_void) else { return status::ERR_BAD_HANDLE };
     // SAFETY: plugin-provided C strings or NULL.
     let (Some(kind), Some(name)) = (unsafe { c_str(kind) }, unsafe { c_str(name) }) else { return status::ERR_VALUE };
@@ -49,7 +54,12 @@ unsafe extern "C" fn define(set: sys::OfxParamSetHandle, kind: *const c_char, na
     }
 }
 
-unsafe extern "C" fn get_handle(set: sys::OfxParamSetHandle, name: *const c_char, out: *mut sys::OfxParamHandle, props: *mut sys::OfxPropertySetHandle) -> OfxStatus {
+unsafe extern "C" fn get_handle(
+    set: sys::OfxParamSetHandle,
+    name: *const c_char,
+    out: *mut sys::OfxParamHandle,
+    props: *mut sys::OfxPropertySetHandle,
+) -> OfxStatus {
     let Some(set) = lookup::<ParamSet>(set as *const c_void) else { return status::ERR_BAD_HANDLE };
     // SAFETY: plugin-provided C string or NULL.
     let Some(p) = unsafe { c_str(name) }.and_then(|n| set.get(n)) else { return status::ERR_UNKNOWN };
@@ -96,7 +106,13 @@ unsafe extern "C" fn ofxh_param_shape(h: sys::OfxParamHandle, storage: *mut c_in
 
 /// `paramGetValue` / `paramGetValueAtTime`: `values` has room for 4 numbers.
 #[no_mangle]
-unsafe extern "C" fn ofxh_param_get(h: sys::OfxParamHandle, at_time: c_int, time: f64, values: *mut f64, text: *mut *const c_char) -> OfxStatus {
+unsafe extern "C" fn ofxh_param_get(
+    h: sys::OfxParamHandle,
+    at_time: c_int,
+    time: f64,
+    values: *mut f64,
+    text: *mut *const c_char,
+) -> OfxStatus {
     let Some(p) = param(h) else { return status::ERR_BAD_HANDLE };
     let effect = p.effect();
     let t = if at_time != 0 { time } else { now(effect.as_ref()) };
@@ -113,7 +129,13 @@ unsafe extern "C" fn ofxh_param_get(h: sys::OfxParamHandle, at_time: c_int, time
 
 /// `paramSetValue` / `paramSetValueAtTime`.
 #[no_mangle]
-unsafe extern "C" fn ofxh_param_set(h: sys::OfxParamHandle, at_time: c_int, time: f64, values: *const f64, text: *const c_char) -> OfxStatus {
+unsafe extern "C" fn ofxh_param_set(
+    h: sys::OfxParamHandle,
+    at_time: c_int,
+    time: f64,
+    values: *const f64,
+    text: *const c_char,
+) -> OfxStatus {
     let Some(p) = param(h) else { return status::ERR_BAD_HANDLE };
     let effect = p.effect();
     if let Some(e) = effect.as_ref().filter(|e| actions::current_render(e).is_some()) {
@@ -212,7 +234,12 @@ unsafe extern "C" fn delete_all_keys(h: sys::OfxParamHandle) -> OfxStatus {
     status::OK
 }
 
-unsafe extern "C" fn copy(to: sys::OfxParamHandle, from: sys::OfxParamHandle, offset: f64, range: *const sys::OfxRangeD) -> OfxStatus {
+unsafe extern "C" fn copy(
+    to: sys::OfxParamHandle,
+    from: sys::OfxParamHandle,
+    offset: f64,
+    range: *const sys::OfxRangeD,
+) -> OfxStatus {
     let (Some(to), Some(from)) = (param(to), param(from)) else { return status::ERR_BAD_HANDLE };
     if to.kind != from.kind {
         return status::ERR_VALUE;

@@ -83,5 +83,8 @@ unsafe extern "C" fn get_time_bounds(h: *mut c_void, first: *mut f64, last: *mut
 }
 
 /// Timeline suite V1: the instance's current time and frame range.
-pub(crate) static TIMELINE: sys::OfxTimeLineSuiteV1 =
-    sys::OfxTimeLineSuiteV1 { getTime: Some(get_time), gotoTime: Some(goto_time), getTimeBounds: Some(get_time_bounds) };
+pub(crate) static TIMELINE: sys::OfxTimeLineSuiteV1 = sys::OfxTimeLineSuiteV1 {
+    getTime: Some(get_time),
+    gotoTime: Some(goto_time),
+    getTimeBounds: Some(get_time_bounds),
+};

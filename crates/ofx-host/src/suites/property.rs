@@ -120,7 +120,13 @@ unsafe extern "C" fn set_int_n(h: Props, p: *const c_char, count: c_int, v: *con
 ///
 /// # Safety
 /// `p` must be NULL or a C string; `out` NULL or writable for `count` values.
-unsafe fn get_n<T>(h: Props, p: *const c_char, count: c_int, out: *mut T, get: impl Fn(&PropertySet, &str, usize) -> Result<T, OfxStatus>) -> OfxStatus {
+unsafe fn get_n<T>(
+    h: Props,
+    p: *const c_char,
+    count: c_int,
+    out: *mut T,
+    get: impl Fn(&PropertySet, &str, usize) -> Result<T, OfxStatus>,
+) -> OfxStatus {
     let Some(count) = index(count) else { return status::ERR_BAD_INDEX };
     if out.is_null() {
         return status::ERR_VALUE;
