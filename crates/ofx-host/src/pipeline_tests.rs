@@ -43,6 +43,16 @@ enum Seen {
         updates: Vec<OfxStatus>,
         abort: c_int,
     },
+    Pen {
+        x: f64,
+        y: f64,
+        effect_matches: bool,
+    },
+    Key {
+        down: bool,
+        sym: c_int,
+        text: String,
+    },
 }
 
 thread_local! {
@@ -251,6 +261,8 @@ unsafe extern "C" fn mock_entry(
             set_str(p, sys::kOfxImageEffectPropSupportedPixelDepths, 0, c(sys::kOfxBitDepthFloat));
             set_str(p, sys::kOfxImageEffectPluginRenderThreadSafety, 0, c(sys::kOfxImageEffectRenderInstanceSafe));
             set_str(p, sys::kOfxPropLabel, 0, c"Mock Gain");
+            let overlay = c(sys::kOfxImageEffectPluginPropOverlayInteractV1).as_ptr();
+            assert_eq!(props().propSetPointer.unwrap()(p, overlay, 0, mock_interact as *mut c_void), status::OK);
         } else if action == sys::kOfxImageEffectActionDescribeInContext {
             describe_in_context(e);
         } else if action == sys::kOfxActionCreateInstance {
@@ -279,6 +291,57 @@ unsafe extern "C" fn mock_entry(
                 run(e);
             }
             record(Seen::Changed { name, reason: get_str(in_args, sys::kOfxPropChangeReason) });
+        } else {
+            return status::REPLY_DEFAULT;
+        }
+    }
+    status::OK
+}
+
+/// The overlay: draws a line and a label, takes pen-downs and key-downs.
+unsafe extern "C" fn mock_interact(
+    action: *const c_char,
+    handle: *const c_void,
+    in_args: sys::OfxPropertySetHandle,
+    _out: sys::OfxPropertySetHandle,
+) -> OfxStatus {
+    let action = unsafe { CStr::from_ptr(action) }.to_bytes_with_nul();
+    let draw = &suites::interact::DRAW_SUITE;
+    unsafe {
+        if action == sys::kOfxInteractActionDraw {
+            let mut ctx = std::ptr::null_mut();
+            props().propGetPointer.unwrap()(in_args, c(sys::kOfxInteractPropDrawContext).as_ptr(), 0, &mut ctx);
+            let ctx = ctx as sys::OfxDrawContextHandle;
+            let mut colour = sys::OfxRGBAColourF { r: 0.0, g: 0.0, b: 0.0, a: 0.0 };
+            draw.getColour.unwrap()(ctx, sys::OfxStandardColour_kOfxStandardColourOverlayActive, &mut colour);
+            draw.setColour.unwrap()(ctx, &colour);
+            let points = [sys::OfxPointD { x: 1.0, y: 2.0 }, sys::OfxPointD { x: 3.0, y: 4.0 }];
+            draw.draw.unwrap()(ctx, sys::OfxDrawPrimitive_kOfxDrawPrimitiveLines, points.as_ptr(), 2);
+            draw.drawText.unwrap()(ctx, c"label".as_ptr(), &points[0], 1);
+        } else if action == sys::kOfxInteractActionPenDown {
+            let pos = |i| {
+                let mut v = 0.0;
+                props().propGetDouble.unwrap()(in_args, c(sys::kOfxInteractPropPenPosition).as_ptr(), i, &mut v);
+                v
+            };
+            let mut interact_props = std::ptr::null_mut();
+            let suite = &suites::interact::SUITE;
+            suite.interactGetPropertySet.unwrap()(handle as _, &mut interact_props);
+            let (mut mine, mut given) = (std::ptr::null_mut(), std::ptr::null_mut());
+            props().propGetPointer.unwrap()(interact_props, c(sys::kOfxPropEffectInstance).as_ptr(), 0, &mut mine);
+            props().propGetPointer.unwrap()(in_args, c(sys::kOfxPropEffectInstance).as_ptr(), 0, &mut given);
+            record(Seen::Pen { x: pos(0), y: pos(1), effect_matches: !mine.is_null() && mine == given });
+            suite.interactRedraw.unwrap()(handle as _);
+        } else if action == sys::kOfxInteractActionKeyDown || action == sys::kOfxInteractActionKeyUp {
+            let down = action == sys::kOfxInteractActionKeyDown;
+            record(Seen::Key {
+                down,
+                sym: get_int(in_args, sys::kOfxPropKeySym, 0),
+                text: get_str(in_args, sys::kOfxPropKeyString),
+            });
+            if !down {
+                return status::REPLY_DEFAULT;
+            }
         } else {
             return status::REPLY_DEFAULT;
         }
@@ -524,4 +587,41 @@ fn instances_render_from_many_threads_at_once() {
         }
     }
     assert!(fx.warnings().is_empty(), "{:?}", fx.warnings());
+}
+
+#[test]
+fn overlays_draw_through_the_draw_suite_and_get_pen_and_key_events() {
+    use crate::overlay::{DrawCommand, DrawPrimitive, Modifiers};
+    let b = bundle(HostProfile::Resolve);
+    assert!(b.plugins()[0].has_overlay);
+    let mut fx = b.create_instance(ID, Context::Filter).unwrap();
+    let mut overlay = fx.overlay().expect("the mock has an overlay");
+    let drawn = overlay.draw(2.0).unwrap();
+    assert_eq!(
+        drawn,
+        vec![
+            DrawCommand::Colour([1.0, 1.0, 0.0, 1.0]),
+            DrawCommand::Draw { primitive: DrawPrimitive::Lines, points: vec![(1.0, 2.0), (3.0, 4.0)] },
+            DrawCommand::Text { text: "label".into(), position: (1.0, 2.0), alignment: 1 },
+        ]
+    );
+    SEEN.with(|s| s.borrow_mut().clear());
+    assert!(overlay.pen_down(30.0, 40.0, 2.0, Modifiers::SHIFT).unwrap());
+    assert!(!overlay.pen_up(30.0, 40.0, 2.0, Modifiers::NONE).unwrap(), "pen up is not handled");
+    assert!(overlay.key_down(0x61).unwrap());
+    let events: Vec<Seen> = seen().into_iter().filter(|s| !matches!(s, Seen::Action(_))).collect();
+    let shift = sys::kOfxKey_Shift_L as c_int;
+    assert_eq!(
+        events,
+        vec![
+            Seen::Key { down: true, sym: shift, text: String::new() },
+            Seen::Pen { x: 30.0, y: 40.0, effect_matches: true },
+            Seen::Key { down: false, sym: shift, text: String::new() },
+            Seen::Key { down: true, sym: 0x61, text: "a".into() },
+        ]
+    );
+    assert_eq!(overlay.redraw_requests(), 1);
+    drop(overlay);
+    let mlt = bundle(HostProfile::Mlt);
+    assert!(mlt.create_instance(ID, Context::Filter).unwrap().overlay().is_none(), "MLT draws no overlays");
 }
