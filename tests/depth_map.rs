@@ -189,6 +189,8 @@ fn changing_a_slider_runs_no_inference() {
     fx.set_param("blur", ParamValue::Double(3.0)).unwrap();
     fx.render(0.0, &RenderOptions::default()).unwrap();
     assert_eq!(model_runs(), before + 1, "slider changes re-render from the depth cache");
+    let status = fx.param_value("status", 0.0).unwrap();
+    assert!(matches!(&status, ParamValue::String(s) if s.starts_with("Model runs on CPU") && s.contains("CUDA")), "the backend and why not CUDA: {status:?}");
 }
 
 /// Mean absolute change of the matte between consecutive frames.

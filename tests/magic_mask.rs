@@ -273,3 +273,22 @@ fn reopening_the_project_renders_every_frame_without_the_model() {
     assert!(mean_iou(&reopened, &scene, 0..60) >= 0.9);
     assert_eq!(model_runs(), runs, "rendering from the store runs no model");
 }
+
+#[test]
+fn auto_subject_mattes_the_salient_object_and_a_click_picks_one() {
+    let _turn = serial();
+    let scene = Scene { distractor: false, ..Scene::new(3) };
+    let Setup { mut fx, store: _store } = setup(&scene);
+    fx.set_param_text("mode", "auto_subject").unwrap();
+    let salient = binary(&fx.render(1.0, &RenderOptions::default()).unwrap());
+    let score = iou(&salient, &scene.truth(1));
+    println!("Auto Subject IoU with U²-Netp: {score:.4}");
+    assert!(score >= 0.8, "U²-Netp finds the disc ({score})");
+    // A positive click on the background selects nothing; one on the object keeps it.
+    click(&mut fx, &scene, 1, (8.0, 8.0), "add_positive");
+    assert!(binary(&fx.render(1.0, &RenderOptions::default()).unwrap()).iter().all(|&m| !m));
+    fx.press("clear_prompts", 1.0).unwrap();
+    click(&mut fx, &scene, 1, object_centre(&scene, 1), "add_positive");
+    let picked = binary(&fx.render(1.0, &RenderOptions::default()).unwrap());
+    assert!(iou(&picked, &scene.truth(1)) >= 0.8);
+}

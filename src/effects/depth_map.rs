@@ -18,14 +18,14 @@ use depth::{normalize, stabilize, to_frame_size, DepthEstimator, DepthMap as Raw
 use imaging::{expand_contract, gaussian_blur, guided_filter, place_plane, Components, ImageRef, MatteLevels, MatteOutput, Plane};
 use inference::SessionOptions;
 use ofx::{
-    BitDepth, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded,
+    BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded,
     Instance, ParamDef, RenderArgs, Result, ThreadSafety,
 };
 use std::sync::Arc;
 
 use super::runtime::{models_folder, runtime, user_error};
 
-/// The effect; state lives in the process-wide estimator (shared model and depth cache).
+/// The effect; the model and depth cache live in the process-wide estimator.
 pub struct DepthMap;
 
 const SOURCE: &str = "Source";
@@ -199,6 +199,7 @@ impl Effect for DepthMap {
         d.param(ParamDef::double("temporal_strength", "Strength", "How much the neighbours count against the frame itself.", 0.8, (0.0, 1.0), (0.0, 1.0)).parent("temporal"))?;
         d.param(ParamDef::int("temporal_window", "Window", "Frames on each side that stabilise a frame.", 2, (0, 12), (0, 6)).parent("temporal"))?;
 
+        d.param(ParamDef::label_text("status", "Status", "The backend the model runs on, and why a faster one is not used."))?;
         d.param(ParamDef::string(
             "model_folder",
             "Model Folder",
@@ -210,6 +211,20 @@ impl Effect for DepthMap {
 
     fn create(_fx: &Instance) -> Result<Self> {
         Ok(DepthMap)
+    }
+
+    fn changed(&self, fx: &Instance, param: &str, reason: ChangeReason, _time: f64) -> Result<()> {
+        // OFX lets a plugin set controls here but not while rendering, so the Status line is
+        // refreshed on every user edit: the backend in use, or what is missing.
+        if reason != ChangeReason::UserEdit || param == "status" {
+            return Ok(());
+        }
+        let text = match estimator(&fx.params().string("model_folder")?) {
+            Ok(estimator) => format!("Model runs on {}", estimator.backend()),
+            Err(e) => e.message,
+        };
+        log::info!("Depth Map: {text}");
+        fx.params().set_string("status", &text)
     }
 
     fn render(&self, fx: &Instance, args: &RenderArgs) -> Result<()> {
@@ -284,7 +299,6 @@ fn estimator(model_folder: &str) -> Result<Arc<DepthEstimator>> {
     let runtime = runtime()?;
     let path = inference::locate_model(&models_folder(model_folder), depth::FILE).map_err(user_error)?;
     let estimator = DepthEstimator::shared(&runtime, &path, &SessionOptions::default()).map_err(user_error)?;
-    log::debug!("depth model {} on {}", path.display(), estimator.backend());
     Ok(estimator)
 }
 

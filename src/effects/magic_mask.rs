@@ -328,6 +328,11 @@ fn apply_edit(fx: &Instance, prompts: &mut Prompts, edit: Edit) -> Result<()> {
         }
     }
     save_prompts(fx, prompts)?;
+    let look = Look::read(fx, f64::from(frame))?;
+    if look.mode == Mode::AutoSubject {
+        // Auto Subject reads the clicks at render time; nothing to track.
+        return Ok(());
+    }
     if prompts.0.is_empty() {
         return fx.params().set_string("status", "No prompts: add a positive point.");
     }
@@ -341,7 +346,7 @@ fn apply_edit(fx: &Instance, prompts: &mut Prompts, edit: Edit) -> Result<()> {
             return Ok(());
         }
     }
-    track(fx, prompts, plan, Look::read(fx, f64::from(frame))?.quality)
+    track(fx, prompts, plan, look.quality)
 }
 
 /// The instance's mask store, creating its id on first use.
