@@ -270,8 +270,8 @@ pub(crate) fn apply_formats(effect: &Effect, formats: &Formats, output_premult: 
 
 /// Sets each clip's connection flag and frame range from the current inputs.
 pub(crate) fn update_connections(effect: &Effect) {
+    let project = project_range(effect);
     let inputs = read(&effect.runtime.inputs);
-    let project = read(&effect.runtime.frame_range).unwrap_or((0.0, 0.0));
     let all_connected = effect.plugin.profile.all_clips_connected();
     for clip in read(&effect.clips).iter() {
         let source = inputs.get(&clip.name);
@@ -290,6 +290,16 @@ pub(crate) fn update_connections(effect: &Effect) {
     }
     effect.props.set_doubles(k(sys::kOfxImageEffectPropFrameRange), &[project.0, project.1]);
     effect.props.set_double(k(sys::kOfxImageEffectInstancePropEffectDuration), project.1 - project.0 + 1.0);
+}
+
+/// The project's frame range: as set, else the span of the inputs' frames, else (0, 0).
+pub(crate) fn project_range(effect: &Effect) -> (f64, f64) {
+    if let Some(range) = *read(&effect.runtime.frame_range) {
+        return range;
+    }
+    let inputs = read(&effect.runtime.inputs);
+    let ranges = inputs.values().filter_map(|s| s.frame_range());
+    ranges.reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))).unwrap_or((0.0, 0.0))
 }
 
 /// Sets the clip formats a host would pick, without asking the plugin (before CreateInstance).

@@ -4,7 +4,7 @@
 
 use super::{c_str, put};
 use crate::journal::ProgressEvent;
-use crate::objects::{lock, read, Effect};
+use crate::objects::{lock, Effect};
 use crate::registry::lookup;
 use crate::status::{self, OfxStatus};
 use openfx_sys as sys;
@@ -73,7 +73,7 @@ unsafe extern "C" fn goto_time(h: *mut c_void, time: f64) -> OfxStatus {
 
 unsafe extern "C" fn get_time_bounds(h: *mut c_void, first: *mut f64, last: *mut f64) -> OfxStatus {
     let Some(e) = effect(h) else { return status::ERR_BAD_HANDLE };
-    let (a, b) = read(&e.runtime.frame_range).unwrap_or((0.0, 0.0));
+    let (a, b) = crate::clips::project_range(&e);
     // SAFETY: plugin-provided out-pointers (NULL checked).
     unsafe {
         put(first, a);
