@@ -19,7 +19,7 @@ use imaging::{expand_contract, gaussian_blur, guided_filter, place_plane, Compon
 use inference::SessionOptions;
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded,
-    Instance, ParamDef, RenderArgs, Result, ThreadSafety,
+    Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
 };
 use std::sync::Arc;
 
@@ -249,7 +249,17 @@ impl Effect for DepthMap {
 
         let estimator = estimator(&settings.model_folder)?;
         let raw = estimator.depth(&frame, settings.quality).map_err(user_error)?;
-        let normalized = match settings.temporal {
+        let temporal = settings.temporal.filter(|_| {
+            let available = fx.host_has_temporal_access();
+            if !available {
+                fx.persistent_message(
+                    MessageKind::Message,
+                    "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.",
+                );
+            }
+            available
+        });
+        let normalized = match temporal {
             None => normalize(&raw),
             Some((strength, radius)) => {
                 let window = neighbours(&source_clip, &estimator, args.time, radius, &raw, (width, height), settings.quality)?;

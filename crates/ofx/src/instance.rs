@@ -106,6 +106,15 @@ impl Instance {
             .unwrap_or_default()
     }
 
+    /// Whether the host can fetch frames other than the one being rendered (MLT cannot: it
+    /// hands back the current frame whatever time is asked for).
+    pub fn host_has_temporal_access(&self) -> bool {
+        suites()
+            .ok()
+            .and_then(|s| PropertySet(s.host_props).get_int(sys::kOfxImageEffectPropTemporalClipAccess, 0).ok())
+            .is_none_or(|v| v != 0)
+    }
+
     /// True once the user cancelled the render in progress.
     pub fn aborted(&self) -> bool {
         let Ok(s) = suites() else { return false };

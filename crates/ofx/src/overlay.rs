@@ -98,6 +98,7 @@ type GlEnd = unsafe extern "C" fn();
 type GlVertex2d = unsafe extern "C" fn(f64, f64);
 type GlColor4f = unsafe extern "C" fn(f32, f32, f32, f32);
 type GlLineWidth = unsafe extern "C" fn(f32);
+type GlxGetCurrentContext = unsafe extern "C" fn() -> *mut std::ffi::c_void;
 
 struct LegacyGl {
     _lib: libloading::Library,
@@ -106,6 +107,16 @@ struct LegacyGl {
     vertex: GlVertex2d,
     color: GlColor4f,
     line_width: GlLineWidth,
+    /// Where the platform lets us ask, whether a GL context is current (drawing without one
+    /// has crashed hosts after a project reload).
+    current_context: Option<GlxGetCurrentContext>,
+}
+
+impl LegacyGl {
+    fn has_current_context(&self) -> bool {
+        // SAFETY: glXGetCurrentContext takes nothing and only reads thread state.
+        self.current_context.is_none_or(|f| unsafe { !f().is_null() })
+    }
 }
 
 fn legacy_gl() -> Option<&'static LegacyGl> {
@@ -122,7 +133,8 @@ fn legacy_gl() -> Option<&'static LegacyGl> {
             let vertex = *lib.get::<GlVertex2d>(b"glVertex2d\0").ok()?;
             let color = *lib.get::<GlColor4f>(b"glColor4f\0").ok()?;
             let line_width = *lib.get::<GlLineWidth>(b"glLineWidth\0").ok()?;
-            Some(LegacyGl { _lib: lib, begin, end, vertex, color, line_width })
+            let current_context = lib.get::<GlxGetCurrentContext>(b"glXGetCurrentContext\0").ok().map(|f| *f);
+            Some(LegacyGl { _lib: lib, begin, end, vertex, color, line_width, current_context })
         }
     })
     .as_ref()
@@ -150,7 +162,7 @@ impl Overlay {
         let context = in_args.get_pointer(sys::kOfxInteractPropDrawContext, 0).ok().filter(|p| !p.is_null());
         let backend = match (draw_suite, context) {
             (Some(d), Some(ctx)) => Backend::Draw(d, ctx as sys::OfxDrawContextHandle),
-            _ => legacy_gl().map_or(Backend::Nothing, Backend::Gl),
+            _ => legacy_gl().filter(|gl| gl.has_current_context()).map_or(Backend::Nothing, Backend::Gl),
         };
         Overlay { backend, pixel_scale }
     }
