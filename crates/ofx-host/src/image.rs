@@ -321,22 +321,67 @@ impl Image {
             return self.with_positive_row_bytes();
         }
         let mut out = Image::new(self.bounds, depth, components);
+        let (from, to) = (self.components.count(), components.count());
+        let (mut row, mut mapped) = (Vec::new(), Vec::new());
         for y in self.bounds.y1..self.bounds.y2 {
-            for x in self.bounds.x1..self.bounds.x2 {
-                let p = self.rgba(x, y);
+            self.decode_row(y, &mut row);
+            mapped.clear();
+            for px in row.chunks_exact(from) {
+                let p = match self.components {
+                    Components::Rgba => [px[0], px[1], px[2], px[3]],
+                    Components::Rgb => [px[0], px[1], px[2], 1.0],
+                    Components::Alpha => [px[0]; 4],
+                };
                 match components {
-                    Components::Alpha => {
-                        let a = match self.components {
-                            Components::Rgb => 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2],
-                            _ => p[3],
-                        };
-                        out.set(x, y, 0, a);
+                    Components::Alpha if self.components == Components::Rgb => {
+                        mapped.push(0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2])
                     }
-                    _ => (0..components.count()).for_each(|c| out.set(x, y, c, p[c])),
+                    Components::Alpha => mapped.push(p[3]),
+                    _ => mapped.extend_from_slice(&p[..to]),
                 }
             }
+            out.encode_row(y, &mapped);
         }
         out
+    }
+
+    /// Byte range of row `y`'s samples in the buffer.
+    fn row_span(&self, y: i32) -> std::ops::Range<usize> {
+        let start = self.offset(self.bounds.x1, y, 0);
+        start..start + self.width() * self.pixel_bytes()
+    }
+
+    /// Row `y`'s samples in normalised units (see [`Image::get`]), in channel order.
+    fn decode_row(&self, y: i32, out: &mut Vec<f32>) {
+        out.clear();
+        if self.width() == 0 {
+            return;
+        }
+        let b = &self.bytes()[self.row_span(y)];
+        match self.depth {
+            BitDepth::U8 => out.extend(b.iter().map(|v| *v as f32 / 255.0)),
+            BitDepth::U16 => out.extend(b.chunks_exact(2).map(|c| u16::from_ne_bytes([c[0], c[1]]) as f32 / 65535.0)),
+            BitDepth::F32 => out.extend(b.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))),
+        }
+    }
+
+    /// Writes row `y` from normalised samples (clamped and rounded for integer depths).
+    fn encode_row(&mut self, y: i32, samples: &[f32]) {
+        if self.width() == 0 {
+            return;
+        }
+        let span = self.row_span(y);
+        let depth = self.depth;
+        let b = &mut self.bytes_mut()[span];
+        let quantise = |v: f32, max: f32| (v.clamp(0.0, 1.0) * max).round();
+        match depth {
+            BitDepth::U8 => b.iter_mut().zip(samples).for_each(|(d, v)| *d = quantise(*v, 255.0) as u8),
+            BitDepth::U16 => b
+                .chunks_exact_mut(2)
+                .zip(samples)
+                .for_each(|(d, v)| d.copy_from_slice(&(quantise(*v, 65535.0) as u16).to_ne_bytes())),
+            BitDepth::F32 => b.chunks_exact_mut(4).zip(samples).for_each(|(d, v)| d.copy_from_slice(&v.to_ne_bytes())),
+        }
     }
 
     /// The same pixels with the bounds moved by `(dx, dy)`, to test hosts whose images
