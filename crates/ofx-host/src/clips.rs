@@ -6,6 +6,7 @@
 
 use crate::actions;
 use crate::image::{BitDepth, Components, Image, Rect};
+use crate::instance::ClipSource;
 use crate::objects::{lock, read, Clip, Effect};
 use crate::profile::HostProfile;
 use crate::properties::{HeldImage, PropertySet};
@@ -15,9 +16,25 @@ use openfx_sys as sys;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// The frame an input clip has at `time` (before any conversion).
-fn source_frame(effect: &Effect, clip: &str, time: f64) -> Option<Image> {
-    read(&effect.runtime.inputs).get(clip).and_then(|s| s.frame(time))
+/// Runs `f` on an input's frame at `time`. Computed sources (`ClipSource::Func`, e.g. a
+/// video decoder) are called once per render and time; stored frames are not copied.
+fn with_frame<R>(effect: &Effect, clip: &str, time: f64, ctx: &RenderCtx, f: impl FnOnce(&Image) -> R) -> Option<R> {
+    let inputs = read(&effect.runtime.inputs);
+    let source = inputs.get(clip)?;
+    let ClipSource::Func(compute) = source else { return source.peek(time, f) };
+    let key = (clip.to_string(), time.to_bits());
+    let cached = lock(&ctx.frames).get(&key).cloned();
+    let frame = cached.unwrap_or_else(|| {
+        let frame = compute(time).map(Arc::new);
+        lock(&ctx.frames).insert(key, frame.clone());
+        frame
+    });
+    frame.as_deref().map(f)
+}
+
+/// Bounds and format of an input's frame.
+fn frame_info(effect: &Effect, clip: &str, time: f64, ctx: &RenderCtx) -> Option<(Rect, BitDepth, Components)> {
+    with_frame(effect, clip, time, ctx, |i| (i.bounds(), i.depth(), i.components()))
 }
 
 /// Time actually fetched: MLT has no temporal access and returns the current frame.
@@ -37,9 +54,9 @@ fn current_ctx(effect: &Arc<Effect>, time: f64) -> Arc<RenderCtx> {
 
 /// An input clip's region of definition (canonical): its frame's bounds, offset.
 pub(crate) fn input_rod(effect: &Effect, clip: &str, time: f64, ctx: &RenderCtx) -> Option<[f64; 4]> {
-    let frame = source_frame(effect, clip, fetch_time(effect, ctx, time))?;
+    let (bounds, _, _) = frame_info(effect, clip, fetch_time(effect, ctx, time), ctx)?;
     let (dx, dy) = ctx.options.bounds_offset;
-    let b = frame.bounds().offset(dx, dy);
+    let b = bounds.offset(dx, dy);
     Some([b.x1 as f64, b.y1 as f64, b.x2 as f64, b.y2 as f64])
 }
 
@@ -80,16 +97,22 @@ pub(crate) fn input_image(
     ctx: &RenderCtx,
     area: Option<Rect>,
 ) -> Option<Image> {
-    let src = source_frame(effect, &clip.name, time)?;
+    // Each step copies only when it changes something: frames can be large.
+    let mut image = with_frame(effect, &clip.name, time, ctx, Image::clone)?;
     let (dx, dy) = ctx.options.bounds_offset;
+    image.move_bounds(dx, dy);
     let (sx, sy) = ctx.options.render_scale;
-    let scaled = src.with_bounds_offset(dx, dy).scaled(sx, sy);
-    let cropped = match area {
-        Some(a) => scaled.cropped(a),
-        None => scaled,
-    };
-    let (depth, comps) = clip.format().unwrap_or((src.depth(), src.components()));
-    Some(cropped.converted(depth, comps))
+    if (sx, sy) != (1.0, 1.0) {
+        image = image.scaled(sx, sy);
+    }
+    if let Some(area) = area.filter(|a| a.intersect(&image.bounds()) != image.bounds()) {
+        image = image.cropped(area);
+    }
+    let format = clip.format().unwrap_or((image.depth(), image.components()));
+    if format != (image.depth(), image.components()) {
+        image = image.converted(format.0, format.1);
+    }
+    Some(image)
 }
 
 pub(crate) fn premultiplication(profile: HostProfile, comps: Components) -> &'static str {
@@ -218,14 +241,14 @@ pub(crate) fn default_formats(effect: &Effect, ctx: &RenderCtx) -> Formats {
     let clips = read(&effect.clips).clone();
     for clip in clips.iter().filter(|c| !c.is_output()) {
         let supported = clip.supported_components();
-        let format = match source_frame(effect, &clip.name, fetch_time(effect, ctx, ctx.time)) {
-            Some(src) => {
+        let format = match frame_info(effect, &clip.name, fetch_time(effect, ctx, ctx.time), ctx) {
+            Some((_, src_depth, src_comps)) => {
                 let comps = if profile == HostProfile::Mlt && supported.contains(&Components::Rgba) {
                     Components::Rgba
                 } else {
-                    pick_components(src.components(), &supported, profile.components())
+                    pick_components(src_comps, &supported, profile.components())
                 };
-                (pick_depth(src.depth(), &allowed), comps)
+                (pick_depth(src_depth, &allowed), comps)
             }
             None => (
                 *allowed.last().unwrap_or(&BitDepth::F32),
@@ -255,8 +278,7 @@ pub(crate) fn apply_formats(effect: &Effect, formats: &Formats, output_premult: 
         let p = &clip.props;
         p.set_str(k(sys::kOfxImageEffectPropPixelDepth), depth.ofx_name());
         p.set_str(k(sys::kOfxImageEffectPropComponents), comps.ofx_name());
-        let unmapped =
-            source_frame(effect, &clip.name, fetch_time(effect, ctx, ctx.time)).map(|s| (s.depth(), s.components()));
+        let unmapped = frame_info(effect, &clip.name, fetch_time(effect, ctx, ctx.time), ctx).map(|(_, d, c)| (d, c));
         let (ud, uc) = unmapped.unwrap_or((*depth, *comps));
         p.set_str(k(sys::kOfxImageClipPropUnmappedPixelDepth), ud.ofx_name());
         p.set_str(k(sys::kOfxImageClipPropUnmappedComponents), uc.ofx_name());

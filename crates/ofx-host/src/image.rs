@@ -387,7 +387,14 @@ impl Image {
     /// The same pixels with the bounds moved by `(dx, dy)`, to test hosts whose images
     /// do not start at (0, 0).
     pub fn with_bounds_offset(&self, dx: i32, dy: i32) -> Image {
-        Image { bounds: self.bounds.offset(dx, dy), ..self.clone() }
+        let mut image = self.clone();
+        image.move_bounds(dx, dy);
+        image
+    }
+
+    /// Moves the bounds in place (the pixels stay).
+    pub(crate) fn move_bounds(&mut self, dx: i32, dy: i32) {
+        self.bounds = self.bounds.offset(dx, dy);
     }
 
     /// The same pixels stored top row first, i.e. with negative row bytes (MLT's layout).

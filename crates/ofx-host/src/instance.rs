@@ -52,6 +52,15 @@ impl ClipSource {
         }
     }
 
+    /// Runs `f` on the frame at `time` without copying stored frames.
+    pub(crate) fn peek<R>(&self, time: f64, f: impl FnOnce(&Image) -> R) -> Option<R> {
+        match self {
+            ClipSource::Still(image) => Some(f(image)),
+            ClipSource::Frames(frames) => frames.get(&(time.round() as i32)).map(f),
+            ClipSource::Func(source) => source(time).as_ref().map(f),
+        }
+    }
+
     /// First and last frame, when the source knows them.
     pub fn frame_range(&self) -> Option<(f64, f64)> {
         match self {

@@ -625,3 +625,25 @@ fn overlays_draw_through_the_draw_suite_and_get_pen_and_key_events() {
     let mlt = bundle(HostProfile::Mlt);
     assert!(mlt.create_instance(ID, Context::Filter).unwrap().overlay().is_none(), "MLT draws no overlays");
 }
+
+#[test]
+fn computed_sources_are_asked_once_per_render_and_time() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let b = bundle(HostProfile::Nuke);
+    let mut fx = b.create_instance(ID, Context::Filter).unwrap();
+    fx.set_input(
+        "Source",
+        ClipSource::Func(Arc::new(move |t| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            (t >= 0.0).then(|| source(ramp))
+        })),
+    );
+    let before = calls.load(Ordering::SeqCst);
+    fx.render(0.0, &RenderOptions::default()).unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst) - before, 1, "one decode for four strips, RoD and clip preferences");
+    let out = fx.render(-1.0, &RenderOptions::default()).unwrap();
+    assert_eq!(out.bounds(), Rect::from_size(1920, 1080), "no frame: the project size, rendered black");
+}

@@ -72,6 +72,8 @@ pub(crate) struct RenderCtx {
     pub rois: HashMap<String, [f64; 4]>,
     /// The tile the plugin renders into.
     pub output: Option<Arc<Mutex<Image>>>,
+    /// Frames computed by `ClipSource::Func` during this render, by (clip, time bits).
+    pub frames: Arc<Mutex<HashMap<(String, u64), Option<Arc<Image>>>>>,
     /// The output's region of definition, canonical and in pixels.
     pub rod_canonical: [f64; 4],
     pub rod: Rect,
@@ -89,6 +91,7 @@ impl RenderCtx {
             crop_to_roi: false,
             rois: HashMap::new(),
             output: None,
+            frames: Arc::default(),
             rod_canonical: [0.0; 4],
             rod: Rect::new(0, 0, 0, 0),
         }
