@@ -36,7 +36,7 @@ enum Command {
         host: HostArgs,
     },
     /// Render frames through an effect.
-    Render(render::RenderArgs),
+    Render(Box<render::RenderArgs>),
 }
 
 /// How to load the bundle.
