@@ -57,6 +57,9 @@ impl Default for RenderOptions {
     }
 }
 
+/// Frames a computed source produced, by (clip, time bits); `None` = no frame.
+pub(crate) type FrameCache = Arc<Mutex<HashMap<(String, u64), Option<Arc<Image>>>>>;
+
 /// One render call (or one tile of it) as the suites see it.
 #[derive(Clone)]
 pub(crate) struct RenderCtx {
@@ -73,7 +76,7 @@ pub(crate) struct RenderCtx {
     /// The tile the plugin renders into.
     pub output: Option<Arc<Mutex<Image>>>,
     /// Frames computed by `ClipSource::Func` during this render, by (clip, time bits).
-    pub frames: Arc<Mutex<HashMap<(String, u64), Option<Arc<Image>>>>>,
+    pub frames: FrameCache,
     /// The output's region of definition, canonical and in pixels.
     pub rod_canonical: [f64; 4],
     pub rod: Rect,
