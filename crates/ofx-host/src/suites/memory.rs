@@ -87,3 +87,38 @@ pub(crate) unsafe extern "C" fn image_memory_unlock(h: sys::OfxImageMemoryHandle
     *locks = locks.saturating_sub(1);
     status::OK
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_usable_aligned_and_freed_once() {
+        let mut p: *mut c_void = std::ptr::null_mut();
+        // SAFETY: suite calls as a plugin makes them; the block is written within its size.
+        unsafe {
+            assert_eq!(memory_alloc(std::ptr::null_mut(), 100, &mut p), status::OK);
+            assert_eq!(p as usize % 16, 0);
+            std::ptr::write_bytes(p as *mut u8, 7, 100);
+            assert_eq!(memory_free(p), status::OK);
+            assert_eq!(memory_free(p), status::ERR_BAD_HANDLE);
+            assert_eq!(memory_free(std::ptr::null_mut()), status::ERR_BAD_HANDLE);
+        }
+    }
+
+    #[test]
+    fn image_memory_locks_to_zeroed_storage() {
+        let mut h: sys::OfxImageMemoryHandle = std::ptr::null_mut();
+        let mut p: *mut c_void = std::ptr::null_mut();
+        // SAFETY: suite calls as a plugin makes them.
+        unsafe {
+            assert_eq!(image_memory_alloc(std::ptr::null_mut(), 33, &mut h), status::OK);
+            assert_eq!(image_memory_lock(h, &mut p), status::OK);
+            assert_eq!(std::slice::from_raw_parts(p as *const u8, 33), &[0u8; 33][..]);
+            assert_eq!(image_memory_unlock(h), status::OK);
+            assert_eq!(image_memory_free(h), status::OK);
+            assert_eq!(image_memory_lock(h, &mut p), status::ERR_BAD_HANDLE);
+            assert_eq!(image_memory_free(h), status::ERR_BAD_HANDLE);
+        }
+    }
+}
