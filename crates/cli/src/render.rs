@@ -88,24 +88,44 @@ pub fn run(args: &RenderArgs) -> Result<()> {
     }
     let (first, last) = (frames[0], frames[frames.len() - 1]);
     fx.set_frame_range(first as f64, last as f64);
+    press_buttons(&mut fx, &args.presses, first as f64)?;
+
+    render_frames(&fx, &frames, source.depth(), &mut sink)?;
+    sink.finish()?;
+    for message in fx.messages().iter().filter(|m| m.kind != MessageKind::Log) {
+        eprintln!("deepmatte: {id}: [{:?}] {}", message.kind, message.text);
+    }
+    println!("rendered {} frame(s) of {id} to {}", frames.len(), args.output.display());
+    Ok(())
+}
+
+/// Presses each button in order, after checking it is one.
+fn press_buttons(fx: &mut Instance, presses: &[String], time: f64) -> Result<()> {
     let buttons: Vec<String> =
         fx.params().into_iter().filter(|p| p.kind == ParamKind::PushButton).map(|p| p.name).collect();
-    for button in &args.presses {
+    for button in presses {
         if !buttons.contains(button) {
-            let known = if buttons.is_empty() { "it has none".to_string() } else { format!("its buttons: {}", buttons.join(", ")) };
-            bail!("--press {button}: {id} has no push button {button:?}; {known}");
+            let known =
+                if buttons.is_empty() { "it has none".to_string() } else { format!("its buttons: {}", buttons.join(", ")) };
+            bail!("--press {button}: {} has no push button {button:?}; {known}", fx.plugin_id());
         }
-        fx.press(button, first as f64).with_context(|| format!("--press {button}"))?;
+        fx.press(button, time).with_context(|| format!("--press {button}"))?;
     }
+    Ok(())
+}
 
+/// Renders every frame at the input's depth, one host sequence per run of consecutive frames,
+/// writing each as it comes; a progress bar shows on sequences.
+fn render_frames(fx: &Instance, frames: &[i32], depth: BitDepth, sink: &mut Sink) -> Result<()> {
     // PNG keeps the input's 8 bits; anything deeper is written as 16-bit.
-    let png_bits = if source.depth() == BitDepth::U8 { 8 } else { 16 };
-    let options = RenderOptions { output_depth: Some(source.depth()), ..RenderOptions::default() };
+    let png_bits = if depth == BitDepth::U8 { 8 } else { 16 };
+    let options = RenderOptions { output_depth: Some(depth), ..RenderOptions::default() };
     let progress = progress_bar(frames.len());
     let mut write_error = None;
-    for (run_first, run_last) in contiguous_runs(&frames) {
-        let rendered = fx.render_sequence(run_first, run_last, &options, |frame, image| {
+    for (first, last) in contiguous_runs(frames) {
+        let rendered = fx.render_sequence(first, last, &options, |frame, image| {
             progress.inc(1);
+            // A failed write stops the sequence; its own error is the one reported.
             sink.write(frame, &image, png_bits).map_err(|e| {
                 write_error = Some(e);
                 HostError::Cancelled { frame: frame + 1 }
@@ -114,14 +134,9 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         if let Some(error) = write_error.take() {
             return Err(error);
         }
-        rendered.with_context(|| format!("rendering frames {run_first}..={run_last}"))?;
+        rendered.with_context(|| format!("rendering frames {first}..={last}"))?;
     }
     progress.finish_and_clear();
-    sink.finish()?;
-    for message in fx.messages().iter().filter(|m| m.kind != MessageKind::Log) {
-        eprintln!("deepmatte: {id}: [{:?}] {}", message.kind, message.text);
-    }
-    println!("rendered {} frame(s) of {id} to {}", frames.len(), args.output.display());
     Ok(())
 }
 
