@@ -20,6 +20,7 @@ use openfx_sys as sys;
 use std::collections::HashMap;
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// The OFX contexts the host can instantiate an effect in.
@@ -158,17 +159,16 @@ pub(crate) fn unload_action(plugin: &Plugin) {
 
 impl Drop for Plugin {
     fn drop(&mut self) {
-        if self.profile.cycles_per_frame() {
+        if !self.counted.load(Ordering::SeqCst) {
             return;
         }
-        let last = {
-            let mut loads = lock(&LOADS);
-            let n = loads.entry(self.entry as usize).or_insert(1);
-            *n -= 1;
-            *n == 0
-        };
-        if last {
-            lock(&LOADS).remove(&(self.entry as usize));
+        // Under the lock, so another bundle's Load cannot overtake this Unload.
+        let mut loads = lock(&LOADS);
+        let key = self.entry as usize;
+        let n = loads.entry(key).or_insert(1);
+        *n -= 1;
+        if *n == 0 {
+            loads.remove(&key);
             unload_action(self);
         }
     }
@@ -347,6 +347,7 @@ impl Bundle {
                 bundle_dir: bundle_dir.to_path_buf(),
                 journal: Arc::new(Journal::default()),
                 unsafe_render: Mutex::new(()),
+                counted: AtomicBool::new(false),
                 _library: library.clone(),
             });
             match Bundle::load_plugin(&plugin) {
@@ -359,14 +360,16 @@ impl Bundle {
 
     fn load_plugin(plugin: &Arc<Plugin>) -> Result<Option<LoadedPlugin>, HostError> {
         let cycles = plugin.profile.cycles_per_frame();
-        let first = cycles || {
+        if cycles {
+            load_action(plugin)?;
+        } else {
             let mut loads = lock(&LOADS);
             let n = loads.entry(plugin.entry as usize).or_insert(0);
+            if *n == 0 {
+                load_action(plugin)?;
+            }
             *n += 1;
-            *n == 1
-        };
-        if first {
-            load_action(plugin)?;
+            plugin.counted.store(true, Ordering::SeqCst);
         }
         let main = describe(plugin);
         if cycles {
@@ -445,6 +448,7 @@ impl Bundle {
             bundle_dir: PathBuf::from("/mock.ofx.bundle"),
             journal: Arc::new(Journal::default()),
             unsafe_render: Mutex::new(()),
+            counted: AtomicBool::new(false),
             _library: Arc::new(library),
         });
         let plugins = Bundle::load_plugin(&plugin).expect("mock plugin loads").into_iter().collect();

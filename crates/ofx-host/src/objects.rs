@@ -46,6 +46,8 @@ pub(crate) struct Plugin {
     pub journal: Arc<Journal>,
     /// Serialises every render of a plugin that declares `kOfxImageEffectRenderUnsafe`.
     pub unsafe_render: Mutex<()>,
+    /// Whether this plugin holds one of the process-wide Load counts (sends Unload when last).
+    pub counted: AtomicBool,
     /// Keeps the binary mapped while anything made from it lives.
     pub _library: Arc<libloading::Library>,
 }
