@@ -280,14 +280,16 @@ struct RawPlugin {
     entry: Option<MainEntry>,
 }
 
-fn symbol<T: Copy>(library: &libloading::Library, binary: &Path, name: &str) -> Result<Option<T>, HostError> {
+/// An exported function, typed with its OFX signature; `None` when not exported.
+fn optional_symbol<T: Copy>(library: &libloading::Library, name: &str) -> Option<T> {
     // SAFETY: the symbol is looked up by its OFX name and typed with its OFX signature.
-    let found = unsafe { library.get::<T>(name.as_bytes()) };
-    match found {
-        Ok(s) => Ok(Some(*s)),
-        Err(_) if name == "OfxSetHost" => Ok(None),
-        Err(_) => Err(HostError::MissingSymbol { path: binary.to_path_buf(), symbol: name.to_string() }),
-    }
+    unsafe { library.get::<T>(name.as_bytes()) }.ok().map(|s| *s)
+}
+
+/// A mandatory exported function.
+fn symbol<T: Copy>(library: &libloading::Library, binary: &Path, name: &str) -> Result<T, HostError> {
+    optional_symbol(library, name)
+        .ok_or_else(|| HostError::MissingSymbol { path: binary.to_path_buf(), symbol: name.to_string() })
 }
 
 fn raw_plugins(
@@ -295,12 +297,12 @@ fn raw_plugins(
     binary: &Path,
     profile: HostProfile,
 ) -> Result<Vec<RawPlugin>, HostError> {
-    if let Some(set_host) = symbol::<SetHostFn>(library, binary, "OfxSetHost")? {
+    if let Some(set_host) = optional_symbol::<SetHostFn>(library, "OfxSetHost") {
         // SAFETY: OfxSetHost(const OfxHost*) with the host that lives for the process.
         unsafe { set_host(ofx_host(profile)) };
     }
-    let count = symbol::<GetNumber>(library, binary, "OfxGetNumberOfPlugins")?.expect("mandatory symbol");
-    let get = symbol::<GetPlugin>(library, binary, "OfxGetPlugin")?.expect("mandatory symbol");
+    let count = symbol::<GetNumber>(library, binary, "OfxGetNumberOfPlugins")?;
+    let get = symbol::<GetPlugin>(library, binary, "OfxGetPlugin")?;
     // SAFETY: the two mandatory OFX entry points, called as the spec says.
     let n = unsafe { count() };
     let mut plugins = Vec::new();
