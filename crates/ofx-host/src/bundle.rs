@@ -247,7 +247,7 @@ fn plugin_info(plugin: &Plugin, main: &Effect) -> PluginInfo {
 }
 
 /// Where the binary of a bundle lives: `Contents/Linux-x86-64/<Name>.ofx`.
-fn binary_path(bundle_dir: &Path) -> Result<PathBuf, HostError> {
+pub(crate) fn binary_path(bundle_dir: &Path) -> Result<PathBuf, HostError> {
     let dir = bundle_dir.join("Contents").join("Linux-x86-64");
     let file = bundle_dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let name = file.strip_suffix(".bundle").unwrap_or(file);
@@ -517,6 +517,17 @@ mod tests {
         assert_eq!(short_name("org.deepmatte.SAM2Tracker"), "sam2-tracker");
         assert_eq!(short_name("net.sf.openfx.Blur_CImg"), "blur-c-img");
         assert_eq!(short_name("plain"), "plain");
+    }
+
+    #[test]
+    fn a_library_that_is_no_plugin_names_the_missing_entry_point() {
+        let dir = std::env::temp_dir().join(format!("ofx-host-notaplugin-{}", std::process::id()));
+        let bundle = dir.join("NotAPlugin.ofx.bundle");
+        let bin_dir = bundle.join("Contents/Linux-x86-64");
+        std::fs::create_dir_all(&bin_dir).unwrap();
+        std::fs::copy("/lib/x86_64-linux-gnu/libm.so.6", bin_dir.join("NotAPlugin.ofx")).unwrap();
+        let text = Bundle::load(&bundle, HostProfile::Generic).err().unwrap().to_string();
+        assert!(text.contains("OfxGetNumberOfPlugins") && text.contains("NotAPlugin.ofx"), "{text}");
     }
 
     #[test]

@@ -24,6 +24,7 @@
 mod actions;
 mod bundle;
 mod clips;
+mod counters;
 mod image;
 mod instance;
 mod io;
@@ -40,6 +41,7 @@ mod render;
 mod status;
 mod suites;
 
+pub use counters::plugin_counter;
 pub use bundle::{Bundle, ClipInfo, Context, EffectDescription, PluginInfo};
 pub use image::{BitDepth, Components, Image, Rect};
 pub use instance::{ClipSource, Instance};
