@@ -45,16 +45,8 @@ pub fn test_image(bounds: Rect, depth: BitDepth, components: Components, seed: u
 }
 
 /// How many times any model ran inside the loaded plugin (its `DeepMatteModelRuns` export).
-/// The binary is the one the host loaded: `dlopen` hands back the same copy, so the count is
-/// the plugin's own.
 pub fn model_runs() -> u64 {
-    let binary = bundle_path().join("Contents/Linux-x86-64/DeepMatte.ofx");
-    // SAFETY: the plugin is already loaded by the host; the symbol is `extern "C" fn() -> u64`.
-    unsafe {
-        let lib = libloading::Library::new(&binary).expect("plugin binary loads");
-        let runs: libloading::Symbol<unsafe extern "C" fn() -> u64> = lib.get(b"DeepMatteModelRuns\0").expect("DeepMatteModelRuns exported");
-        runs()
-    }
+    ofx_host::plugin_counter(&bundle_path(), "DeepMatteModelRuns").expect("DeepMatteModelRuns exported")
 }
 
 /// The project's generated models (`cargo xtask setup` makes them).
