@@ -108,23 +108,26 @@ struct Finesse {
 impl Settings {
     fn read(fx: &Instance, time: f64) -> Result<Settings> {
         let p = fx.params();
-        let isolate = p.boolean("isolate", time)?.then_some(()).map(|_| -> Result<Isolate> {
-            Ok(Isolate {
+        let isolate = match p.boolean("isolate", time)? {
+            true => Some(Isolate {
                 target: p.double("target_depth", time)? as f32,
                 tolerance: p.double("tolerance", time)? as f32,
                 softness: p.double("softness", time)? as f32,
-            })
-        });
-        let finesse = p.boolean("post_processing", time)?.then_some(()).map(|_| -> Result<Finesse> {
-            Ok(Finesse {
+            }),
+            false => None,
+        };
+        let finesse = match p.boolean("post_processing", time)? {
+            true => Some(Finesse {
                 expand_contract: p.double("expand_contract", time)? as f32,
                 blur: p.double("blur", time)? as f32,
                 post_filter: p.double("post_filter", time)? as f32,
-            })
-        });
-        let temporal = p.boolean("temporal_stability", time)?.then_some(()).map(|_| -> Result<(f32, i32)> {
-            Ok((p.double("temporal_strength", time)? as f32, p.int("temporal_window", time)?))
-        });
+            }),
+            false => None,
+        };
+        let temporal = match p.boolean("temporal_stability", time)? {
+            true => Some((p.double("temporal_strength", time)? as f32, p.int("temporal_window", time)?)),
+            false => None,
+        };
         Ok(Settings {
             quality: p.choice::<Quality>("quality", time)?.0,
             preview: p.boolean("preview", time)?,
@@ -134,11 +137,11 @@ impl Settings {
                 gamma: p.double("gamma", time)? as f32,
                 invert: false,
             },
-            isolate: isolate.transpose()?,
+            isolate,
             invert: p.boolean("invert", time)?,
-            finesse: finesse.transpose()?,
+            finesse,
             output: p.choice("output", time)?,
-            temporal: temporal.transpose()?.filter(|(strength, window)| *strength > 0.0 && *window > 0),
+            temporal: temporal.filter(|(strength, window)| *strength > 0.0 && *window > 0),
             model_folder: p.string("model_folder")?,
         })
     }

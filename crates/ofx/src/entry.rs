@@ -362,7 +362,12 @@ fn overlay_dispatch<E: Effect>(action: &[u8], interact: sys::OfxInteractHandle, 
         key: if kind == OverlayEventKind::KeyDown { in_args.get_int(sys::kOfxPropKeySym, 0).unwrap_or(0) as u32 } else { 0 },
         modifiers: held_modifiers(),
     };
-    if !with_state::<E, _>(effect, |e, fx| e.overlay_event(fx, &event))? {
+    // A click can start a re-track; its failure (a missing model, a read-only store) must reach
+    // the user, not only the log.
+    let used = with_state::<E, _>(effect, |e, fx| {
+        e.overlay_event(fx, &event).inspect_err(|err| fx.message(MessageKind::Error, &err.message))
+    })?;
+    if !used {
         return Ok(Status::REPLY_DEFAULT);
     }
     if let Some(redraw) = interact_suite.interactRedraw {
