@@ -73,10 +73,32 @@ fn backend_report_says_which_runs_and_why_faster_ones_do_not() {
     assert_eq!(passed_over, faster, "every faster backend is listed with its reason");
     assert!(report.passed_over.iter().all(|(_, why)| !why.is_empty()));
     if report.used == Backend::Cpu {
-        eprintln!("\n*** SKIPPED: GPU backend check (TensorRT/CUDA actually running a model): {line}\n");
         assert!(line.starts_with("CPU (TensorRT: "), "{line}");
         assert!(line.contains("; CUDA: "), "{line}");
     }
+}
+
+/// On a machine with an NVIDIA GPU and the onnxruntime-gpu library, a model must run on it. This
+/// cannot run here (no GPU): it says so loudly and is counted as skipped by `cargo xtask test`
+/// (through `DEEPMATTE_SKIP_LOG`), never as passed.
+#[test]
+fn gpu_backend_runs_a_model_where_a_gpu_exists() {
+    let runtime = common::runtime();
+    let model = runtime.open(&common::cached("models/u2netp.onnx"), &u2netp::CONTRACT, &SessionOptions::default()).unwrap();
+    let report = model.backend();
+    if report.used == Backend::Cpu {
+        let reason = format!("no usable GPU backend here: {report}");
+        eprintln!("\n*** SKIPPED gpu_backend_runs_a_model_where_a_gpu_exists: {reason}\n");
+        if let Some(log) = std::env::var_os("DEEPMATTE_SKIP_LOG") {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+            writeln!(file, "inference::gpu_backend_runs_a_model_where_a_gpu_exists: {reason}").unwrap();
+        }
+        return;
+    }
+    let photo = &photos()[0];
+    let matte = u2netp::matte(&model, &photo.rgb, photo.width, photo.height, 3).unwrap();
+    assert_eq!(matte.len(), photo.width * photo.height);
 }
 
 #[test]

@@ -41,7 +41,7 @@ pub use openfx_sys::OfxPlugin;
 
 /// Exports `OfxGetNumberOfPlugins` and `OfxGetPlugin` for the listed effect types, in order.
 ///
-/// ```ignore
+/// ```text
 /// ofx::export_plugins!(LumaMatteExtract, DepthMap);
 /// ```
 #[macro_export]
