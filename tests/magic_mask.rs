@@ -292,3 +292,56 @@ fn auto_subject_mattes_the_salient_object_and_a_click_picks_one() {
     let picked = binary(&fx.render(1.0, &RenderOptions::default()).unwrap());
     assert!(iou(&picked, &scene.truth(1)) >= 0.8);
 }
+
+/// The `deepmatte` binary `cargo xtask test` builds beside the bundle.
+fn cli() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let cli = target.join("release/deepmatte");
+    assert!(cli.is_file(), "no {}: run `cargo xtask test` (it builds the CLI)", cli.display());
+    cli
+}
+
+#[test]
+fn another_process_renders_the_tracked_clip_from_the_store_without_models() {
+    let _turn = serial();
+    let scene = Scene::new(60);
+    let Setup { mut fx, store } = setup(&scene);
+    click(&mut fx, &scene, 0, object_centre(&scene, 0), "add_positive");
+    fx.press("track_forward", 0.0).unwrap();
+    let text = |name: &str| match fx.param_value(name, 0.0).unwrap() {
+        ParamValue::String(s) => s,
+        other => panic!("{other:?}"),
+    };
+    let (prompts, store_id) = (text("prompts"), text("store_id"));
+
+    let clip = tempfile::tempdir().unwrap();
+    for f in 0..60 {
+        host_image(&scene, f, BitDepth::U16).save(&clip.path().join(format!("{f:04}.png"))).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    // A new process, the project's saved values, and a model folder with no model in it: any
+    // model run would fail the render.
+    let result = std::process::Command::new(cli())
+        .args(["render", "--effect", "magic-mask", "--profile", "resolve", "--bundle"])
+        .arg(common::bundle_path())
+        .arg("--input")
+        .arg(clip.path().join("%04d.png"))
+        .arg("--output")
+        .arg(out.path().join("%04d.png"))
+        .args(["--set", &format!("store_folder={}", store.path().display())])
+        .args(["--set", &format!("store_id={store_id}")])
+        .args(["--set", &format!("prompts={prompts}")])
+        .args(["--set", "model_folder=/nonexistent/models", "--set", "view=matte"])
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{}\n{}", String::from_utf8_lossy(&result.stdout), String::from_utf8_lossy(&result.stderr));
+    let ious: Vec<f64> = (0..60)
+        .map(|f| {
+            let matte = Image::load(&out.path().join(format!("{f:04}.png"))).unwrap();
+            iou(&binary(&matte), &scene.truth(f))
+        })
+        .collect();
+    let mean = ious.iter().sum::<f64>() / 60.0;
+    println!("second process: mean IoU {mean:.4} over 60 frames");
+    assert!(mean >= 0.9);
+}
