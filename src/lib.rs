@@ -1,7 +1,7 @@
 //! DeepMatte: AI mattes for OpenFX hosts (DaVinci Resolve, Nuke, Natron).
 //!
 //! This crate is the plugin binary (`DeepMatte.ofx` inside `DeepMatte.ofx.bundle`). It holds one
-//! file per effect under `effects/`; everything OFX-specific and unsafe lives in the `ofx` crate,
+//! file per effect under `effects/`; everything OFX-specific, raw pointers included, lives in the `ofx` crate,
 //! pixel work in `imaging`.
 
 pub mod effects;

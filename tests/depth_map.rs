@@ -301,3 +301,39 @@ fn missing_bad_and_corrupt_models_give_specific_messages() {
     fx.set_param_text("model_folder", good.path().to_str().unwrap()).unwrap();
     fx.render(0.0, &RenderOptions::default()).expect("renders once the model is there");
 }
+
+/// Channel 0 of an image as a top-down plane.
+fn plane_of(img: &Image) -> imaging::Plane {
+    let b = img.bounds();
+    let data = (0..b.height() as i32).flat_map(|row| (b.x1..b.x2).map(move |x| (x, b.y2 - 1 - row))).map(|(x, y)| img.get(x, y, 0)).collect();
+    imaging::Plane { width: b.width(), height: b.height(), data }
+}
+
+#[test]
+fn map_finesse_is_the_shared_finesse_on_the_matte() {
+    let _turn = serial();
+    let (mut fx, _models) = instance(HostProfile::Generic, EXACT_FILE);
+    fx.set_param_text("output", "matte").unwrap();
+    let source = bands_image(Rect::new(0, 0, 120, 68), BitDepth::F32, Components::Rgba);
+    fx.set_input("Source", ClipSource::Still(source.clone()));
+    apply(&mut fx, &Look { far: 0.0, near: 1.0, gamma: 1.0, isolate: Some((0.6, 0.1, 0.1)), invert: false });
+    let plain = plane_of(&fx.render(0.0, &RenderOptions::default()).unwrap());
+    fx.set_param("post_processing", ParamValue::Bool(true)).unwrap();
+    fx.set_param("expand_contract", ParamValue::Double(3.0)).unwrap();
+    fx.set_param("blur", ParamValue::Double(4.0)).unwrap();
+    fx.set_param("post_filter", ParamValue::Double(5.0)).unwrap();
+    let refined = plane_of(&fx.render(0.0, &RenderOptions::default()).unwrap());
+
+    let b = source.bounds();
+    let rows: Vec<Vec<f32>> = (b.y1..b.y2).map(|y| (b.x1..b.x2).flat_map(|x| (0..4).map(move |c| (x, c))).map(|(x, c)| source.get(x, y, c)).collect()).collect();
+    let view = imaging::ImageRef::new(
+        imaging::Rect { x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2 },
+        imaging::Components::Rgba,
+        rows.iter().map(|r| imaging::RowRef::F32(r)).collect(),
+    );
+    let mut want = plain.clone();
+    imaging::Finesse { expand_contract: 3.0, blur: 4.0, edge_radius: 5.0 }.apply(&mut want, &view, 1.0);
+    let worst = want.data.iter().zip(&refined.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "finesse through the bundle differs from the shared finesse by {worst}");
+    assert!(want.data != plain.data, "the finesse changed the matte");
+}

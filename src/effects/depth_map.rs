@@ -15,7 +15,7 @@
 //! over the frame's window → frame size → levels → isolate → invert → finesse → output.
 
 use depth::{normalize, stabilize, to_frame_size, DepthEstimator, DepthMap as RawDepth, Frame, Quality as ModelQuality, Window};
-use imaging::{expand_contract, gaussian_blur, guided_filter, place_plane, Components, ImageRef, MatteLevels, MatteOutput, Plane};
+use imaging::{place_plane, Components, Finesse, ImageRef, MatteLevels, MatteOutput, Plane};
 use inference::SessionOptions;
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded,
@@ -97,14 +97,6 @@ impl Isolate {
     }
 }
 
-/// Map Finesse, in full-resolution pixels.
-#[derive(Clone, Copy)]
-struct Finesse {
-    expand_contract: f32,
-    blur: f32,
-    post_filter: f32,
-}
-
 impl Settings {
     fn read(fx: &Instance, time: f64) -> Result<Settings> {
         let p = fx.params();
@@ -120,7 +112,7 @@ impl Settings {
             true => Some(Finesse {
                 expand_contract: p.double("expand_contract", time)? as f32,
                 blur: p.double("blur", time)? as f32,
-                post_filter: p.double("post_filter", time)? as f32,
+                edge_radius: p.double("post_filter", time)? as f32,
             }),
             false => None,
         };
@@ -277,7 +269,7 @@ impl Effect for DepthMap {
         plane.map(|d| levels.apply(d));
         let show_depth = settings.preview || settings.output == Output::Depth;
         if !show_depth {
-            finish_matte(&mut plane, &settings, &pixels, args.scale.0 as f32);
+            finish_matte(&mut plane, &settings, &source_view, args.scale.0 as f32);
         }
         let mode = match (show_depth, settings.output) {
             (false, Output::Alpha) => MatteOutput::AlphaStraight,
@@ -350,25 +342,14 @@ fn neighbours(
 }
 
 /// Isolate, invert and Map Finesse, in that order, on the levelled depth.
-fn finish_matte(plane: &mut Plane, settings: &Settings, source_rgba_top_down: &[f32], scale: f32) {
+fn finish_matte(plane: &mut Plane, settings: &Settings, source: &ImageRef<'_>, scale: f32) {
     if let Some(isolate) = settings.isolate {
         plane.map(|d| isolate.apply(d));
     }
     if settings.invert {
         plane.map(|d| 1.0 - d);
     }
-    let Some(finesse) = settings.finesse else { return };
-    expand_contract(plane, finesse.expand_contract * scale);
-    // Blur is a radius; the Gaussian reaches about two sigmas.
-    gaussian_blur(plane, finesse.blur * scale / 2.0);
-    let radius = (finesse.post_filter * scale).round() as usize;
-    if radius > 0 {
-        let guide = Plane {
-            width: plane.width,
-            height: plane.height,
-            data: source_rgba_top_down.chunks_exact(4).map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]).collect(),
-        };
-        guided_filter(plane, &guide, radius, 1e-3);
-        plane.map(|m| m.clamp(0.0, 1.0));
+    if let Some(finesse) = settings.finesse {
+        finesse.apply(plane, source, scale);
     }
 }

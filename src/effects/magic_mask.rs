@@ -20,7 +20,7 @@ mod tracking;
 use self::overlay::{Edit, ViewerState};
 use self::prompts::{Prompt, PromptShape, Prompts};
 use self::tracking::{mask_plane, open_store, store_error, TrackJob};
-use imaging::{expand_contract, gaussian_blur, guided_filter, place_plane, Components, MatteLevels, MatteOutput, Plane};
+use imaging::{place_plane, Components, Finesse, MatteLevels, MatteOutput, Plane};
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
     Error, Instance, MessageKind, Overlay, OverlayEvent, ParamDef, RenderArgs, Result, Shape, ThreadSafety,
@@ -94,17 +94,16 @@ struct Look {
     quality: Quality,
     mode: Mode,
     levels: MatteLevels,
-    expand_contract: f32,
-    blur: f32,
-    smart_refine: f32,
+    finesse: Finesse,
     view: MatteOutput,
 }
 
 impl Look {
     fn read(fx: &Instance, time: f64) -> Result<Look> {
         let p = fx.params();
+        let quality = p.choice("quality", time)?;
         Ok(Look {
-            quality: p.choice("quality", time)?,
+            quality,
             mode: p.choice("mode", time)?,
             levels: MatteLevels {
                 black: p.double("black_clip", time)? as f32,
@@ -112,9 +111,12 @@ impl Look {
                 gamma: 1.0,
                 invert: p.boolean("invert", time)?,
             },
-            expand_contract: p.double("expand_contract", time)? as f32,
-            blur: p.double("blur", time)? as f32,
-            smart_refine: p.double("smart_refine", time)? as f32,
+            finesse: Finesse {
+                expand_contract: p.double("expand_contract", time)? as f32,
+                blur: p.double("blur", time)? as f32,
+                // Smart Refine is the one costly pass: Better quality only.
+                edge_radius: if quality == Quality::Better { p.double("smart_refine", time)? as f32 } else { 0.0 },
+            },
             view: p.choice::<View>("view", time)?.0,
         })
     }
@@ -203,16 +205,8 @@ impl Effect for MagicMask {
             Mode::Prompts => stored_matte(fx, frame, bounds.width(), bounds.height())?,
             Mode::AutoSubject => auto_subject(fx, frame, &view)?,
         };
+        look.finesse.apply(&mut plane, &view, args.scale.0 as f32);
         let levels = look.levels.prepared();
-        let scale = args.scale.0 as f32;
-        expand_contract(&mut plane, look.expand_contract * scale);
-        gaussian_blur(&mut plane, look.blur * scale / 2.0);
-        let refine = (look.smart_refine * scale).round() as usize;
-        if look.quality == Quality::Better && refine > 0 {
-            let rgba = view.to_rgba_top_down();
-            let guide = Plane { width: plane.width, height: plane.height, data: rgba.chunks_exact(4).map(|p| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]).collect() };
-            guided_filter(&mut plane, &guide, refine, 1e-3);
-        }
         plane.map(|m| levels.apply(m));
         place_plane(&mut output.view_mut(), args.window, Some(&view), &plane, bounds, look.view);
         Ok(())

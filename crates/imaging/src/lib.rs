@@ -6,11 +6,13 @@
 //! scratch row, so one generic conversion per bit depth replaces a copy of every operation per
 //! depth, and rows run in parallel on rayon's pool.
 
+mod finesse;
 mod luma;
 mod plane;
 mod sample;
 mod view;
 
+pub use finesse::{luma_plane, Finesse};
 pub use luma::{copy, extract_matte, place_plane, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
 pub use plane::{box_blur, expand_contract, gaussian_blur, guided_filter, Plane};
 pub use sample::Sample;
