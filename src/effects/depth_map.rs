@@ -14,19 +14,22 @@
 //! Render, top to bottom: source frame → raw depth (cache or model) → normalised, or stabilised
 //! over the frame's window → frame size → levels → isolate → invert → finesse → output.
 
-use depth::{normalize, stabilize, to_frame_size, DepthEstimator, DepthMap as RawDepth, Frame, Quality as ModelQuality, Window};
+use depth::{normalize, stabilize, to_frame_size, DepthEstimator, DepthMap as RawDepth, Frame, FrameDepthCache, Quality as ModelQuality, Window};
 use imaging::{place_plane, Components, Finesse, ImageRef, MatteLevels, MatteOutput, Plane};
 use inference::SessionOptions;
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded,
     Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
 };
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use super::runtime::{models_folder, runtime, user_error};
 
 /// The effect; the model and depth cache live in the process-wide estimator.
 pub struct DepthMap;
+
+/// Finished depth planes, shared by every instance (256 MB: about 30 frames at 1080p).
+static FRAME_DEPTH: LazyLock<FrameDepthCache> = LazyLock::new(|| FrameDepthCache::new(256 << 20));
 
 const SOURCE: &str = "Source";
 const OUTPUT: &str = "Output";
@@ -254,16 +257,22 @@ impl Effect for DepthMap {
             }
             available
         });
-        let normalized = match temporal {
-            None => normalize(&raw),
-            Some((strength, radius)) => {
-                let window = neighbours(&source_clip, &estimator, args.time, radius, &raw, (width, height), settings.quality)?;
-                let frames: Vec<&RawDepth> = window.iter().map(|m| m.as_ref()).collect();
-                let target = window.iter().position(|m| Arc::ptr_eq(m, &raw)).unwrap_or(0);
-                stabilize(&Window { frames: &frames, target }, strength)
-            }
+        let (window, target) = match temporal {
+            None => (vec![raw.clone()], 0),
+            Some((_, radius)) => neighbours(&source_clip, &estimator, args.time, radius, &raw, (width, height), settings.quality)?,
         };
-        let mut plane = Plane { width, height, data: to_frame_size(&normalized, &raw, width, height) };
+        let strength = temporal.map(|(strength, _)| strength);
+        let depth = FRAME_DEPTH.get_or_compute(&window, target, strength, (width, height), || {
+            let normalized = match strength {
+                None => normalize(&raw),
+                Some(strength) => {
+                    let frames: Vec<&RawDepth> = window.iter().map(|m| m.as_ref()).collect();
+                    stabilize(&Window { frames: &frames, target }, strength)
+                }
+            };
+            to_frame_size(&normalized, &raw, width, height)
+        });
+        let mut plane = Plane { width, height, data: depth.to_vec() };
 
         let levels = settings.levels.prepared();
         plane.map(|d| levels.apply(d));
@@ -307,8 +316,8 @@ fn estimator(model_folder: &str) -> Result<Arc<DepthEstimator>> {
     Ok(estimator)
 }
 
-/// Raw depth of the frames around `time` (the target included, as `target`), in frame order.
-/// Frames the host does not have, or of another size, are left out.
+/// Raw depth of the frames around `time` (the target included), in frame order, and the target's
+/// index among them. Frames the host does not have, or of another size, are left out.
 fn neighbours(
     clip: &ofx::Clip,
     estimator: &DepthEstimator,
@@ -317,12 +326,14 @@ fn neighbours(
     target: &Arc<RawDepth>,
     size: (usize, usize),
     quality: ModelQuality,
-) -> Result<Vec<Arc<RawDepth>>> {
+) -> Result<(Vec<Arc<RawDepth>>, usize)> {
     let range = clip.frame_range();
     let mut window = Vec::with_capacity(2 * radius as usize + 1);
+    let mut target_index = 0;
     for k in -radius..=radius {
         let t = time + f64::from(k);
         if k == 0 {
+            target_index = window.len();
             window.push(target.clone());
             continue;
         }
@@ -338,7 +349,7 @@ fn neighbours(
         let frame = Frame { pixels: &pixels, width: size.0, height: size.1, channels: 4 };
         window.push(estimator.depth(&frame, quality).map_err(user_error)?);
     }
-    Ok(window)
+    Ok((window, target_index))
 }
 
 /// Isolate, invert and Map Finesse, in that order, on the levelled depth.

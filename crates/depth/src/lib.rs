@@ -8,14 +8,17 @@
 //!    ([`estimator::preprocess`]), inference and conversion to a [`DepthMap`].
 //! 2. [`normalize`] (Temporal Stability off) or [`stabilize`] (on, given the raw maps of the frame's
 //!    window): a map in 0–1, near = 1, at model resolution.
-//! 3. [`to_frame_size`]: bilinear back to the frame's size.
+//! 3. [`to_frame_size`]: bilinear back to the frame's size; [`FrameDepthCache`] keeps the result
+//!    for the next render that gets the same raw maps.
 
 mod cache;
+mod frame_cache;
 pub mod estimator;
 mod stabilize;
 pub mod standin;
 
 pub use cache::{CacheKey, DepthCache};
+pub use frame_cache::FrameDepthCache;
 pub use estimator::{inference_size, DepthEstimator, Frame, Quality, Timings, CONTRACT, FILE};
 pub use stabilize::{normalize, stabilize, to_frame_size, Window, LOW_PERCENTILE, HIGH_PERCENTILE};
 

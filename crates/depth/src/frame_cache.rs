@@ -1,0 +1,117 @@
+//! The finished 0–1 depth at frame size, cached by the raw maps it was made from, so moving a
+//! slider re-renders without normalising, stabilising or resizing again (the raw-depth cache
+//! already saves the model run; this saves the rest).
+//!
+//! Entries are matched by the identity of their raw maps (`Arc` pointers, which the entry keeps
+//! alive so they cannot be reused), plus the stabiliser's settings and the frame size: two renders
+//! that got the same raw maps from [`crate::DepthCache`] get the same plane.
+
+use std::sync::{Arc, Mutex};
+
+use crate::DepthMap;
+
+/// A least-recently-used cache of frame-size depth planes, bounded in bytes.
+pub struct FrameDepthCache {
+    budget_bytes: usize,
+    entries: Mutex<Vec<Entry>>,
+}
+
+struct Entry {
+    window: Vec<Arc<DepthMap>>,
+    target: usize,
+    strength: Option<u32>,
+    size: (usize, usize),
+    plane: Arc<Vec<f32>>,
+}
+
+impl Entry {
+    fn matches(&self, window: &[Arc<DepthMap>], target: usize, strength: Option<u32>, size: (usize, usize)) -> bool {
+        self.target == target
+            && self.strength == strength
+            && self.size == size
+            && self.window.len() == window.len()
+            && self.window.iter().zip(window).all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+}
+
+impl FrameDepthCache {
+    /// A cache holding at most `budget_bytes` of planes (the most recently used are kept).
+    pub fn new(budget_bytes: usize) -> FrameDepthCache {
+        FrameDepthCache { budget_bytes, entries: Mutex::new(Vec::new()) }
+    }
+
+    /// The plane of frame `window[target]` at `size`, stabilised with `strength` (None: normalised
+    /// alone), computing it with `compute` when not cached. `compute` runs outside the lock.
+    pub fn get_or_compute(
+        &self,
+        window: &[Arc<DepthMap>],
+        target: usize,
+        strength: Option<f32>,
+        size: (usize, usize),
+        compute: impl FnOnce() -> Vec<f32>,
+    ) -> Arc<Vec<f32>> {
+        let strength = strength.map(f32::to_bits);
+        {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(i) = entries.iter().position(|e| e.matches(window, target, strength, size)) {
+                let entry = entries.remove(i);
+                let plane = entry.plane.clone();
+                entries.push(entry);
+                return plane;
+            }
+        }
+        let plane = Arc::new(compute());
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.push(Entry { window: window.to_vec(), target, strength, size, plane: plane.clone() });
+        let bytes = |e: &Entry| e.plane.len() * std::mem::size_of::<f32>();
+        while entries.len() > 1 && entries.iter().map(bytes).sum::<usize>() > self.budget_bytes {
+            entries.remove(0);
+        }
+        plane
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(v: f32) -> Arc<DepthMap> {
+        Arc::new(DepthMap { width: 1, height: 1, values: vec![v] })
+    }
+
+    #[test]
+    fn same_maps_and_settings_hit_anything_else_misses() {
+        let cache = FrameDepthCache::new(1 << 20);
+        let (a, b) = (map(1.0), map(2.0));
+        let computed = std::cell::Cell::new(0);
+        let get = |window: &[Arc<DepthMap>], strength| {
+            cache.get_or_compute(window, 0, strength, (4, 4), || {
+                computed.set(computed.get() + 1);
+                vec![0.0; 16]
+            })
+        };
+        get(&[a.clone()], None);
+        get(&[a.clone()], None);
+        assert_eq!(computed.get(), 1, "same raw map: cached");
+        get(&[map(1.0)], None);
+        assert_eq!(computed.get(), 2, "equal values in another map are not the same frame");
+        get(&[a.clone(), b.clone()], Some(0.8));
+        get(&[a.clone(), b.clone()], Some(0.5));
+        assert_eq!(computed.get(), 4, "window and strength are part of the key");
+    }
+
+    #[test]
+    fn evicts_the_least_recently_used_beyond_the_budget() {
+        let cache = FrameDepthCache::new(2 * 16 * 4);
+        let maps: Vec<Arc<DepthMap>> = (0..3).map(|i| map(i as f32)).collect();
+        let mut computed = 0;
+        for m in [&maps[0], &maps[1], &maps[0], &maps[2], &maps[0], &maps[1]] {
+            cache.get_or_compute(std::slice::from_ref(m), 0, None, (4, 4), || {
+                computed += 1;
+                vec![0.0; 16]
+            });
+        }
+        // 0, 1 computed; 0 hit; 2 computed (evicts 1); 0 hit; 1 computed again.
+        assert_eq!(computed, 4);
+    }
+}
