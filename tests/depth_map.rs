@@ -291,7 +291,7 @@ fn missing_bad_and_corrupt_models_give_specific_messages() {
     assert!(text.contains("does not match the Depth Anything V2 contract"), "{text}");
 
     let corrupt = tempfile::tempdir().unwrap();
-    std::fs::write(corrupt.path().join(MODEL), (0..4096u32).map(|i| (i * 2654435761 >> 13) as u8).collect::<Vec<u8>>()).unwrap();
+    std::fs::write(corrupt.path().join(MODEL), (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<u8>>()).unwrap();
     fx.set_param_text("model_folder", corrupt.path().to_str().unwrap()).unwrap();
     let text = render_error(&fx);
     assert!(text.contains("could not be read as an ONNX model"), "{text}");

@@ -238,6 +238,8 @@ fn damaged_missing_and_read_only_stores_give_specific_messages() {
     fx.set_param_text("store_folder", read_only.path().to_str().unwrap()).unwrap();
     let err = fx.press("track_forward", 0.0).expect_err("read-only folder");
     assert!(err.to_string().to_lowercase().contains("read-only"), "{err}");
+    // Writable again so the temporary folder can be removed.
+    #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
     std::fs::set_permissions(read_only.path(), perms).unwrap();
 }

@@ -195,6 +195,7 @@ pub struct PreparedLevels {
 impl PreparedLevels {
     /// See [`MatteLevels::apply`].
     #[inline(always)]
+    #[allow(clippy::manual_clamp)] // clamp would pass NaN through; max/min turn it into 0
     pub fn apply(&self, v: f32) -> f32 {
         let m = if self.hard {
             if v >= self.black {

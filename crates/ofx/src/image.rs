@@ -92,7 +92,7 @@ impl Image {
         if self.row_bytes.unsigned_abs() < min_row {
             return bad(&format!("row bytes {} below {min_row}", self.row_bytes));
         }
-        if (self.data as usize) % bps != 0 || self.row_bytes.unsigned_abs() % bps != 0 {
+        if !(self.data as usize).is_multiple_of(bps) || !self.row_bytes.unsigned_abs().is_multiple_of(bps) {
             return bad("pixel data not aligned to its sample size");
         }
         Ok(())

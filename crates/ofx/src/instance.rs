@@ -128,7 +128,7 @@ impl Instance {
         log::info!("message to host ({kind:?}): {message}");
         let Ok(s) = suites() else { return };
         let msg = text(message);
-        let fmt = b"%s\0".as_ptr() as *const c_char;
+        let fmt = c"%s".as_ptr();
         // SAFETY: valid handle, "%s" format with one NUL-terminated string argument.
         unsafe {
             if let Some(f) = s.message_v2.and_then(|m| m.message).or(s.message.and_then(|m| m.message)) {
@@ -152,7 +152,7 @@ impl Instance {
                 self.handle as *mut c_void,
                 kind.ofx().as_ptr() as *const c_char,
                 std::ptr::null(),
-                b"%s\0".as_ptr() as *const c_char,
+                c"%s".as_ptr(),
                 msg.as_ptr(),
             );
         }
@@ -176,7 +176,7 @@ impl Instance {
                 // SAFETY: valid instance handle and label.
                 unsafe {
                     if let Some(start) = s.progress_v2.and_then(|p| p.progressStart) {
-                        start(self.handle as *mut c_void, l.as_ptr(), b"deepmatte\0".as_ptr() as *const c_char) == 0
+                        start(self.handle as *mut c_void, l.as_ptr(), c"deepmatte".as_ptr()) == 0
                     } else if let Some(start) = s.progress.and_then(|p| p.progressStart) {
                         start(self.handle as *mut c_void, l.as_ptr()) == 0
                     } else {
