@@ -14,7 +14,7 @@
 //! Render, top to bottom: source frame → raw depth (cache or model) → normalised, or stabilised
 //! over the frame's window → frame size → levels → isolate → invert → finesse → output.
 
-use depth::{normalize, stabilize, to_frame_size, DepthEstimator, DepthMap as RawDepth, Frame, FrameDepthCache, Quality as ModelQuality, Window};
+use depth::{normalize, stabilize, to_frame_size, DepthEstimator, DepthMap as RawDepth, FrameDepthCache, Quality as ModelQuality, Window};
 use imaging::{place_plane, Components, Finesse, ImageRef, MatteLevels, MatteOutput, Plane};
 use inference::SessionOptions;
 use ofx::{
@@ -242,11 +242,8 @@ impl Effect for DepthMap {
         if width == 0 || height == 0 {
             return Ok(());
         }
-        let pixels = source_view.to_rgba_top_down();
-        let frame = Frame { pixels: &pixels, width, height, channels: 4 };
-
         let estimator = estimator(&settings.model_folder)?;
-        let raw = estimator.depth(&frame, settings.quality).map_err(user_error)?;
+        let raw = raw_depth(&estimator, &source_view, settings.quality)?;
         let temporal = settings.temporal.filter(|_| {
             let available = fx.host_has_temporal_access();
             if !available {
@@ -316,6 +313,13 @@ fn estimator(model_folder: &str) -> Result<Arc<DepthEstimator>> {
     Ok(estimator)
 }
 
+/// The raw depth of one frame: a hash of the host's rows finds it in the cache; only a miss
+/// converts the frame and runs the model.
+fn raw_depth(estimator: &DepthEstimator, view: &ImageRef<'_>, quality: ModelQuality) -> Result<Arc<RawDepth>> {
+    let b = view.bounds();
+    estimator.depth_of(view.content_hash(), quality, || (view.to_rgba_top_down(), b.width(), b.height())).map_err(user_error)
+}
+
 /// Raw depth of the frames around `time` (the target included), in frame order, and the target's
 /// index among them. Frames the host does not have, or of another size, are left out.
 fn neighbours(
@@ -345,9 +349,7 @@ fn neighbours(
         if (view.bounds().width(), view.bounds().height()) != size {
             continue;
         }
-        let pixels = view.to_rgba_top_down();
-        let frame = Frame { pixels: &pixels, width: size.0, height: size.1, channels: 4 };
-        window.push(estimator.depth(&frame, quality).map_err(user_error)?);
+        window.push(raw_depth(estimator, &view, quality)?);
     }
     Ok((window, target_index))
 }

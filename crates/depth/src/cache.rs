@@ -21,6 +21,12 @@ pub struct CacheKey {
 }
 
 impl CacheKey {
+    /// The key of a frame whose content hash the caller computed (from the host's own rows, so
+    /// a cached frame needs no conversion).
+    pub fn from_content(content: u128, quality: Quality) -> CacheKey {
+        CacheKey { content, quality }
+    }
+
     /// The key of `frame` at `quality`.
     pub fn new(frame: &Frame<'_>, quality: Quality) -> CacheKey {
         let layout = [frame.width as u64, frame.height as u64, frame.channels as u64];

@@ -152,6 +152,25 @@ impl DepthEstimator {
         Ok(map)
     }
 
+    /// The raw depth of the frame with content hash `content` at `quality`: from the cache, or
+    /// from the model on the pixels `frame` makes (only called on a miss).
+    pub fn depth_of(
+        &self,
+        content: u128,
+        quality: Quality,
+        frame: impl FnOnce() -> (Vec<f32>, usize, usize),
+    ) -> Result<Arc<DepthMap>, InferenceError> {
+        let key = CacheKey::from_content(content, quality);
+        if let Some(map) = self.cache.get(&key) {
+            return Ok(map);
+        }
+        let (pixels, width, height) = frame();
+        let (map, _) = self.estimate(&Frame { pixels: &pixels, width, height, channels: 4 }, quality)?;
+        let map = Arc::new(map);
+        self.cache.insert(key, map.clone());
+        Ok(map)
+    }
+
     /// Runs the model on `frame` without the cache, timing each step.
     pub fn estimate(&self, frame: &Frame<'_>, quality: Quality) -> Result<(DepthMap, Timings), InferenceError> {
         let start = Instant::now();

@@ -114,6 +114,29 @@ impl<'a> ImageRef<'a> {
         self.components
     }
 
+    /// A 128-bit hash of the pixels (and their layout and depth), read straight from the host's
+    /// rows: caches keyed by content find a frame without converting it first.
+    pub fn content_hash(&self) -> u128 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let n = self.bounds.width() * self.components.count();
+        let layout = [self.bounds.width() as u64, self.bounds.height() as u64, n as u64];
+        hasher.update(bytemuck::cast_slice(&layout));
+        for row in &self.rows {
+            match row {
+                RowRef::U8(r) => hasher.update(&r[..n]),
+                RowRef::U16(r) => hasher.update(bytemuck::cast_slice(&r[..n])),
+                RowRef::F32(r) => hasher.update(bytemuck::cast_slice(&r[..n])),
+            }
+            // The depth is part of the content: the same bytes at another depth are another image.
+            hasher.update(&[match row {
+                RowRef::U8(_) => 1,
+                RowRef::U16(_) => 2,
+                RowRef::F32(_) => 4,
+            }]);
+        }
+        hasher.digest128()
+    }
+
     /// The whole image as interleaved RGBA `f32`, rows top-down (row 0 = scan line `y2 − 1`):
     /// the layout models and image files expect.
     pub fn to_rgba_top_down(&self) -> Vec<f32> {
@@ -272,6 +295,19 @@ mod tests {
         assert_eq!(out, [[0.0; 4], [1.0; 4], [1.0; 4], [0.0; 4]]);
         img.read_rgba(1, 0, &mut out);
         assert_eq!(out, [[0.0; 4]; 4]);
+    }
+
+    #[test]
+    fn content_hash_follows_pixels_and_layout() {
+        let a = [0u8, 1, 2, 3, 4, 5, 6, 7];
+        let b = [0u8, 1, 2, 3, 4, 5, 6, 8];
+        let hash = |d: &[u8], w: i32, h: i32| {
+            let rows = d.chunks((w * 4) as usize).map(RowRef::U8).collect();
+            ImageRef::new(Rect { x1: 0, y1: 0, x2: w, y2: h }, Components::Rgba, rows).content_hash()
+        };
+        assert_eq!(hash(&a, 2, 1), hash(&a, 2, 1));
+        assert_ne!(hash(&a, 2, 1), hash(&b, 2, 1));
+        assert_ne!(hash(&a, 2, 1), hash(&a, 1, 2), "same bytes, other shape");
     }
 
     #[test]
