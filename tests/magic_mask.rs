@@ -85,7 +85,7 @@ fn one_click_and_track_forward_follows_the_object_with_progress() {
     assert_eq!(updates, 60, "one progress update per tracked frame");
     assert!(mean_iou(&fx, &scene, 0..60) >= 0.9);
     let status = fx.param_value("status", 0.0).unwrap();
-    assert!(matches!(&status, ParamValue::String(s) if s.contains("Tracked 60 frames")), "{status:?}");
+    assert!(matches!(&status, ParamValue::String(s) if s.contains("Tracked 60 frames") && s.contains("Models on CPU")), "{status:?}");
 }
 
 #[test]

@@ -360,12 +360,12 @@ fn track(fx: &Instance, prompts: &Prompts, runs: Vec<(std::ops::RangeInclusive<i
     let mut store = store(fx)?;
     let job = TrackJob { runs, quality: quality.id() };
     let models = fx.params().string("model_folder")?;
-    let (done, cancelled) = tracking::run(fx, &clip, &mut store, prompts, &job, &models)?;
-    let stored = store.frames().count();
-    let status = if cancelled {
-        format!("Cancelled after {done} frames; {stored} frames stored (every frame done is kept).")
+    let outcome = tracking::run(fx, &clip, &mut store, prompts, &job, &models)?;
+    let (done, stored) = (outcome.done, store.frames().count());
+    let status = if outcome.cancelled {
+        format!("Cancelled after {done} frames; {stored} frames stored (every frame done is kept). Models on {}.", outcome.backend)
     } else {
-        format!("Tracked {done} frames; {stored} frames stored in {}.", store.folder().display())
+        format!("Tracked {done} frames; {stored} frames stored in {}. Models on {}.", store.folder().display(), outcome.backend)
     };
     log::info!("Magic Mask: {status}");
     fx.params().set_string("status", &status)

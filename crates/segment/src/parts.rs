@@ -145,6 +145,11 @@ impl Sam2Parts {
         })
     }
 
+    /// The backend the image encoder (by far the heaviest part) runs on, and why not a faster one.
+    pub fn backend(&self) -> &inference::BackendReport {
+        self.encoder.backend()
+    }
+
     pub(crate) fn encode(&self, image: &[f32]) -> Result<Encoded, InferenceError> {
         let out = self.encoder.run(&[TensorView { shape: &[1, 3, MODEL_SIZE, MODEL_SIZE], data: image }])?;
         let mut out = out.into_iter().map(|t| t.data);

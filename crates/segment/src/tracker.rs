@@ -65,6 +65,11 @@ impl Tracker {
         Ok(Tracker { parts: Sam2Parts::open(runtime, folder, options)? })
     }
 
+    /// The backend the models run on (see [`Sam2Parts::backend`]).
+    pub fn backend(&self) -> &inference::BackendReport {
+        self.parts.backend()
+    }
+
     /// Tracks the object given by `prompts` over `range` in `direction`, calling `on_frame` with each
     /// frame's mask as soon as it is known; `on_frame` returning `Break` stops the run, keeping every
     /// frame already handed over.

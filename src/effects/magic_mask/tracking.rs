@@ -80,9 +80,19 @@ pub struct TrackJob {
     pub quality: &'static str,
 }
 
+/// What a tracking job did.
+pub struct TrackOutcome {
+    /// Frames tracked and stored.
+    pub done: usize,
+    /// Whether the user cancelled (every frame done is kept).
+    pub cancelled: bool,
+    /// The backend the models ran on, and why not a faster one.
+    pub backend: String,
+}
+
 /// Runs `job`, storing every frame as soon as it is known, with the host's progress bar; a
-/// cancel keeps every frame already stored. Returns (frames stored, cancelled).
-pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob, model_folder: &str) -> Result<(usize, bool)> {
+/// cancel keeps every frame already stored.
+pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob, model_folder: &str) -> Result<TrackOutcome> {
     let runtime = runtime()?;
     let tracker = Tracker::open(&runtime, &models_folder(model_folder), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
     let (_, bounds) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
@@ -115,7 +125,7 @@ pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts,
             break;
         }
     }
-    Ok((done, cancelled))
+    Ok(TrackOutcome { done, cancelled, backend: tracker.backend().to_string() })
 }
 
 /// A stored mask as a plane of coverage in 0..1 (rows top-down).
