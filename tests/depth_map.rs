@@ -337,3 +337,24 @@ fn map_finesse_is_the_shared_finesse_on_the_matte() {
     assert!(worst < 1e-5, "finesse through the bundle differs from the shared finesse by {worst}");
     assert!(want.data != plain.data, "the finesse changed the matte");
 }
+
+#[test]
+fn mlt_renders_frame_after_frame_without_neighbours_and_says_so() {
+    let _turn = serial();
+    // MLT reloads the plugin around every frame and has no temporal access: the model and its
+    // cache live at process level, and Temporal Stability turns itself off with a message.
+    let (mut fx, _models) = instance(HostProfile::Mlt, EXACT_FILE);
+    fx.set_param_text("output", "matte").unwrap();
+    let source = bands_image(Rect::new(0, 0, 96, 54), BitDepth::U8, Components::Rgba);
+    let frames: BTreeMap<i32, Image> = (0..3).map(|f| (f, source.clone())).collect();
+    fx.set_input("Source", ClipSource::Frames(frames));
+    fx.set_frame_range(0.0, 2.0);
+    let before = model_runs();
+    for f in 0..3 {
+        let out = fx.render(f64::from(f), &RenderOptions::default()).unwrap();
+        check_bands(&out, &source, &Look { far: 0.0, near: 1.0, gamma: 1.0, isolate: None, invert: false }, "matte");
+    }
+    assert!(model_runs() <= before + 1, "one model run for three identical frames across reloads");
+    let messages: Vec<String> = fx.messages().into_iter().map(|m| m.text).collect();
+    assert!(messages.iter().any(|m| m.contains("no access to neighbouring frames")), "{messages:?}");
+}
