@@ -177,8 +177,20 @@ def mask_decoder() -> onnx.ModelProto:
     click = g.op("Reshape", click, g.const([1, 1, GRID, GRID], np.int64))
     memory_map = g.channels("image_embed", MAP_CHANNEL, MAP_CHANNEL + 1)
     remembered = g.op("Mul", g.op("Sub", memory_map, g.const(0.5)), g.const(MEM_ALPHA))
+
+    # A correction (negative clicks only, on a frame memory reaches): what memory remembers, less the
+    # cells closer to a negative prototype than to the remembered object's mean feature.
+    mem_cover = g.op("Reshape", g.op("Sigmoid", remembered), g.const([1, GRID * GRID], np.int64))
+    mem_proto = g.op("Div", g.op("MatMul", mem_cover, feats), g.op("Add", g.op("ReduceSum", mem_cover, keepdims=1), g.const(1e-6)))
+    mem_p2 = g.op("ReduceSum", g.op("Mul", mem_proto, mem_proto), g.const([1], np.int64), keepdims=0)
+    d_mem = g.op("Add", g.op("Sub", f2, g.op("Mul", g.op("MatMul", feats, g.op("Transpose", mem_proto, perm=[1, 0])), g.const(2.0))), mem_p2)
+    kept = g.op("Mul", g.op("Mul", g.op("Sub", d_neg, d_mem), g.const(NEGATIVE_GAIN)), g.const(ALPHA))
+    correction = g.op("Min", remembered, g.op("Reshape", kept, g.const([1, 1, GRID, GRID], np.int64)))
+
     has_click = g.op("ReduceMax", g.op("Cast", g.op("GreaterOrEqual", labels, g.const(0.0)), to=TensorProto.FLOAT), keepdims=0)
-    logits = g.op("Where", g.op("Cast", has_click, to=TensorProto.BOOL), click, remembered)
+    has_positive = g.op("ReduceMax", is_label(labels, 1.0), keepdims=0)
+    unanchored = g.op("Where", g.op("Cast", has_click, to=TensorProto.BOOL), correction, remembered)
+    logits = g.op("Where", g.op("Cast", has_positive, to=TensorProto.BOOL), click, unanchored)
     prior = g.op("AveragePool", g.op("Tanh", "mask_input"), kernel_shape=[4, 4], strides=[4, 4])
     logits = g.op("Add", logits, g.op("Mul", prior, g.op("Mul", "has_mask_input", g.const(MASK_PRIOR))))  # [1,1,64,64]
 

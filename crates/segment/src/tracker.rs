@@ -106,7 +106,10 @@ impl Tracker {
         let mut report = TrackReport { frames: Vec::new(), cancelled: false, encoder_runs: 0, peak_memory_frames: 0, times: StageTimes::default() };
         let mut bank = MemoryBank::new(direction == Direction::Backward);
         let mut conditioned = Vec::new();
-        for &frame in &prompted {
+        // Frames that say where the object is (a positive click or a box) first; corrections
+        // (negative clicks only) after them, so they can lean on the others' memory.
+        let (anchors, corrections): (Vec<i32>, Vec<i32>) = prompted.iter().partition(|&&f| is_anchor(&prompts[&f]));
+        for &frame in anchors.iter().chain(&corrections) {
             let image = fetch(&mut frames, frame)?;
             conditioned.push(self.condition(&image, frame, &prompts[&frame], &mut bank, &mut report)?);
         }
@@ -136,8 +139,8 @@ impl Tracker {
         Ok(report)
     }
 
-    /// A prompted frame: decoded from its prompts alone, step by step, then its memory is encoded
-    /// from the binarised mask.
+    /// A prompted frame: decoded from its prompts step by step (a correction starts from what
+    /// memory says, see below), then its memory is encoded from the binarised mask.
     fn condition(
         &self,
         image: &Frame,
@@ -147,17 +150,29 @@ impl Tracker {
         report: &mut TrackReport,
     ) -> Result<Conditioned, SegmentError> {
         let encoded = self.encode(image, report)?;
+        // A correction (negative clicks only) on a frame the other prompted frames reach: as in
+        // SAM 2, its clicks refine what memory says is there, instead of starting from nothing.
+        let attended;
         let mut decoded = None;
+        let embedded: &[f32] = if !is_anchor(prompts) && bank.len() > 0 {
+            let started = Instant::now();
+            attended = self.parts.attend(&encoded, &bank.inputs_for(frame))?;
+            report.times.memory_attention += started.elapsed();
+            decoded = Some(self.decode_without_prompt(&attended, &encoded)?);
+            &attended
+        } else {
+            &encoded.vision_feats
+        };
         let started = Instant::now();
         for step in decoder_steps(prompts, image.width, image.height) {
             let previous: Option<Vec<f32>> = decoded
                 .as_ref()
                 .map(|d: &Decoded| d.pred_mask.iter().map(|v| v.clamp(-MASK_PROMPT_LIMIT, MASK_PROMPT_LIMIT)).collect());
-            decoded = Some(self.parts.decode(&step.coords, &step.labels, &encoded.vision_feats, &encoded, previous.as_deref())?);
+            decoded = Some(self.parts.decode(&step.coords, &step.labels, embedded, &encoded, previous.as_deref())?);
         }
         let decoded = match decoded {
             Some(d) => d,
-            None => self.decode_without_prompt(&encoded.vision_feats, &encoded)?,
+            None => self.decode_without_prompt(embedded, &encoded)?,
         };
         report.times.decoder += started.elapsed();
         let memory = self.remember(&decoded, &encoded, true, bank, report)?;
@@ -207,6 +222,12 @@ impl Tracker {
         report.times.memory_encoder += started.elapsed();
         Ok(FrameMemory { features: Some(encoding.features), pointer: decoded.obj_ptr.clone() })
     }
+}
+
+/// Whether a frame's prompts say where the object is by themselves (a positive click or a box),
+/// rather than only where it is not.
+fn is_anchor(prompts: &[Prompt]) -> bool {
+    prompts.iter().any(|p| matches!(p, Prompt::Box { .. } | Prompt::Point { positive: true, .. }))
 }
 
 /// The frame from the caller, checked for size.

@@ -100,3 +100,18 @@ fn a_box_selects_the_object() {
     let masks = track(&scene, 0..=0, Direction::Forward, &prompts);
     assert!(mean_iou(&scene, &masks) >= 0.9);
 }
+
+#[test]
+fn a_negative_only_correction_on_a_tracked_frame_keeps_the_object() {
+    let scene = Scene { distractor: true, ..Scene::new(20) };
+    let mut prompts = click(&scene, 0);
+    let (dx, dy, _) = scene.distractor(10);
+    prompts.insert(10, vec![Prompt::Point { x: dx, y: dy, positive: false }]);
+    let masks = track(&scene, 0..=19, Direction::Forward, &prompts);
+    let corrected = &masks.iter().find(|(f, _)| *f == 10).expect("frame 10 tracked").1;
+    let object = iou(&corrected.binary(), &scene.truth(10));
+    let left = covered(&corrected.binary(), &scene.distractor_truth(10));
+    println!("corrected frame 10: object IoU {object:.3}, distractor covered {left:.3}");
+    assert!(object >= 0.9, "the object stays selected on the corrected frame ({object:.3})");
+    assert!(left < 0.05, "the negative click removes the distractor ({left:.3})");
+}
