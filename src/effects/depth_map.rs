@@ -275,7 +275,8 @@ impl Effect for DepthMap {
         plane.map(|d| levels.apply(d));
         let show_depth = settings.preview || settings.output == Output::Depth;
         if !show_depth {
-            finish_matte(&mut plane, &settings, &source_view, args.scale.0 as f32);
+            // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
+            finish_matte(&mut plane, &settings, &source_view, source.render_scale().0 as f32);
         }
         let mode = match (show_depth, settings.output) {
             (false, Output::Alpha) => MatteOutput::AlphaStraight,

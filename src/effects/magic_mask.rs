@@ -205,7 +205,8 @@ impl Effect for MagicMask {
             Mode::Prompts => stored_matte(fx, frame, bounds.width(), bounds.height())?,
             Mode::AutoSubject => auto_subject(fx, frame, &view)?,
         };
-        look.finesse.apply(&mut plane, &view, args.scale.0 as f32);
+        // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
+        look.finesse.apply(&mut plane, &view, source.render_scale().0 as f32);
         let levels = look.levels.prepared();
         plane.map(|m| levels.apply(m));
         place_plane(&mut output.view_mut(), args.window, Some(&view), &plane, bounds, look.view);

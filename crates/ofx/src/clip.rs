@@ -1,10 +1,9 @@
 //! Clip instances: connection state and image fetching.
 
-use crate::image::{depth_from_name, Image};
+use crate::image::Image;
 use crate::property::PropertySet;
 use crate::suites::{call, suites};
-use crate::{BitDepth, Result};
-use imaging::Components;
+use crate::Result;
 use openfx_sys as sys;
 
 /// A clip of an effect instance (an input, or the Output).
@@ -26,23 +25,6 @@ impl Clip {
     /// The clip's name as defined.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// Whether something is plugged in. Resolve answers true for every clip (HOSTS.md), so an
-    /// optional input also needs a "Use … Input" switch and a NULL-image check.
-    pub fn connected(&self) -> bool {
-        self.props.get_int(sys::kOfxImageClipPropConnected, 0).map(|v| v != 0).unwrap_or(false)
-    }
-
-    /// The components the host will deliver (after clip preferences).
-    pub fn components(&self) -> Option<Components> {
-        let name = self.props.get_string(sys::kOfxImageEffectPropComponents, 0).ok()?;
-        crate::describe::components_from_name(&name)
-    }
-
-    /// The pixel depth the host will deliver.
-    pub fn depth(&self) -> Option<BitDepth> {
-        depth_from_name(&self.props.get_string(sys::kOfxImageEffectPropPixelDepth, 0).ok()?)
     }
 
     /// The clip's frame range (first, last), when the host reports it.

@@ -3,7 +3,7 @@
 use crate::param::ParamDef;
 use crate::property::PropertySet;
 use crate::suites::{call, suites};
-use crate::{Context, Error, Result};
+use crate::{Error, Result};
 use imaging::Components;
 use openfx_sys as sys;
 use std::ffi::CString;
@@ -53,17 +53,11 @@ impl ClipDef {
 /// Collects an effect's definitions for one context.
 pub struct Describe {
     effect: sys::OfxImageEffectHandle,
-    context: Context,
 }
 
 impl Describe {
-    pub(crate) fn new(effect: sys::OfxImageEffectHandle, context: Context) -> Self {
-        Describe { effect, context }
-    }
-
-    /// The context being described.
-    pub fn context(&self) -> Context {
-        self.context
+    pub(crate) fn new(effect: sys::OfxImageEffectHandle) -> Self {
+        Describe { effect }
     }
 
     /// Defines a clip.

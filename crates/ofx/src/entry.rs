@@ -140,7 +140,7 @@ fn dispatch<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, in_args
             "OfxImageEffectContextFilter" => Context::Filter,
             other => return Err(Error::new(Status::ERR_UNSUPPORTED, format!("context {other} not supported"))),
         };
-        E::describe(context, &mut Describe::new(effect, context))?;
+        E::describe(context, &mut Describe::new(effect))?;
         Ok(Status::OK)
     } else if is(sys::kOfxActionCreateInstance) {
         let fx = Instance::from_handle(effect)?;

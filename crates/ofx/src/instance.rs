@@ -98,14 +98,6 @@ impl Instance {
         self.clip(name).ok_or_else(|| Error::failed(format!("the host gave no '{name}' clip")))
     }
 
-    /// The host's name (Natron may report a fake one; effects only use it for messages).
-    pub fn host_name(&self) -> String {
-        suites()
-            .ok()
-            .and_then(|s| PropertySet(s.host_props).get_string(sys::kOfxPropName, 0).ok())
-            .unwrap_or_default()
-    }
-
     /// Whether the host can fetch frames other than the one being rendered (MLT cannot: it
     /// hands back the current frame whatever time is asked for).
     pub fn host_has_temporal_access(&self) -> bool {

@@ -44,7 +44,7 @@ pub trait Choice: Copy + PartialEq + 'static {
 #[derive(Clone, Debug)]
 enum Kind {
     Double { default: f64, range: (f64, f64), display: (f64, f64), increment: f64, digits: i32 },
-    Double2D { default: (f64, f64), canonical_xy: bool },
+    Double2D { default: (f64, f64) },
     Int { default: i32, range: (i32, i32), display: (i32, i32) },
     Bool { default: bool },
     Choice { default: i32, ids: Vec<&'static str>, labels: Vec<&'static str> },
@@ -97,7 +97,7 @@ impl ParamDef {
 
     /// A position in canonical pixel coordinates (not normalised: Nuke's default is normalised).
     pub fn position(name: &'static str, label: &'static str, hint: &'static str, default: (f64, f64)) -> Self {
-        Self::new(name, label, hint, Kind::Double2D { default, canonical_xy: true })
+        Self::new(name, label, hint, Kind::Double2D { default })
     }
 
     /// A checkbox.
@@ -205,17 +205,11 @@ impl ParamDef {
                 p.set_double(sys::kOfxParamPropIncrement, 0, *increment)?;
                 p.set_int(sys::kOfxParamPropDigits, 0, *digits)?;
             }
-            Kind::Double2D { default, canonical_xy } => {
+            Kind::Double2D { default } => {
                 p.set_doubles(sys::kOfxParamPropDefault, &[default.0, default.1])?;
-                if *canonical_xy {
-                    p.set_string(sys::kOfxParamPropDoubleType, 0, as_str(sys::kOfxParamDoubleTypeXYAbsolute))?;
-                    // Resolve rejects this property (HOSTS.md); canonical is the OFX default anyway.
-                    let _ = p.set_string(
-                        sys::kOfxParamPropDefaultCoordinateSystem,
-                        0,
-                        as_str(sys::kOfxParamCoordinatesCanonical),
-                    );
-                }
+                p.set_string(sys::kOfxParamPropDoubleType, 0, as_str(sys::kOfxParamDoubleTypeXYAbsolute))?;
+                // Resolve rejects this property (HOSTS.md); canonical is the OFX default anyway.
+                let _ = p.set_string(sys::kOfxParamPropDefaultCoordinateSystem, 0, as_str(sys::kOfxParamCoordinatesCanonical));
                 let big = 1.0e6;
                 p.set_doubles(sys::kOfxParamPropMin, &[-big, -big])?;
                 p.set_doubles(sys::kOfxParamPropMax, &[big, big])?;
@@ -360,23 +354,5 @@ impl Params {
             return Err(Error::host("paramSetValue", name, status));
         }
         Ok(())
-    }
-
-    /// Sets a 2D position (no keyframe).
-    pub fn set_double_2d(&self, name: &str, value: (f64, f64)) -> Result<()> {
-        let s = suites()?;
-        let (h, _) = self.handle(name)?;
-        // SAFETY: 2D double setters take two doubles.
-        let status = unsafe { call!(s.param, paramSetValue)(h, value.0, value.1) };
-        if status != 0 {
-            return Err(Error::host("paramSetValue", name, status));
-        }
-        Ok(())
-    }
-
-    /// Greys a control out (or back in), e.g. the Matte controls when no matte input is used.
-    pub fn set_enabled(&self, name: &str, enabled: bool) -> Result<()> {
-        let (_, props) = self.handle(name)?;
-        props.set_int(sys::kOfxParamPropEnabled, 0, enabled as i32)
     }
 }
