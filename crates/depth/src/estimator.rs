@@ -5,7 +5,8 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use inference::image::{normalize_planes, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
@@ -106,6 +107,24 @@ pub struct DepthEstimator {
     model: Arc<Model>,
     cache: DepthCache,
     inferences: AtomicU64,
+    /// Frames whose depth a thread is computing now: hosts render neighbouring frames on several
+    /// threads, and their temporal windows overlap, so without this two threads would run the
+    /// model on the same frame one after the other.
+    in_flight: Mutex<HashSet<CacheKey>>,
+    finished: Condvar,
+}
+
+/// Removes a frame from the in-flight set when its computation ends, even by an error.
+struct InFlight<'a> {
+    estimator: &'a DepthEstimator,
+    key: CacheKey,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.estimator.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
+        self.estimator.finished.notify_all();
+    }
 }
 
 /// One estimator per opened model, so instances of the effect share one cache.
@@ -127,7 +146,13 @@ impl DepthEstimator {
 
     /// An estimator of its own (not shared) over an opened model, with a cache of `cache_budget_bytes`.
     pub fn new(model: Arc<Model>, cache_budget_bytes: usize) -> DepthEstimator {
-        DepthEstimator { model, cache: DepthCache::new(cache_budget_bytes), inferences: AtomicU64::new(0) }
+        DepthEstimator {
+            model,
+            cache: DepthCache::new(cache_budget_bytes),
+            inferences: AtomicU64::new(0),
+            in_flight: Mutex::new(HashSet::new()),
+            finished: Condvar::new(),
+        }
     }
 
     /// The backend the model runs on and why faster ones are not used.
@@ -142,14 +167,8 @@ impl DepthEstimator {
 
     /// The raw depth of `frame` at `quality`, from the cache when these pixels were seen before.
     pub fn depth(&self, frame: &Frame<'_>, quality: Quality) -> Result<Arc<DepthMap>, InferenceError> {
-        let key = CacheKey::new(frame, quality);
-        if let Some(map) = self.cache.get(&key) {
-            return Ok(map);
-        }
-        let (map, _) = self.estimate(frame, quality)?;
-        let map = Arc::new(map);
-        self.cache.insert(key, map.clone());
-        Ok(map)
+        let content = CacheKey::new(frame, quality);
+        self.cached_or(content, || Ok(self.estimate(frame, quality)?.0))
     }
 
     /// The raw depth of the frame with content hash `content` at `quality`: from the cache, or
@@ -160,13 +179,30 @@ impl DepthEstimator {
         quality: Quality,
         frame: impl FnOnce() -> (Vec<f32>, usize, usize),
     ) -> Result<Arc<DepthMap>, InferenceError> {
-        let key = CacheKey::from_content(content, quality);
-        if let Some(map) = self.cache.get(&key) {
-            return Ok(map);
+        self.cached_or(CacheKey::from_content(content, quality), || {
+            let (pixels, width, height) = frame();
+            Ok(self.estimate(&Frame { pixels: &pixels, width, height, channels: 4 }, quality)?.0)
+        })
+    }
+
+    /// The cached map for `key`, else `compute`'s, computed by one thread at a time per key: a
+    /// thread that finds the key in flight waits for it and then reads the cache.
+    fn cached_or(&self, key: CacheKey, compute: impl FnOnce() -> Result<DepthMap, InferenceError>) -> Result<Arc<DepthMap>, InferenceError> {
+        loop {
+            if let Some(map) = self.cache.get(&key) {
+                return Ok(map);
+            }
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            if !in_flight.contains(&key) {
+                in_flight.insert(key);
+                break;
+            }
+            // Another thread is on it: wait, then look in the cache again (if it failed, this
+            // thread takes the key over).
+            drop(self.finished.wait_while(in_flight, |set| set.contains(&key)).unwrap_or_else(|p| p.into_inner()));
         }
-        let (pixels, width, height) = frame();
-        let (map, _) = self.estimate(&Frame { pixels: &pixels, width, height, channels: 4 }, quality)?;
-        let map = Arc::new(map);
+        let _in_flight = InFlight { estimator: self, key };
+        let map = Arc::new(compute()?);
         self.cache.insert(key, map.clone());
         Ok(map)
     }

@@ -110,6 +110,20 @@ fn changing_a_slider_reruns_no_inference() {
     assert_eq!(estimator.inferences(), 3, "new pixels under any frame number are a new estimate");
 }
 
+#[test]
+fn threads_missing_the_same_frame_run_the_model_once() {
+    let (width, height) = (96, 54);
+    let pixels = picture(width, height, 0.37);
+    let frame = Frame { pixels: &pixels, width, height, channels: 4 };
+    let estimator = DepthEstimator::new(open(standin::EXACT_FILE), 1 << 26);
+    let maps: Vec<Arc<DepthMap>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6).map(|_| s.spawn(|| estimator.depth(&frame, Quality::Better).unwrap())).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(estimator.inferences(), 1, "overlapping temporal windows must not run the model twice on a frame");
+    assert!(maps.iter().all(|m| Arc::ptr_eq(m, &maps[0])));
+}
+
 const FRAMES: usize = 48;
 const RADIUS: usize = 3;
 
