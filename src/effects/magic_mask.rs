@@ -218,15 +218,16 @@ impl Effect for MagicMask {
             return Ok(());
         }
         let frame = frame_of(time);
-        let mut prompts = Prompts::parse(&fx.params().string("prompts")?);
+        let saved_prompts = || fx.params().string("prompts").map(|text| Prompts::parse(&text));
         let point = || fx.params().double_2d("point", time);
         match param {
             "add_positive" | "add_negative" => {
                 let (x, y) = point()?;
                 let shape = if param == "add_positive" { PromptShape::Positive(x, y) } else { PromptShape::Negative(x, y) };
-                apply_edit(fx, &mut prompts, Edit::Add(Prompt { frame, shape }))
+                apply_edit(fx, &mut saved_prompts()?, Edit::Add(Prompt { frame, shape }))
             }
             "remove_point" => {
+                let mut prompts = saved_prompts()?;
                 // Within a generous radius: the Point control is typed, not clicked.
                 match prompts.nearest(frame, point()?, f64::INFINITY) {
                     Some(index) => apply_edit(fx, &mut prompts, Edit::Remove(index)),
@@ -241,6 +242,7 @@ impl Effect for MagicMask {
                 fx.params().set_string("status", "Cleared: no prompts, no stored masks.")
             }
             "track_forward" | "track_backward" | "track_both" | "track_frame" => {
+                let prompts = saved_prompts()?;
                 let clip = fx.required_clip(SOURCE)?;
                 let (first, last) = clip.frame_range().map(|(a, b)| (a.round() as i32, b.round() as i32)).unwrap_or((frame, frame));
                 let runs = match param {
@@ -254,7 +256,7 @@ impl Effect for MagicMask {
                         vec![(start..=frame, Direction::Forward)]
                     }
                 };
-                track(fx, &prompts, runs, Look::read(fx, time)?.quality)
+                track(fx, store(fx)?, &prompts, runs, Look::read(fx, time)?.quality)
             }
             "export_matte" => export(fx),
             _ => Ok(()),
@@ -333,7 +335,6 @@ fn apply_edit(fx: &Instance, prompts: &mut Prompts, edit: Edit) -> Result<()> {
     }
     let store = store(fx)?;
     let mut plan = retrack_plan(&store, frame);
-    drop(store);
     if prompts.on_frame(frame).next().is_none() {
         // The frame lost its last prompt: its neighbours now follow the other prompted frames.
         plan.retain(|(range, _)| range.start() != range.end());
@@ -341,7 +342,7 @@ fn apply_edit(fx: &Instance, prompts: &mut Prompts, edit: Edit) -> Result<()> {
             return Ok(());
         }
     }
-    track(fx, prompts, plan, look.quality)
+    track(fx, store, prompts, plan, look.quality)
 }
 
 /// The instance's mask store, creating its id on first use.
@@ -356,9 +357,14 @@ fn store(fx: &Instance) -> Result<segment::MaskStore> {
 }
 
 /// Tracks `runs` and reports in the status line (and a message when something went wrong).
-fn track(fx: &Instance, prompts: &Prompts, runs: Vec<(std::ops::RangeInclusive<i32>, Direction)>, quality: Quality) -> Result<()> {
+fn track(
+    fx: &Instance,
+    mut store: segment::MaskStore,
+    prompts: &Prompts,
+    runs: Vec<(std::ops::RangeInclusive<i32>, Direction)>,
+    quality: Quality,
+) -> Result<()> {
     let clip = fx.required_clip(SOURCE)?;
-    let mut store = store(fx)?;
     let job = TrackJob { runs, quality: quality.id() };
     let models = fx.params().string("model_folder")?;
     let outcome = tracking::run(fx, &clip, &mut store, prompts, &job, &models)?;
