@@ -11,8 +11,18 @@ use ort::environment::Environment;
 
 use crate::InferenceError;
 
-/// The library's file name as shipped in the bundle and in the `onnxruntime==1.31.1` wheel.
+/// The library's file name as shipped in the bundle and in the `onnxruntime==1.31.1` wheel of the
+/// platform (each platform's wheel names it its own way).
+#[cfg(not(any(windows, target_os = "macos")))]
 pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+/// The library's file name as shipped in the bundle and in the `onnxruntime==1.31.1` wheel of the
+/// platform (each platform's wheel names it its own way).
+#[cfg(windows)]
+pub const ORT_LIBRARY_FILE: &str = "onnxruntime.dll";
+/// The library's file name as shipped in the bundle and in the `onnxruntime==1.31.1` wheel of the
+/// platform (each platform's wheel names it its own way).
+#[cfg(target_os = "macos")]
+pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.1.31.1.dylib";
 
 /// The loaded runtime: cheap to clone, shared by every model.
 #[derive(Clone)]

@@ -246,9 +246,20 @@ fn plugin_info(plugin: &Plugin, main: &Effect) -> PluginInfo {
     }
 }
 
-/// Where the binary of a bundle lives: `Contents/Linux-x86-64/<Name>.ofx`.
+/// The bundle folder holding the binary for the platform this host was built for (OFX 1.4 §
+/// "Installation Location").
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const ARCH_DIR: &str = "Linux-x86-64";
+/// The bundle folder holding the binary for the platform this host was built for.
+#[cfg(all(windows, target_arch = "x86_64"))]
+const ARCH_DIR: &str = "Win64";
+/// The bundle folder holding the binary for the platform this host was built for.
+#[cfg(target_os = "macos")]
+const ARCH_DIR: &str = "MacOS";
+
+/// Where the binary of a bundle lives: `Contents/<arch>/<Name>.ofx` (`Linux-x86-64`, `Win64`, `MacOS`).
 pub(crate) fn binary_path(bundle_dir: &Path) -> Result<PathBuf, HostError> {
-    let dir = bundle_dir.join("Contents").join("Linux-x86-64");
+    let dir = bundle_dir.join("Contents").join(ARCH_DIR);
     let file = bundle_dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let name = file.strip_suffix(".bundle").unwrap_or(file);
     let name = if name.ends_with(".ofx") { name.to_string() } else { format!("{name}.ofx") };
