@@ -1,5 +1,6 @@
-//! Finding the bundle when `--bundle` is not given, so `target/release/deepmatte` works right after
-//! `cargo xtask bundle` from anywhere in the checkout.
+//! Finding the bundle when `--bundle` is not given, so the CLI of a release archive finds the bundle
+//! that sits beside it, and `target/release/deepmatte` works right after `cargo xtask bundle` from
+//! anywhere in the checkout.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +8,8 @@ use anyhow::{bail, Result};
 
 const BUNDLE: &str = "DeepMatte.ofx.bundle";
 
-/// `explicit`, else `$DEEPMATTE_BUNDLE`, else `target/bundle/DeepMatte.ofx.bundle` (or
+/// `explicit`, else `$DEEPMATTE_BUNDLE`, else `DeepMatte.ofx.bundle` next to the executable (the
+/// release archive's layout), else `target/bundle/DeepMatte.ofx.bundle` (or
 /// `bundle/DeepMatte.ofx.bundle` inside a custom target folder) in a folder above the
 /// executable, else above the current folder.
 pub fn bundle(explicit: Option<&Path>) -> Result<PathBuf> {
@@ -18,6 +20,9 @@ pub fn bundle(explicit: Option<&Path>) -> Result<PathBuf> {
         return checked(PathBuf::from(path), "DEEPMATTE_BUNDLE");
     }
     let exe_dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+    if let Some(beside) = exe_dir.as_ref().map(|dir| dir.join(BUNDLE)).filter(|p| p.is_dir()) {
+        return Ok(beside);
+    }
     let cwd = std::env::current_dir().ok();
     for start in exe_dir.iter().chain(cwd.iter()) {
         for dir in start.ancestors() {
