@@ -17,7 +17,7 @@ use crate::{bundle, sample, setup, util};
 /// Runs the demo and prints where its pictures are.
 pub fn run() -> Result<()> {
     setup::run()?;
-    let bundle = bundle::run()?;
+    let bundle = bundle::run(&[])?;
     println!("demo: building the deepmatte CLI");
     util::run(util::cargo().args(["build", "--release", "-p", "deepmatte-cli"]))?;
     let cli = util::release_dir().join(format!("deepmatte{}", std::env::consts::EXE_SUFFIX));

@@ -193,11 +193,7 @@ fn openfx_sources() -> Result<PathBuf> {
 }
 
 fn find_in_registry() -> Result<Option<PathBuf>> {
-    let cargo_home = match std::env::var_os("CARGO_HOME") {
-        Some(home) => PathBuf::from(home),
-        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cargo"),
-    };
-    let Ok(registries) = std::fs::read_dir(cargo_home.join("registry/src")) else {
+    let Ok(registries) = std::fs::read_dir(util::cargo_home()?.join("registry/src")) else {
         return Ok(None);
     };
     for registry in registries {

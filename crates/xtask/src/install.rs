@@ -14,7 +14,7 @@ const MODELS: &str = "Contents/Resources/models";
 pub fn run(dest: Option<PathBuf>) -> Result<()> {
     let source = bundle::path();
     if !source.is_dir() {
-        bundle::run()?;
+        bundle::run(&[])?;
     }
     let dest = dest.or_else(first_plugin_path).unwrap_or_else(standard_folder);
     let target = dest.join(source.file_name().context("bundle path has no name")?);

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{hostdemo, python, util};
+use crate::{cross, hostdemo, python, util};
 
 /// One idempotent setup step. Adding a step is adding one entry to [`STEPS`].
 struct Step {
@@ -18,12 +18,26 @@ const STEPS: &[Step] = &[
     Step { name: "system packages", run: system_packages },
     Step { name: "OpenFX hostDemo (independent host for tests)", run: hostdemo::build },
     Step { name: "Python venv, ONNX Runtime library, stand-in models, references", run: python::setup },
+    Step { name: "release builds: zig (glibc 2.28), Windows target, Windows ONNX Runtime, Wine prefix", run: cross::setup },
 ];
 
 /// Debian packages: libclang for bindgen (openfx-sys); a C++ toolchain and make for the official
 /// OpenFX hostDemo; python3-venv for the model tooling's venv; ffmpeg for the CLI's video input
-/// and output, so their tests run too.
-const APT_PACKAGES: &[&str] = &["libclang-dev", "g++", "make", "python3-venv", "ffmpeg"];
+/// and output, so their tests run too; for the release: mingw-w64 to link the Windows build, Wine
+/// to run it, binutils' objdump to read shipped symbol versions, zip and unzip for the Windows
+/// archive and wheels.
+const APT_PACKAGES: &[&str] = &[
+    "libclang-dev",
+    "g++",
+    "make",
+    "python3-venv",
+    "ffmpeg",
+    "gcc-mingw-w64-x86-64-win32",
+    "wine64",
+    "binutils",
+    "zip",
+    "unzip",
+];
 
 /// Runs every setup step.
 pub fn run() -> Result<()> {

@@ -67,3 +67,17 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether `made` exists and is at least as new as `from` (so it need not be made again).
+pub fn newer(made: &Path, from: &Path) -> bool {
+    let time = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((time(made), time(from)), (Some(made), Some(from)) if made >= from)
+}
+
+/// Cargo's home (`$CARGO_HOME`, else `~/.cargo`), where the registry's crate sources are.
+pub fn cargo_home() -> Result<PathBuf> {
+    Ok(match std::env::var_os("CARGO_HOME") {
+        Some(home) => PathBuf::from(home),
+        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cargo"),
+    })
+}
