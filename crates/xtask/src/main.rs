@@ -5,6 +5,7 @@
 //! README and `.ci/run` never drift apart from what is really done.
 
 mod bundle;
+mod cross;
 mod demo;
 mod hostdemo;
 mod icons;
@@ -12,6 +13,7 @@ mod install;
 mod models;
 mod pixels;
 mod python;
+mod release;
 mod sample;
 mod setup;
 mod test;
@@ -32,8 +34,15 @@ struct Cli {
 enum Command {
     /// Install what a bare machine lacks (system packages) and build the OpenFX hostDemo; idempotent.
     Setup,
-    /// Build the plugin and assemble target/bundle/DeepMatte.ofx.bundle.
-    Bundle,
+    /// Build the plugin and the CLI (Linux: glibc 2.28 with zig) and assemble
+    /// target/bundle/DeepMatte.ofx.bundle.
+    Bundle {
+        /// Also build for these platforms (windows: mingw-w64; macos: arm64, links but never run).
+        #[arg(long = "also", value_enum, value_delimiter = ',')]
+        also: Vec<bundle::Platform>,
+    },
+    /// Build for Linux and Windows and write the release archives into target/dist/.
+    Release,
     /// Copy the bundle into the OFX plugin folder ($OFX_PLUGIN_PATH, else the system one).
     Install {
         /// Folder to install into, instead of the default one.
@@ -57,7 +66,8 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Setup => setup::run(),
-        Command::Bundle => bundle::run().map(|_| ()),
+        Command::Bundle { also } => bundle::run(&also).map(|_| ()),
+        Command::Release => release::run().map(|_| ()),
         Command::Install { dest } => install::run(dest),
         Command::Models { dest } => models::run(dest),
         Command::Sample => sample::run(),
