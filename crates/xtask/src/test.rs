@@ -2,8 +2,13 @@
 //! — system packages, the hostDemo, the bundle — runs every test of the workspace against the
 //! bundle, and ends with one summary line.
 //!
+//! The bundle comes from `cargo xtask release`, run once here: it builds the shipped binaries (Linux
+//! against glibc 2.28, Windows with mingw-w64) and writes the archives the release tests unpack.
+//!
 //! Tests find what they need through the environment:
-//! - `DEEPMATTE_BUNDLE`: the assembled `DeepMatte.ofx.bundle` (absolute path);
+//! - `DEEPMATTE_BUNDLE`: the assembled `DeepMatte.ofx.bundle` (absolute path), holding the very
+//!   Linux binaries the release archive ships;
+//! - `DEEPMATTE_DIST`: `target/dist`, the release archives (crates/xtask/tests/release.rs);
 //! - `DEEPMATTE_HOSTDEMO`: the built OpenFX hostDemo;
 //! - `DEEPMATTE_SKIP_LOG`: a file where a test that cannot run on this machine (no GPU, no ffmpeg)
 //!   appends one line `test name: reason` before returning; those are counted as skipped, not
@@ -11,15 +16,19 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{bundle, hostdemo, setup, util};
+use crate::{bundle, hostdemo, release, setup, util};
 
 /// Runs the whole test suite; exits with cargo test's code when a test fails.
 pub fn run() -> Result<()> {
     setup::run()?;
-    let bundle = bundle::run()?;
+    let started = Instant::now();
+    release::run()?;
+    let release_secs = started.elapsed().as_secs_f64();
+    let bundle = bundle::path();
     println!("test: building the workspace");
     util::run(util::cargo().args(["build", "--release", "--workspace"]))?;
 
@@ -31,6 +40,7 @@ pub fn run() -> Result<()> {
     cargo_test
         .args(["test", "--release", "--workspace", "--no-fail-fast"])
         .env("DEEPMATTE_BUNDLE", &bundle)
+        .env("DEEPMATTE_DIST", release::dist())
         .env("DEEPMATTE_SKIP_LOG", &skip_log)
         .stdout(Stdio::piped());
     if hostdemo::binary().is_file() {
@@ -57,6 +67,7 @@ pub fn run() -> Result<()> {
     println!("==================== DeepMatte tests ====================");
     println!("bundle:   {}", bundle.display());
     println!("hostDemo: {}", hostdemo::binary().display());
+    println!("release:  {} (builds for Linux glibc 2.28 and Windows, archives: {release_secs:.0} s)", release::dist().display());
     println!("{} test binaries ran; {passed} passed, {} failed, {skipped} skipped", tally.binaries, tally.failed);
     if skipped > 0 {
         println!("!!! {skipped} test(s) did NOT run (not possible on this machine, or #[ignore]d):");
