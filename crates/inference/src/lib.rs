@@ -15,7 +15,6 @@ mod backend;
 mod contract;
 mod error;
 mod folder;
-pub mod image;
 mod runtime;
 mod session;
 pub mod u2netp;
