@@ -409,7 +409,7 @@ fn stored_matte(fx: &Instance, frame: i32, width: usize, height: usize) -> Resul
             if (plane.width, plane.height) == (width, height) {
                 return Ok(plane);
             }
-            let data = inference::image::resize_plane(&plane.data, plane.width, plane.height, width, height, inference::image::Filter::Bilinear);
+            let data = imaging::resize::resize_plane(&plane.data, plane.width, plane.height, width, height, imaging::resize::Filter::Bilinear);
             Ok(Plane { width, height, data })
         }
         Err(StoreError::NotTracked(_)) => {

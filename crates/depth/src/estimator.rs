@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use inference::image::{normalize_planes, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::resize::{normalize_planes, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
 use inference::{BackendReport, Contract, Dim, InferenceError, Model, Runtime, SessionOptions, TensorSpec, TensorView};
 
 use crate::{CacheKey, DepthCache, DepthMap};

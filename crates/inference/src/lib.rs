@@ -15,7 +15,6 @@ mod backend;
 mod contract;
 mod error;
 mod folder;
-pub mod image;
 pub mod paths;
 mod runtime;
 mod session;
