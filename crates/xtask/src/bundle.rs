@@ -90,7 +90,7 @@ impl Platform {
 
     /// Where cargo leaves this platform's release build.
     fn out_dir(self) -> PathBuf {
-        util::target_dir().join(self.rust_target()).join("release")
+        cross::target_dir().join(self.rust_target()).join("release")
     }
 
     /// The built `deepmatte` CLI of this platform.

@@ -197,8 +197,23 @@ fn wine_setup() -> Result<()> {
     .context("cannot build the Wine stand-in of bcryptprimitives.dll (is gcc-mingw-w64-x86-64-win32 installed?)")
 }
 
-/// `cargo zigbuild` for the glibc-2.28 Linux build, with zig (from the venv) on PATH and bindgen
-/// told where libclang's own headers are (it does not find them once a target is named).
+/// The release builds' own target folder, `target/cross`. They build their build scripts and proc
+/// macros with other environment variables than the host build (bindgen's, zig's): sharing
+/// `target/release` with it would rebuild bindgen, openfx-sys and everything above it at each
+/// switch. Every release build sets the same variables, so they share this folder without that.
+pub fn target_dir() -> PathBuf {
+    util::target_dir().join("cross")
+}
+
+/// The variables every release build sets: bindgen told where libclang's own headers are (it does
+/// not find them once a target is named).
+fn release_env(cmd: &mut Command) -> Result<&mut Command> {
+    Ok(cmd
+        .env("BINDGEN_EXTRA_CLANG_ARGS", format!("-isystem {}", clang_headers()?.display()))
+        .env("CARGO_TARGET_DIR", target_dir()))
+}
+
+/// `cargo zigbuild` for the glibc-2.28 Linux build (and macOS), with zig (from the venv) on PATH.
 pub fn zigbuild_command() -> Result<Command> {
     let tool = zigbuild();
     if !tool.is_file() {
@@ -210,19 +225,15 @@ pub fn zigbuild_command() -> Result<Command> {
     let mut paths = vec![build_tools().join("bin")];
     paths.extend(std::env::split_paths(&path));
     cmd.env("PATH", std::env::join_paths(paths)?);
-    cmd.env("BINDGEN_EXTRA_CLANG_ARGS", format!("-isystem {}", clang_headers()?.display()));
+    release_env(&mut cmd)?;
     cmd.arg("zigbuild");
     Ok(cmd)
 }
 
-/// `cargo build` for Windows with mingw-w64, bindgen told where libclang's headers are.
+/// `cargo build` for Windows with mingw-w64.
 pub fn windows_build_command() -> Result<Command> {
     let mut cmd = util::cargo();
-    cmd.env(
-        format!("BINDGEN_EXTRA_CLANG_ARGS_{}", WINDOWS_TARGET.replace('-', "_")),
-        format!("-isystem {}", clang_headers()?.display()),
-    );
-    cmd.args(["build", "--target", WINDOWS_TARGET]);
+    release_env(&mut cmd)?.args(["build", "--target", WINDOWS_TARGET]);
     Ok(cmd)
 }
 
