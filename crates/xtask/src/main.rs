@@ -42,7 +42,11 @@ enum Command {
         also: Vec<bundle::Platform>,
     },
     /// Build for Linux and Windows and write the release archives into target/dist/.
-    Release,
+    Release {
+        /// Also build and pack macOS arm64 (links here, has never run; minutes on two cores).
+        #[arg(long)]
+        macos: bool,
+    },
     /// Copy the bundle into the OFX plugin folder ($OFX_PLUGIN_PATH, else the system one).
     Install {
         /// Folder to install into, instead of the default one.
@@ -67,7 +71,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Setup => setup::run(),
         Command::Bundle { also } => bundle::run(&also).map(|_| ()),
-        Command::Release => release::run().map(|_| ()),
+        Command::Release { macos } => release::run(macos).map(|_| ()),
         Command::Install { dest } => install::run(dest),
         Command::Models { dest } => models::run(dest),
         Command::Sample => sample::run(),

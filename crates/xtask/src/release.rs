@@ -3,6 +3,7 @@
 //! ```text
 //! target/dist/DeepMatte-<version>-linux-x86_64.tar.gz
 //! target/dist/DeepMatte-<version>-windows-x86_64.zip
+//! target/dist/DeepMatte-<version>-macos-arm64.tar.gz   (with --macos; never run)
 //!   DeepMatte-<version>-<os>-x86_64/
 //!     DeepMatte.ofx.bundle/     (that OS's binary folder only: Linux-x86-64/ or Win64/)
 //!     deepmatte | deepmatte.exe (finds the bundle beside it)
@@ -27,7 +28,8 @@ use crate::{cross, util};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The platforms a release holds an archive for.
+/// The platforms a release holds an archive for; `--macos` adds [`Platform::Macos`], which links
+/// here but has never run, and takes minutes to build on two cores, so CI leaves it out.
 const PLATFORMS: &[Platform] = &[Platform::Linux, Platform::Windows];
 
 /// `target/dist`.
@@ -45,16 +47,21 @@ pub fn archive_stem(platform: Platform) -> String {
     format!("DeepMatte-{VERSION}-{os}")
 }
 
-/// Builds the bundle for every release platform and writes the archives; returns their paths.
-pub fn run() -> Result<Vec<PathBuf>> {
-    let bundle = bundle::run(PLATFORMS)?;
+/// Builds the bundle for every release platform (and macOS with `macos`) and writes the archives;
+/// returns their paths.
+pub fn run(macos: bool) -> Result<Vec<PathBuf>> {
+    let mut platforms = PLATFORMS.to_vec();
+    if macos {
+        platforms.push(Platform::Macos);
+    }
+    let bundle = bundle::run(&platforms)?;
     let dist = dist();
     if dist.exists() {
         std::fs::remove_dir_all(&dist).with_context(|| format!("cannot empty {}", dist.display()))?;
     }
     let stage = dist.join("stage");
     let mut archives = Vec::new();
-    for &platform in PLATFORMS {
+    for &platform in &platforms {
         let top = stage.join(archive_stem(platform));
         lay_out(platform, &bundle, &top)?;
         let archive = pack(platform, &stage, &dist)?;
@@ -85,7 +92,8 @@ fn lay_out(platform: Platform, bundle: &Path, top: &Path) -> Result<()> {
         .with_context(|| format!("cannot copy {}", platform.cli_path().display()))?;
     let guide = util::root().join(match platform {
         Platform::Windows => "ofx-bundle/INSTALL-windows.md",
-        _ => "ofx-bundle/INSTALL-linux.md",
+        Platform::Macos => "ofx-bundle/INSTALL-macos.md",
+        Platform::Linux => "ofx-bundle/INSTALL-linux.md",
     });
     let text = std::fs::read_to_string(&guide).with_context(|| format!("cannot read {}", guide.display()))?;
     std::fs::write(top.join("INSTALL.md"), text.replace("@VERSION@", VERSION) + &models_section()?)?;

@@ -26,7 +26,7 @@ use crate::{bundle, hostdemo, release, setup, util};
 pub fn run() -> Result<()> {
     setup::run()?;
     let started = Instant::now();
-    release::run()?;
+    release::run(false)?;
     let release_secs = started.elapsed().as_secs_f64();
     let bundle = bundle::path();
     println!("test: building the workspace");
