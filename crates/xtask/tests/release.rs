@@ -393,12 +393,18 @@ fn assert_success(what: &str, out: &Output) {
     );
 }
 
-/// The `deepmatte: error: …` line of a failed run, with `folder` (as the OS wrote it) replaced.
-fn error_line(out: &Output, folder: &str) -> String {
+/// The `deepmatte: error: …` line of a failed run, with each of `folders` (as that OS writes them)
+/// replaced by its placeholder and Windows' `\` separators written as `/`, so the two OSes' messages
+/// compare equal when they say the same thing.
+fn error_line(out: &Output, folders: &[(&str, &str)]) -> String {
     assert!(!out.status.success(), "should have failed: {}", String::from_utf8_lossy(&out.stdout));
     let text = String::from_utf8_lossy(&out.stderr);
     let line = text.lines().find(|l| l.starts_with("deepmatte: error:")).unwrap_or_else(|| panic!("no error line in {text}"));
-    line.replace(folder, "<FOLDER>")
+    let mut line = line.to_string();
+    for (folder, placeholder) in folders {
+        line = line.replace(folder, placeholder);
+    }
+    line.replace('\\', "/")
 }
 
 #[test]
@@ -456,11 +462,25 @@ fn windows_cli_under_wine_renders_like_linux() {
             .map(String::from)
             .to_vec()
     };
+    // Each OS's per-user data folder (where installed models are also looked for): a fresh one on
+    // Linux, the prefix's %APPDATA% under Wine.
+    let xdg = work.path().join("xdg");
+    let linux_user = xdg.join("DeepMatte").display().to_string();
+    let windows_user = format!(r"C:\users\{}\AppData\Roaming\DeepMatte", std::env::var("USER").unwrap_or_else(|_| "root".into()));
     let linux_error = error_line(
-        &Command::new(linux.join("deepmatte")).args(missing(false)).env_remove("DEEPMATTE_BUNDLE").env_remove("DEEPMATTE_MODELS").output().unwrap(),
-        &empty.display().to_string(),
+        &Command::new(linux.join("deepmatte"))
+            .args(missing(false))
+            .env_remove("DEEPMATTE_BUNDLE")
+            .env_remove("DEEPMATTE_MODELS")
+            .env("XDG_DATA_HOME", &xdg)
+            .output()
+            .unwrap(),
+        &[(&empty.display().to_string(), "<FOLDER>"), (&linux_user, "<USER DATA>")],
     );
-    let windows_error = error_line(&under_wine(&wine, &prefix, &windows.join("deepmatte.exe"), &missing(true)), &wine_path(&empty));
+    let windows_error = error_line(
+        &under_wine(&wine, &prefix, &windows.join("deepmatte.exe"), &missing(true)),
+        &[(&wine_path(&empty), "<FOLDER>"), (&windows_user, "<USER DATA>")],
+    );
     println!("missing model, Linux:   {linux_error}");
     println!("missing model, Windows: {windows_error}");
     assert!(linux_error.contains("depth_anything_v2_small.onnx") && linux_error.contains("<FOLDER>"), "{linux_error}");
