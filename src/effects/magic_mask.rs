@@ -26,7 +26,9 @@ use ofx::{
     Error, Instance, MessageKind, Overlay, OverlayEvent, ParamDef, RenderArgs, Result, Shape, ThreadSafety,
 };
 use segment::{retrack_plan, Direction, StoreError};
-use std::sync::Mutex;
+use inference::budget::Lru;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// The effect: the viewer gesture in progress (masks and prompts live in the project and store).
 pub struct MagicMask {
@@ -99,6 +101,20 @@ struct Look {
 }
 
 impl Look {
+    /// Every setting applied to the mask, and the render scale, as bits for [`FinishedKey`].
+    fn bits(&self, scale: f32) -> Vec<u32> {
+        let (l, f) = (&self.levels, &self.finesse);
+        vec![
+            l.black.to_bits(),
+            l.white.to_bits(),
+            u32::from(l.invert),
+            f.expand_contract.to_bits(),
+            f.blur.to_bits(),
+            f.edge_radius.to_bits(),
+            scale.to_bits(),
+        ]
+    }
+
     fn read(fx: &Instance, time: f64) -> Result<Look> {
         let p = fx.params();
         let quality = p.choice("quality", time)?;
@@ -201,15 +217,44 @@ impl Effect for MagicMask {
         let view = source.view();
         let bounds = view.bounds();
         let frame = frame_of(args.time);
-        let mut plane = match look.mode {
-            Mode::Prompts => stored_matte(fx, frame, bounds.width(), bounds.height())?,
-            Mode::AutoSubject => auto_subject(fx, frame, &view)?,
-        };
         // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
-        look.finesse.apply(&mut plane, &view, source.render_scale().0 as f32);
-        let levels = look.levels.prepared();
-        plane.map(|m| levels.apply(m));
-        place_plane(&mut output.view_mut(), args.window, Some(&view), &plane, bounds, look.view);
+        let scale = source.render_scale().0 as f32;
+        let (width, height) = (bounds.width(), bounds.height());
+        let basis = match look.mode {
+            Mode::Prompts => {
+                let p = fx.params();
+                let id = p.string("store_id")?;
+                let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string("store_folder")?)?.join(&id)) };
+                // Smart Refine reads the source, so its pixels are part of what the matte is made from.
+                let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
+                Basis::Stored { stamp: folder.as_deref().and_then(segment::MaskStore::stamp), folder, frame, source }
+            }
+            Mode::AutoSubject => {
+                let model = tracking::saliency_model(&fx.params().string("model_folder")?)?;
+                let saliency = saliency(&model, &view)?;
+                let click = auto_subject_click(fx, frame, bounds)?;
+                Basis::Saliency { saliency: Arc::as_ptr(&saliency) as usize, click, keep: KeepAlive(saliency) }
+            }
+        };
+        // Every tile of a frame wants the same finished matte: the first makes it (reading the store
+        // or the saliency once), the others only place their own rows.
+        let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
+        let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
+            let (mut plane, problem) = match &key.basis {
+                Basis::Stored { folder, .. } => stored_matte(folder.as_deref(), frame, width, height),
+                Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None),
+            };
+            look.finesse.apply(&mut plane, &view, scale);
+            let levels = look.levels.prepared();
+            plane.map(|m| levels.apply(m));
+            Ok::<_, Error>(Finished { plane, problem })
+        })?;
+        match &finished.problem {
+            None => fx.clear_persistent_message(),
+            Some((kind, text)) => fx.persistent_message(*kind, text),
+        }
+        let plane = &finished.plane;
+        place_plane(&mut output.view_mut(), args.window, Some(&view), plane, bounds, look.view);
         Ok(())
     }
 
@@ -398,57 +443,108 @@ fn export(fx: &Instance) -> Result<()> {
     p.set_string("status", &status)
 }
 
-/// The stored mask of `frame` at the render's size; an untracked or damaged frame renders an
-/// empty matte and says why on the node.
-fn stored_matte(fx: &Instance, frame: i32, width: usize, height: usize) -> Result<Plane> {
-    let p = fx.params();
-    let id = p.string("store_id")?;
-    let read = if id.is_empty() {
-        Err(StoreError::NotTracked(frame))
-    } else {
-        segment::MaskStore::open(&tracking::store_root(&p.string("store_folder")?)?, &id).and_then(|store| store.read(frame))
+/// The stored mask of `frame` in `folder` at the render's size, and what to tell the user about
+/// it: an untracked or damaged frame renders an empty matte and says why on the node.
+fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize) -> (Plane, Option<(MessageKind, String)>) {
+    let read = match folder {
+        None => Err(StoreError::NotTracked(frame)),
+        Some(folder) => segment::MaskStore::open_folder(folder).and_then(|store| store.read(frame)),
     };
     match read {
         Ok(mask) => {
-            fx.clear_persistent_message();
             let plane = mask_plane(&mask);
             if (plane.width, plane.height) == (width, height) {
-                return Ok(plane);
+                return (plane, None);
             }
             let data = inference::image::resize_plane(&plane.data, plane.width, plane.height, width, height, inference::image::Filter::Bilinear);
-            Ok(Plane { width, height, data })
+            (Plane { width, height, data }, None)
         }
-        Err(StoreError::NotTracked(_)) => {
-            fx.persistent_message(MessageKind::Warning, &format!("Magic Mask: frame {frame} is not tracked yet (empty matte): add a prompt or press Track."));
-            Ok(Plane::filled(width, height, 0.0))
-        }
-        Err(e) => {
-            fx.persistent_message(MessageKind::Error, &format!("Magic Mask: {e}. Press Track This Frame to re-track it (empty matte until then)."));
-            Ok(Plane::filled(width, height, 0.0))
-        }
+        Err(StoreError::NotTracked(_)) => (
+            Plane::filled(width, height, 0.0),
+            Some((MessageKind::Warning, format!("Magic Mask: frame {frame} is not tracked yet (empty matte): add a prompt or press Track."))),
+        ),
+        Err(e) => (
+            Plane::filled(width, height, 0.0),
+            Some((MessageKind::Error, format!("Magic Mask: {e}. Press Track This Frame to re-track it (empty matte until then)."))),
+        ),
     }
 }
 
-/// Auto Subject: the salient-object matte, or the subject under this frame's positive click.
-fn auto_subject(fx: &Instance, frame: i32, view: &imaging::ImageRef<'_>) -> Result<Plane> {
-    let model = tracking::saliency_model(&fx.params().string("model_folder")?)?;
-    let b = view.bounds();
-    let image = segment::Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() };
-    let saliency = segment::subject::saliency(&model, &image).map_err(crate::effects::runtime::user_error)?;
+/// What a finished matte is made from, besides the settings.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Basis {
+    /// A stored mask: the store folder, the frame, the manifest's stamp (any write changes it, in
+    /// this process or another) and, with Smart Refine, the source's content hash.
+    Stored { folder: Option<PathBuf>, frame: i32, stamp: Option<segment::StoreStamp>, source: Option<u128> },
+    /// Auto Subject: the saliency map (by address; kept alive so the address stays its own) and
+    /// the click in frame pixels.
+    Saliency { saliency: usize, click: Option<(usize, usize)>, keep: KeepAlive },
+}
+
+/// Holds a saliency map alive for a key that names it by address; never part of the comparison.
+#[derive(Clone)]
+struct KeepAlive(Arc<Vec<f32>>);
+
+impl PartialEq for KeepAlive {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for KeepAlive {}
+impl std::hash::Hash for KeepAlive {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+/// A finished matte's identity: what it is made from, its size and its settings.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct FinishedKey {
+    basis: Basis,
+    size: (usize, usize),
+    look: Vec<u32>,
+}
+
+/// A finished matte and the message that goes with it on the node.
+struct Finished {
+    plane: Plane,
+    problem: Option<(MessageKind, String)>,
+}
+
+/// Finished mattes, so the tiles of one frame and re-renders with unchanged settings read the store
+/// (or run U²-Netp) once (256 MB: ~30 frames at 1080p).
+static FINISHED: LazyLock<Lru<FinishedKey, Finished>> = LazyLock::new(|| Lru::new(256 << 20));
+
+/// U²-Netp saliency at frame size by the model file and the frame's content, like the depth cache:
+/// Auto Subject runs the network once per frame, not once per render or tile (64 MB).
+static SALIENCY: LazyLock<Lru<(u64, u128), Vec<f32>>> = LazyLock::new(|| Lru::new(64 << 20));
+
+fn saliency(model: &inference::Model, view: &imaging::ImageRef<'_>) -> Result<Arc<Vec<f32>>> {
+    let key = (model.identity(), view.content_hash());
+    SALIENCY.get_or_try_insert_with(&key, |s| s.len() * 4, || {
+        let b = view.bounds();
+        let image = segment::Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() };
+        segment::subject::saliency(model, &image).map_err(crate::effects::runtime::user_error)
+    })
+}
+
+/// This frame's first positive click in frame pixels (x right, y down from the top row).
+fn auto_subject_click(fx: &Instance, frame: i32, b: imaging::Rect) -> Result<Option<(usize, usize)>> {
     let prompts = Prompts::parse(&fx.params().string("prompts")?);
     let click = prompts.on_frame(frame).find_map(|p| match p.shape {
-        PromptShape::Positive(x, y) => Some((x, y)),
+        // Canonical (y up) to the frame's pixel grid (y down from the top row).
+        PromptShape::Positive(x, y) => Some(((x - f64::from(b.x1)).max(0.0) as usize, (f64::from(b.y2) - y).max(0.0) as usize)),
         _ => None,
     });
-    let Some((x, y)) = click else {
-        return Ok(Plane { width: image.width, height: image.height, data: saliency });
+    Ok(click)
+}
+
+/// Auto Subject: the salient-object matte, or the subject under the click.
+fn subject_plane(saliency: &[f32], width: usize, height: usize, click: Option<(usize, usize)>) -> Plane {
+    let Some((px, py)) = click else {
+        return Plane { width, height, data: saliency.to_vec() };
     };
-    // Canonical (y up) to the frame's pixel grid (y down from the top row).
-    let (px, py) = ((x - f64::from(b.x1)).max(0.0) as usize, (f64::from(b.y2) - y).max(0.0) as usize);
-    let selected = segment::subject::component_at(&saliency, image.width, image.height, px, py);
-    let data = match selected {
+    let data = match segment::subject::component_at(saliency, width, height, px, py) {
         Some(inside) => saliency.iter().zip(inside).map(|(&s, keep)| if keep { s } else { 0.0 }).collect(),
         None => vec![0.0; saliency.len()],
     };
-    Ok(Plane { width: image.width, height: image.height, data })
+    Plane { width, height, data }
 }

@@ -26,4 +26,4 @@ pub use contract::{Contract, Dim, TensorInfo, TensorSpec};
 pub use error::InferenceError;
 pub use folder::{locate_model, model_folder, resolve_model_folder, INSTALL_COMMAND};
 pub use runtime::{library_path, Runtime, ORT_LIBRARY_FILE};
-pub use session::{is_open, model_runs, Model, SessionOptions, Tensor, TensorView};
+pub use session::{model_runs, Model, SessionOptions, Tensor, TensorView};

@@ -183,11 +183,6 @@ impl<K: Eq + Hash + Clone + Send + Sync, V: Opened> crate::budget::Pool for Open
     }
 }
 
-/// Whether `model` is still the registry's (not closed to make room or by a purge).
-pub fn is_open(model: &Model) -> bool {
-    MODELS.opened().iter().any(|(_, m)| std::ptr::eq(Arc::as_ptr(m), model))
-}
-
 /// Model runs in this process, every model counted: tests and benchmarks check that cached
 /// renders run none (the plugin exports it as `DeepMatteModelRuns`).
 static MODEL_RUNS: AtomicU64 = AtomicU64::new(0);

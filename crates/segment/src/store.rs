@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +117,19 @@ pub enum StoreError {
     },
 }
 
+/// What a store's manifest looked like when last seen: any write changes it (a write by this
+/// process always; one by another process through the manifest's size or modification time), so
+/// caches of rendered masks key on it instead of reading the manifest again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StoreStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    writes_here: u64,
+}
+
+/// Manifest writes by this process, to any store.
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
 /// The masks of one Magic Mask instance (see the module documentation).
 #[derive(Debug)]
 pub struct MaskStore {
@@ -145,6 +160,19 @@ impl MaskStore {
             Err(source) => return Err(StoreError::Io { path: file, source }),
         };
         Ok(MaskStore { folder, manifest })
+    }
+
+    /// The store in `folder` (`<root>/<id>`), as [`MaskStore::open`] opens it.
+    pub fn open_folder(folder: &Path) -> Result<MaskStore, StoreError> {
+        let root = folder.parent().unwrap_or(Path::new("."));
+        let id = folder.file_name().ok_or_else(|| StoreError::MissingFolder(folder.to_path_buf()))?;
+        MaskStore::open(root, &id.to_string_lossy())
+    }
+
+    /// The stamp of the store in `folder`, `None` while it has no manifest.
+    pub fn stamp(folder: &Path) -> Option<StoreStamp> {
+        let metadata = fs::metadata(folder.join(MANIFEST)).ok()?;
+        Some(StoreStamp { len: metadata.len(), modified: metadata.modified().ok(), writes_here: WRITES.load(Ordering::SeqCst) })
     }
 
     /// The store's folder, `<root>/<id>`.
@@ -247,9 +275,11 @@ impl MaskStore {
 
     fn save_manifest(&self) -> Result<(), StoreError> {
         let path = self.folder.join(MANIFEST);
-        write_atomically(&path, |out| {
+        let saved = write_atomically(&path, |out| {
             serde_json::to_writer_pretty(out, &self.manifest).map_err(io::Error::other)
-        })
+        });
+        WRITES.fetch_add(1, Ordering::SeqCst);
+        saved
     }
 }
 
