@@ -456,7 +456,7 @@ fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, heig
             if (plane.width, plane.height) == (width, height) {
                 return (plane, None);
             }
-            let data = inference::image::resize_plane(&plane.data, plane.width, plane.height, width, height, inference::image::Filter::Bilinear);
+            let data = imaging::resize::resize_plane(&plane.data, plane.width, plane.height, width, height, imaging::resize::Filter::Bilinear);
             (Plane { width, height, data }, None)
         }
         Err(StoreError::NotTracked(_)) => (

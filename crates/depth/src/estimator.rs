@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use inference::image::{normalize_planes, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::resize::{normalize_planes, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
 use inference::{BackendReport, Contract, Dim, InferenceError, Model, Runtime, SessionOptions, TensorSpec, TensorView};
 
 use crate::{CacheKey, DepthCache, DepthMap};

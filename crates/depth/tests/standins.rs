@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use depth::{normalize, stabilize, standin, to_frame_size, DepthEstimator, DepthMap, Frame, Quality, Window};
-use inference::image::{IMAGENET_MEAN, IMAGENET_STD};
+use imaging::resize::{IMAGENET_MEAN, IMAGENET_STD};
 use inference::{InferenceError, Model, Runtime, SessionOptions};
 
 fn cache() -> PathBuf {
