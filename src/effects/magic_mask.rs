@@ -33,6 +33,14 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// The effect: the viewer gesture in progress (masks and prompts live in the project and store).
 pub struct MagicMask {
     viewer: Mutex<ViewerState>,
+    /// This instance among the live ones, for telling duplicated nodes apart (they share a store id).
+    owner: u64,
+}
+
+impl Drop for MagicMask {
+    fn drop(&mut self) {
+        tracking::release(self.owner);
+    }
 }
 
 const SOURCE: &str = "Source";
@@ -180,7 +188,7 @@ impl Effect for MagicMask {
         d.param(ParamDef::label_text("status", "Status", "What was tracked and what runs the model.").parent("tracking"))?;
 
         d.param(ParamDef::group("store", "Mask Store", "Where tracked masks are kept.", false))?;
-        d.param(ParamDef::folder("store_folder", "Store Folder", "Folder for tracked masks (empty = your DeepMatte cache). Point another machine at the same folder to reuse them.").parent("store"))?;
+        d.param(ParamDef::folder("store_folder", "Store Folder", "Folder for tracked masks (empty = the masks folder in your DeepMatte data folder). Point another machine at the same folder to reuse them.").parent("store"))?;
         d.param(ParamDef::string("store_id", "Store Id", "This instance's sub-folder in the store.", "").secret().animates(false))?;
         d.param(ParamDef::folder("export_folder", "Export Folder", "Folder Export Matte writes into.").parent("store"))?;
         d.param(ParamDef::string("export_template", "Export Template", "File names: {clip}, {frame} or {frame:04}.", "{clip}_matte.{frame:04}.png").animates(false).parent("store"))?;
@@ -204,7 +212,9 @@ impl Effect for MagicMask {
     }
 
     fn create(_fx: &Instance) -> Result<Self> {
-        Ok(MagicMask { viewer: Mutex::new(ViewerState::default()) })
+        static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let owner = INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(MagicMask { viewer: Mutex::new(ViewerState::default()), owner })
     }
 
     fn render(&self, fx: &Instance, args: &RenderArgs) -> Result<()> {
@@ -227,7 +237,11 @@ impl Effect for MagicMask {
                 let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string("store_folder")?)?.join(&id)) };
                 // Smart Refine reads the source, so its pixels are part of what the matte is made from.
                 let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
-                Basis::Stored { stamp: folder.as_deref().and_then(segment::MaskStore::stamp), folder, frame, source }
+                let prompts = tracking::prompts_hash(&Prompts::parse(&p.string("prompts")?));
+                if let Some(folder) = &folder {
+                    tracking::note_use(folder, self.owner, &prompts);
+                }
+                Basis::Stored { stamp: folder.as_deref().and_then(segment::MaskStore::stamp), folder, frame, source, prompts }
             }
             Mode::AutoSubject => {
                 let model = tracking::saliency_model(&fx.params().string("model_folder")?)?;
@@ -240,21 +254,25 @@ impl Effect for MagicMask {
         // or the saliency once), the others only place their own rows.
         let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
         let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
-            let (mut plane, problem) = match &key.basis {
-                Basis::Stored { folder, .. } => stored_matte(folder.as_deref(), frame, width, height),
-                Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None),
+            let (mut plane, problem, stale) = match &key.basis {
+                Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts),
+                Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None, false),
             };
             look.finesse.apply(&mut plane, &view, scale);
             let levels = look.levels.prepared();
             plane.map(|m| levels.apply(m));
-            Ok::<_, Error>(Finished { plane, problem })
+            Ok::<_, Error>(Finished { plane, problem, stale })
         })?;
         match &finished.problem {
             None => fx.clear_persistent_message(),
             Some((kind, text)) => fx.persistent_message(*kind, text),
         }
         let plane = &finished.plane;
-        place_plane(&mut output.view_mut(), args.window, Some(&view), plane, bounds, look.view);
+        let mode = match look.view {
+            MatteOutput::Tint if finished.stale => MatteOutput::TintStale,
+            view => view,
+        };
+        place_plane(&mut output.view_mut(), args.window, Some(&view), plane, bounds, mode);
         Ok(())
     }
 
@@ -269,18 +287,19 @@ impl Effect for MagicMask {
             "add_positive" | "add_negative" => {
                 let (x, y) = point()?;
                 let shape = if param == "add_positive" { PromptShape::Positive(x, y) } else { PromptShape::Negative(x, y) };
-                apply_edit(fx, &mut saved_prompts()?, Edit::Add(Prompt { frame, shape }))
+                apply_edit(fx, self.owner, &mut saved_prompts()?, Edit::Add(Prompt { frame, shape }))
             }
             "remove_point" => {
                 let mut prompts = saved_prompts()?;
                 // Within a generous radius: the Point control is typed, not clicked.
                 match prompts.nearest(frame, point()?, f64::INFINITY) {
-                    Some(index) => apply_edit(fx, &mut prompts, Edit::Remove(index)),
+                    Some(index) => apply_edit(fx, self.owner, &mut prompts, Edit::Remove(index)),
                     None => Err(Error::failed(format!("no prompt on frame {frame} to remove"))),
                 }
             }
             "clear_prompts" => {
-                let mut store = store(fx)?;
+                // Cleared prompts differ from a duplicate's: its masks are forked away, not wiped.
+                let mut store = store(fx, self.owner, &Prompts::default())?;
                 let frames: Vec<i32> = store.frames().map(|(f, _)| f).collect();
                 store.forget(frames).map_err(store_error)?;
                 save_prompts(fx, &Prompts::default())?;
@@ -301,9 +320,9 @@ impl Effect for MagicMask {
                         vec![(start..=frame, Direction::Forward)]
                     }
                 };
-                track(fx, store(fx)?, &prompts, runs, Look::read(fx, time)?.quality)
+                track(fx, store(fx, self.owner, &prompts)?, &prompts, runs, Look::read(fx, time)?.quality)
             }
-            "export_matte" => export(fx),
+            "export_matte" => export(fx, self.owner),
             _ => Ok(()),
         }
     }
@@ -348,7 +367,7 @@ impl Effect for MagicMask {
         let mut prompts = Prompts::parse(&fx.params().string("prompts")?);
         let (used, edit) = self.viewer.lock().unwrap_or_else(|e| e.into_inner()).handle(&prompts, frame_of(event.time), event);
         if let Some(edit) = edit {
-            apply_edit(fx, &mut prompts, edit)?;
+            apply_edit(fx, self.owner, &mut prompts, edit)?;
         }
         Ok(used)
     }
@@ -362,7 +381,8 @@ fn save_prompts(fx: &Instance, prompts: &Prompts) -> Result<()> {
 
 /// Applies one prompt edit exactly as the buttons and the viewer make it, then re-tracks what the
 /// edit affects: from its frame, over the frames that were tracked from there.
-fn apply_edit(fx: &Instance, prompts: &mut Prompts, edit: Edit) -> Result<()> {
+fn apply_edit(fx: &Instance, owner: u64, prompts: &mut Prompts, edit: Edit) -> Result<()> {
+    let before = tracking::prompts_hash(prompts);
     let frame = match &edit {
         Edit::Add(p) => p.frame,
         Edit::Move { to, .. } => to.frame,
@@ -384,27 +404,44 @@ fn apply_edit(fx: &Instance, prompts: &mut Prompts, edit: Edit) -> Result<()> {
     if prompts.0.is_empty() {
         return fx.params().set_string("status", "No prompts: add a positive point.");
     }
-    let store = store(fx)?;
+    let mut store = store(fx, owner, prompts)?;
     let mut plan = retrack_plan(&store, frame);
     if prompts.on_frame(frame).next().is_none() {
         // The frame lost its last prompt: its neighbours now follow the other prompted frames.
         plan.retain(|(range, _)| range.start() != range.end());
-        if plan.is_empty() {
-            return Ok(());
-        }
+    }
+    // Frames the edit does not reach stay current under the new prompts; those it reaches keep the
+    // old hash until re-tracked, so a cancelled re-track leaves them visibly stale.
+    let after = tracking::prompts_hash(prompts);
+    store.restamp(&before, &after, |f| !plan.iter().any(|(range, _)| range.contains(&f))).map_err(store_error)?;
+    if plan.is_empty() {
+        return Ok(());
     }
     track(fx, store, prompts, plan, look.quality)
 }
 
-/// The instance's mask store, creating its id on first use.
-fn store(fx: &Instance) -> Result<segment::MaskStore> {
+/// The mask store instance `owner` writes with `prompts`, creating its id on first use. A node
+/// duplicated in the host shares its original's id: when another live instance uses the folder with
+/// other prompts, this one forks to a new id (with a copy of the masks), so neither ever
+/// overwrites the other's frames.
+fn store(fx: &Instance, owner: u64, prompts: &Prompts) -> Result<segment::MaskStore> {
     let p = fx.params();
+    let store_folder = p.string("store_folder")?;
+    let root = tracking::store_root(&store_folder)?;
+    let hash = tracking::prompts_hash(prompts);
     let mut id = p.string("store_id")?;
     if id.is_empty() {
         id = tracking::new_store_id();
         p.set_string("store_id", &id)?;
+    } else if tracking::shared_with_others(&root.join(&id), owner, &hash) {
+        let forked = tracking::new_store_id();
+        tracking::copy_store(&root.join(&id), &root.join(&forked))?;
+        log::info!("Magic Mask: store {id} is used by another node with other prompts (a duplicated node); this one continues in {forked}");
+        p.set_string("store_id", &forked)?;
+        id = forked;
     }
-    open_store(&p.string("store_folder")?, &id)
+    tracking::note_use(&root.join(&id), owner, &hash);
+    open_store(&store_folder, &id)
 }
 
 /// Tracks `runs` and reports in the status line (and a message when something went wrong).
@@ -430,42 +467,63 @@ fn track(
 }
 
 /// Writes the stored masks as a matte sequence.
-fn export(fx: &Instance) -> Result<()> {
+fn export(fx: &Instance, owner: u64) -> Result<()> {
     let p = fx.params();
     let folder = p.string("export_folder")?;
     if folder.trim().is_empty() {
         return Err(Error::failed("set Export Folder first"));
     }
-    let store = store(fx)?;
+    let store = store(fx, owner, &Prompts::parse(&p.string("prompts")?))?;
     let written = store.export(&p.string("export_template")?, std::path::Path::new(folder.trim()), "magic_mask").map_err(store_error)?;
     let status = format!("Exported {} frames to {}.", written.len(), folder.trim());
     fx.message(MessageKind::Message, &status);
     p.set_string("status", &status)
 }
 
-/// The stored mask of `frame` in `folder` at the render's size, and what to tell the user about
-/// it: an untracked or damaged frame renders an empty matte and says why on the node.
-fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize) -> (Plane, Option<(MessageKind, String)>) {
+/// The stored mask of `frame` in `folder` at the render's size, what to tell the user about it, and
+/// whether it is stale: an untracked or damaged frame renders an empty matte and says why on the
+/// node; a frame tracked from other prompts than `prompts` (their hash), or by another model,
+/// renders its mask but says it is out of date. Quality is not compared: it only decides Smart
+/// Refine, at render time, so a mask tracked at either quality is the same.
+fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize, prompts: &str) -> (Plane, Option<(MessageKind, String)>, bool) {
     let read = match folder {
         None => Err(StoreError::NotTracked(frame)),
-        Some(folder) => segment::MaskStore::open_folder(folder).and_then(|store| store.read(frame)),
+        Some(folder) => segment::MaskStore::open_folder(folder).and_then(|store| {
+            let record = store.record(frame).cloned();
+            store.read(frame).map(|mask| (mask, record))
+        }),
     };
     match read {
-        Ok(mask) => {
+        Ok((mask, record)) => {
+            let stale = record.and_then(|r| {
+                if r.model != tracking::MODEL_NAME {
+                    Some(format!("was tracked by model {} (this is {})", r.model, tracking::MODEL_NAME))
+                } else if r.prompt_hash != prompts {
+                    Some("was tracked from other prompts than the ones the node has now".to_owned())
+                } else {
+                    None
+                }
+            });
+            let problem = stale.as_ref().map(|why| {
+                let text = format!("Magic Mask: frame {frame} {why}, so its mask is out of date (blue-grey in the Overlay view): press Track to update it.");
+                (MessageKind::Warning, text)
+            });
             let plane = mask_plane(&mask);
             if (plane.width, plane.height) == (width, height) {
-                return (plane, None);
+                return (plane, problem, stale.is_some());
             }
             let data = imaging::resize::resize_plane(&plane.data, plane.width, plane.height, width, height, imaging::resize::Filter::Bilinear);
-            (Plane { width, height, data }, None)
+            (Plane { width, height, data }, problem, stale.is_some())
         }
         Err(StoreError::NotTracked(_)) => (
             Plane::filled(width, height, 0.0),
             Some((MessageKind::Warning, format!("Magic Mask: frame {frame} is not tracked yet (empty matte): add a prompt or press Track."))),
+            false,
         ),
         Err(e) => (
             Plane::filled(width, height, 0.0),
             Some((MessageKind::Error, format!("Magic Mask: {e}. Press Track This Frame to re-track it (empty matte until then)."))),
+            false,
         ),
     }
 }
@@ -474,8 +532,9 @@ fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, heig
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Basis {
     /// A stored mask: the store folder, the frame, the manifest's stamp (any write changes it, in
-    /// this process or another) and, with Smart Refine, the source's content hash.
-    Stored { folder: Option<PathBuf>, frame: i32, stamp: Option<segment::StoreStamp>, source: Option<u128> },
+    /// this process or another), with Smart Refine the source's content hash, and the hash of the
+    /// node's prompts (a mask tracked from others is shown stale).
+    Stored { folder: Option<PathBuf>, frame: i32, stamp: Option<segment::StoreStamp>, source: Option<u128>, prompts: String },
     /// Auto Subject: the saliency map (by address; kept alive so the address stays its own) and
     /// the click in frame pixels.
     Saliency { saliency: usize, click: Option<(usize, usize)>, keep: KeepAlive },
@@ -507,6 +566,8 @@ struct FinishedKey {
 struct Finished {
     plane: Plane,
     problem: Option<(MessageKind, String)>,
+    /// Tracked from other prompts or by another model.
+    stale: bool,
 }
 
 /// Finished mattes, so the tiles of one frame and re-renders with unchanged settings read the store

@@ -16,11 +16,16 @@ pub enum MatteOutput {
     Grey,
     /// The source with the matted object tinted (a viewer overlay), source alpha kept.
     Tint,
+    /// As [`MatteOutput::Tint`] in another colour (blue-grey): a matte that is out of date (Magic
+    /// Mask's frames tracked with other prompts), so it is never taken for the current one.
+    TintStale,
 }
 
 /// The tint colour of [`MatteOutput::Tint`] and how much of it covers a fully matted pixel.
 const TINT: [f32; 3] = [1.0, 0.2, 0.45];
 const TINT_OPACITY: f32 = 0.5;
+/// The tint of [`MatteOutput::TintStale`]: far from [`TINT`] in hue and saturation.
+const TINT_STALE: [f32; 3] = [0.35, 0.55, 0.75];
 
 /// Fills `window` of `out` with a matte extracted from `matte` (or from `source` itself when
 /// `matte` is None) and placed per `mode` over `source`.
@@ -58,9 +63,10 @@ fn place(px: &mut [f32; 4], m: f32, mode: MatteOutput) {
         MatteOutput::AlphaPremultiplied => [px[0] * m, px[1] * m, px[2] * m, m],
         MatteOutput::AlphaStraight => [px[0], px[1], px[2], m],
         MatteOutput::Grey => [m, m, m, 1.0],
-        MatteOutput::Tint => {
+        MatteOutput::Tint | MatteOutput::TintStale => {
+            let tint = if mode == MatteOutput::Tint { TINT } else { TINT_STALE };
             let k = TINT_OPACITY * m;
-            [px[0] + (TINT[0] - px[0]) * k, px[1] + (TINT[1] - px[1]) * k, px[2] + (TINT[2] - px[2]) * k, px[3]]
+            [px[0] + (tint[0] - px[0]) * k, px[1] + (tint[1] - px[1]) * k, px[2] + (tint[2] - px[2]) * k, px[3]]
         }
     };
 }

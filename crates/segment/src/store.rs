@@ -221,6 +221,22 @@ impl MaskStore {
         })
     }
 
+    /// Records that the stored frames `keep` selects among those tracked from prompts of hash `from`
+    /// are current under the prompts of hash `to` too (an edit that does not reach them).
+    pub fn restamp(&mut self, from: &str, to: &str, keep: impl Fn(i32) -> bool) -> Result<(), StoreError> {
+        let restamped = |manifest: &Manifest| manifest.frames.iter().any(|(&f, r)| r.prompt_hash == from && keep(f));
+        if from == to || !restamped(&self.manifest) {
+            return Ok(());
+        }
+        self.ensure_writable()?;
+        self.update_manifest(|manifest| {
+            for (_, record) in manifest.frames.iter_mut().filter(|(&f, r)| r.prompt_hash == from && keep(f)) {
+                to.clone_into(&mut record.prompt_hash);
+            }
+            Ok(())
+        })
+    }
+
     /// Reads `frame`'s mask (no model involved).
     pub fn read(&self, frame: i32) -> Result<Mask, StoreError> {
         let record = self.manifest.frames.get(&frame).ok_or(StoreError::NotTracked(frame))?;
