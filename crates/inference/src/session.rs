@@ -111,8 +111,11 @@ impl Opened for Model {
 /// Values opened once per key, where an opening of one key never waits for another key's: each
 /// key has its own slot, and only the slot is locked while its value opens.
 struct Openings<K, V> {
-    slots: Mutex<HashMap<K, Arc<Mutex<Option<Arc<V>>>>>>,
+    slots: Mutex<HashMap<K, Slot<V>>>,
 }
+
+/// One key's value: locked while it opens, `None` until it has.
+type Slot<V> = Arc<Mutex<Option<Arc<V>>>>;
 
 impl<K, V> Default for Openings<K, V> {
     fn default() -> Self {
@@ -208,10 +211,8 @@ impl Runtime {
         let model = MODELS.get_or_open(&key, || {
             opened_now = true;
             let identity = {
-                use std::hash::{BuildHasher, Hasher};
-                let mut h = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
-                key.hash(&mut h);
-                h.finish()
+                use std::hash::BuildHasher;
+                std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(&key)
             };
             let model = Arc::new(open_model(self, path, contract, options, identity)?);
             log::info!("{} model {} runs on {}", contract.name, path.display(), model.backend);
