@@ -142,6 +142,9 @@ impl<'a> ImageRef<'a> {
     pub fn to_rgba_top_down(&self) -> Vec<f32> {
         let (w, h) = (self.bounds.width(), self.bounds.height());
         let mut out = vec![0.0f32; w * h * 4];
+        if out.is_empty() {
+            return out;
+        }
         out.par_chunks_mut(w * 4).enumerate().for_each(|(row, dst)| {
             let y = self.bounds.y2 - 1 - row as i32;
             self.read_rgba(y, self.bounds.x1, bytemuck::cast_slice_mut(dst));
