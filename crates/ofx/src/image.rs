@@ -143,13 +143,6 @@ impl Image {
         self.pixel_aspect
     }
 
-    /// Canonical coordinates (what positions, clicks and prompts are stored in) to this image's
-    /// pixel coordinates: x scales by render scale over pixel aspect, y by render scale (OFX
-    /// "Coordinate Systems").
-    pub fn canonical_to_pixel(&self, (x, y): (f64, f64)) -> (f64, f64) {
-        (x * self.scale.0 / self.pixel_aspect, y * self.scale.1)
-    }
-
     /// Start address and length in bytes of scan line `i` (0 = `bounds.y1`).
     fn row_span(&self, i: usize) -> (*mut u8, usize) {
         let len = self.bounds.width() * self.components.count() * bytes_per_sample(self.depth);
