@@ -213,17 +213,23 @@ fn empty_and_degenerate_frames_give_a_clean_result() {
     // 0×0, a bounds rectangle inside out (x1 > x2), and single rows and columns.
     let shapes = [Rect::new(0, 0, 0, 0), Rect::new(10, 0, 4, 6), Rect::new(0, 8, 5, 2), Rect::from_size(1, 37), Rect::from_size(37, 1), Rect::from_size(1, 1)];
     for bounds in shapes {
-        for (id, context) in [(LUMA, Context::Filter), (DEPTH, Context::Filter), (MASK, Context::Filter)] {
-            let mut fx = load(HostProfile::Generic).create_instance(id, context).unwrap();
+        for (id, mode) in [(LUMA, ""), (DEPTH, ""), (MASK, "prompts"), (MASK, "auto_subject")] {
+            let mut fx = load(HostProfile::Generic).create_instance(id, Context::Filter).unwrap();
             let store = tempfile::tempdir().unwrap();
-            fx.set_param_text("model_folder", folder.path().to_str().unwrap()).ok();
-            fx.set_param_text("store_folder", store.path().to_str().unwrap()).ok();
+            if id == MASK {
+                fx.set_param_text("mode", mode).unwrap();
+                fx.set_param_text("model_folder", cache_models().to_str().unwrap()).unwrap();
+                fx.set_param_text("store_folder", store.path().to_str().unwrap()).unwrap();
+            }
+            if id == DEPTH {
+                fx.set_param_text("model_folder", folder.path().to_str().unwrap()).unwrap();
+            }
             if id == DEPTH {
                 fx.set_param("post_processing", ParamValue::Bool(true)).unwrap();
                 fx.set_param("blur", ParamValue::Double(3.0)).unwrap();
             }
             fx.set_input("Source", ClipSource::Still(test_image(bounds, BitDepth::F32, Components::Rgba, 7)));
-            let what = format!("{id} on {bounds:?}");
+            let what = format!("{id} {mode} on {bounds:?}");
             let out = bounded(&what, || fx.render(0.0, &RenderOptions::default())).unwrap_or_else(|e| panic!("{what}: {e}"));
             assert_finite(&out, &what);
             if bounds.is_empty() {

@@ -314,6 +314,14 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_with_no_columns_converts_to_nothing() {
+        let empty: [f32; 0] = [];
+        let rows = (0..5).map(|_| RowRef::F32(&empty)).collect();
+        let img = ImageRef::new(Rect { x1: 3, y1: 0, x2: 3, y2: 5 }, Components::Rgba, rows);
+        assert!(img.to_rgba_top_down().is_empty());
+    }
+
+    #[test]
     fn rgb_reads_opaque_and_alpha_reads_grey() {
         let rgb = [0u16, 65535, 0];
         let img = ImageRef::new(rect(1, 1), Components::Rgb, vec![RowRef::U16(&rgb)]);
