@@ -295,7 +295,7 @@ fn a_store_id_from_a_project_file_cannot_leave_the_store_folder() {
         "../../x".to_string(),
         "mm-0123/../../x".to_string(),
         "a\\b".to_string(),
-        "mm-\0123456789abcde".to_string(),
+        "mm-\u{0}123456789abcde".to_string(),
         long,
         "mm-0123456789ABCDEF".to_string(),
     ];

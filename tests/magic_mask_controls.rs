@@ -127,9 +127,9 @@ fn matte_finesse_views_and_quality_follow_their_definitions() {
     assert!(worst(&grid(&alpha, 3), &matte) < 1e-6, "Alpha view: the matte in alpha");
     fx.set_param_text("view", "overlay").unwrap();
     let overlay = render(&fx, 0);
-    for c in 0..3 {
+    for (c, tint) in TINT.iter().enumerate() {
         let s = grid(&source, c);
-        let want = Grid { data: s.data.iter().zip(&matte.data).map(|(&v, &m)| v + (TINT[c] - v) * TINT_OPACITY * m).collect(), ..s };
+        let want = Grid { data: s.data.iter().zip(&matte.data).map(|(&v, &m)| v + (tint - v) * TINT_OPACITY * m).collect(), ..s };
         assert!(worst(&grid(&overlay, c), &want) < 1e-5, "Overlay view channel {c}");
     }
     assert!(worst(&grid(&overlay, 3), &grid(&source, 3)) < 1e-6, "Overlay keeps the source's alpha");

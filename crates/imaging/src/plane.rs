@@ -153,7 +153,7 @@ pub fn box_blur(plane: &mut Plane, r: usize) {
 /// Gaussian-like blur of standard deviation `sigma` pixels: three box passes whose widths match
 /// the Gaussian's variance (Wells 1986), so the cost does not grow with the radius.
 pub fn gaussian_blur(plane: &mut Plane, sigma: f32) {
-    if !(sigma >= 0.5) || plane.data.is_empty() {
+    if sigma.is_nan() || sigma < 0.5 || plane.data.is_empty() {
         return;
     }
     let sigma = sigma.min(plane.reach() as f32);
