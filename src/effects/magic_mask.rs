@@ -19,7 +19,7 @@ mod tracking;
 
 use self::overlay::{Edit, ViewerState};
 use self::prompts::{Prompt, PromptShape, Prompts};
-use self::tracking::{mask_plane, open_store, store_error, TrackJob};
+use self::tracking::{bad_store_id, is_store_id, mask_plane, open_store, store_error, PixelGrid, TrackJob};
 use imaging::{place_plane, Components, Finesse, MatteLevels, MatteOutput, Plane};
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
@@ -226,6 +226,11 @@ impl Effect for MagicMask {
         };
         let view = source.view();
         let bounds = view.bounds();
+        if bounds.is_empty() {
+            // Nothing to matte (a 0×0 or inside-out source): the output is the empty source.
+            imaging::copy(&mut output.view_mut(), args.window, Some(&view));
+            return Ok(());
+        }
         let frame = frame_of(args.time);
         // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
         let scale = source.render_scale().0 as f32;
@@ -234,6 +239,13 @@ impl Effect for MagicMask {
             Mode::Prompts => {
                 let p = fx.params();
                 let id = p.string("store_id")?;
+                if !id.is_empty() && !is_store_id(&id) {
+                    // Never a folder: a project file is untrusted input.
+                    fx.persistent_message(MessageKind::Error, &bad_store_id(&id).message);
+                    let empty = Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()))?;
+                    place_plane(&mut output.view_mut(), args.window, Some(&view), &empty, bounds, look.view);
+                    return Ok(());
+                }
                 let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string("store_folder")?)?.join(&id)) };
                 // Smart Refine reads the source, so its pixels are part of what the matte is made from.
                 let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
@@ -246,7 +258,7 @@ impl Effect for MagicMask {
             Mode::AutoSubject => {
                 let model = tracking::saliency_model(&fx.params().string("model_folder")?)?;
                 let saliency = saliency(&model, &view)?;
-                let click = auto_subject_click(fx, frame, bounds)?;
+                let click = auto_subject_click(fx, frame, &PixelGrid::of(&source))?;
                 Basis::Saliency { saliency: Arc::as_ptr(&saliency) as usize, click, keep: KeepAlive(saliency) }
             }
         };
@@ -255,7 +267,7 @@ impl Effect for MagicMask {
         let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
         let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
             let (mut plane, problem, stale) = match &key.basis {
-                Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts),
+                Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts)?,
                 Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None, false),
             };
             look.finesse.apply(&mut plane, &view, scale);
@@ -298,6 +310,10 @@ impl Effect for MagicMask {
                 }
             }
             "clear_prompts" => {
+                if !is_store_id(&fx.params().string("store_id")?) {
+                    // An id this plugin did not make is never used as a folder: start afresh.
+                    fx.params().set_string("store_id", &tracking::new_store_id())?;
+                }
                 // Cleared prompts differ from a duplicate's: its masks are forked away, not wiped.
                 let mut store = store(fx, self.owner, &Prompts::default())?;
                 let frames: Vec<i32> = store.frames().map(|(f, _)| f).collect();
@@ -433,6 +449,9 @@ fn store(fx: &Instance, owner: u64, prompts: &Prompts) -> Result<segment::MaskSt
     if id.is_empty() {
         id = tracking::new_store_id();
         p.set_string("store_id", &id)?;
+    } else if !is_store_id(&id) {
+        // A project file is untrusted: an id this plugin did not make never becomes a path.
+        return Err(bad_store_id(&id));
     } else if tracking::shared_with_others(&root.join(&id), owner, &hash) {
         let forked = tracking::new_store_id();
         tracking::copy_store(&root.join(&id), &root.join(&forked))?;
@@ -485,7 +504,8 @@ fn export(fx: &Instance, owner: u64) -> Result<()> {
 /// node; a frame tracked from other prompts than `prompts` (their hash), or by another model,
 /// renders its mask but says it is out of date. Quality is not compared: it only decides Smart
 /// Refine, at render time, so a mask tracked at either quality is the same.
-fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize, prompts: &str) -> (Plane, Option<(MessageKind, String)>, bool) {
+fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize, prompts: &str) -> Result<(Plane, Option<(MessageKind, String)>, bool)> {
+    let empty = || Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()));
     let read = match folder {
         None => Err(StoreError::NotTracked(frame)),
         Some(folder) => segment::MaskStore::open_folder(folder).and_then(|store| {
@@ -510,21 +530,21 @@ fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, heig
             });
             let plane = mask_plane(&mask);
             if (plane.width, plane.height) == (width, height) {
-                return (plane, problem, stale.is_some());
+                return Ok((plane, problem, stale.is_some()));
             }
             let data = imaging::resize::resize_plane(&plane.data, plane.width, plane.height, width, height, imaging::resize::Filter::Bilinear);
-            (Plane { width, height, data }, problem, stale.is_some())
+            Ok((Plane { width, height, data }, problem, stale.is_some()))
         }
-        Err(StoreError::NotTracked(_)) => (
-            Plane::filled(width, height, 0.0),
+        Err(StoreError::NotTracked(_)) => Ok((
+            empty()?,
             Some((MessageKind::Warning, format!("Magic Mask: frame {frame} is not tracked yet (empty matte): add a prompt or press Track."))),
             false,
-        ),
-        Err(e) => (
-            Plane::filled(width, height, 0.0),
+        )),
+        Err(e) => Ok((
+            empty()?,
             Some((MessageKind::Error, format!("Magic Mask: {e}. Press Track This Frame to re-track it (empty matte until then)."))),
             false,
-        ),
+        )),
     }
 }
 
@@ -588,11 +608,14 @@ fn saliency(model: &inference::Model, view: &imaging::ImageRef<'_>) -> Result<Ar
 }
 
 /// This frame's first positive click in frame pixels (x right, y down from the top row).
-fn auto_subject_click(fx: &Instance, frame: i32, b: imaging::Rect) -> Result<Option<(usize, usize)>> {
+fn auto_subject_click(fx: &Instance, frame: i32, grid: &PixelGrid) -> Result<Option<(usize, usize)>> {
     let prompts = Prompts::parse(&fx.params().string("prompts")?);
     let click = prompts.on_frame(frame).find_map(|p| match p.shape {
-        // Canonical (y up) to the frame's pixel grid (y down from the top row).
-        PromptShape::Positive(x, y) => Some(((x - f64::from(b.x1)).max(0.0) as usize, (f64::from(b.y2) - y).max(0.0) as usize)),
+        // Canonical (y up, full resolution) to the frame's pixels (y down from the top row).
+        PromptShape::Positive(x, y) => {
+            let (px, py) = grid.top_down((x, y));
+            Some((px.max(0.0) as usize, py.max(0.0) as usize))
+        }
         _ => None,
     });
     Ok(click)
