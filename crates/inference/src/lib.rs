@@ -13,6 +13,7 @@
 
 mod backend;
 mod contract;
+pub mod download;
 mod error;
 mod folder;
 pub mod image;
