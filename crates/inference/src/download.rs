@@ -12,6 +12,7 @@
 //!
 //! Every failure names the URL tried and the folder to put the file in by hand.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -27,6 +28,13 @@ pub const MANIFEST_TOML: &str = include_str!("../../../models/manifest.toml");
 
 /// The command a user runs to install models (named in every message about a missing model).
 pub const INSTALL_COMMAND: &str = "deepmatte models install";
+
+/// The environment variable naming a manifest to download from instead of the built-in one (a
+/// studio mirror; the tests' loopback server).
+pub const MANIFEST_ENV: &str = "DEEPMATTE_MODEL_MANIFEST";
+
+/// A manifest file larger than this is not a manifest (it is read whole).
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
 /// No model DeepMatte uses is near this; a server sending more is refused rather than filling the disk.
 const MAX_MODEL_BYTES: u64 = 4 << 30;
@@ -89,6 +97,22 @@ impl Manifest {
         EMBEDDED.get_or_init(|| Manifest::parse(MANIFEST_TOML).expect("models/manifest.toml parses"))
     }
 
+    /// The manifest to download from: the file `DEEPMATTE_MODEL_MANIFEST` names, else the built-in one.
+    pub fn active() -> Result<Cow<'static, Manifest>, String> {
+        match std::env::var_os(MANIFEST_ENV).filter(|p| !p.is_empty()) {
+            Some(path) => Manifest::read(Path::new(&path)).map(Cow::Owned),
+            None => Ok(Cow::Borrowed(Manifest::embedded())),
+        }
+    }
+
+    /// Reads and parses a manifest file (bounded: it is read whole).
+    pub fn read(path: &Path) -> Result<Manifest, String> {
+        let cannot = |e: std::io::Error| format!("cannot read the model manifest {}: {e}", path.display());
+        let mut text = String::new();
+        File::open(path).map_err(cannot)?.take(MAX_MANIFEST_BYTES).read_to_string(&mut text).map_err(cannot)?;
+        Manifest::parse(&text)
+    }
+
     /// The model stored under `file`.
     pub fn by_file(&self, file: &str) -> Option<&ManifestModel> {
         self.models.iter().find(|m| m.file == file)
@@ -125,7 +149,7 @@ impl ManifestModel {
                 folder.display()
             ),
             _ => format!(
-                "It has no download: {}. Put it in {}, or set Model Folder to a folder that holds it",
+                "There is no download for it: {}. Put it in {}, or set Model Folder to a folder that holds it",
                 self.source_note.as_deref().unwrap_or("see models/README.md"),
                 folder.display()
             ),
@@ -197,7 +221,7 @@ impl fmt::Display for SourceProblem {
             SourceProblem::Status(code) => write!(f, "the server answered HTTP {code}"),
             SourceProblem::Truncated { got, expected } => {
                 let of = expected.map(|e| format!(" of {e}")).unwrap_or_default();
-                write!(f, "the download stopped after {got}{of} bytes; install again to resume from there")
+                write!(f, "the download stopped after {got}{of} bytes; try again to resume from there")
             }
             SourceProblem::HashMismatch { got } => {
                 write!(f, "the downloaded file has sha256 {got}, not the pinned one, so it was deleted")
@@ -220,7 +244,7 @@ pub struct Attempt {
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {
     /// The manifest has no URL for this model (SAM 2.1 parts, U²-Netp).
-    #[error("{name} (`{file}`) has no download. {remedy}")]
+    #[error("{name} (`{file}`): {remedy}")]
     NoDownload {
         /// The model's name.
         name: String,
@@ -246,7 +270,7 @@ pub enum DownloadError {
         folder: PathBuf,
     },
     /// The user cancelled; the `.part` file is kept so the next install resumes.
-    #[error("the download of `{file}` was cancelled; install again to resume it")]
+    #[error("the download of `{file}` was cancelled; start it again to resume where it stopped")]
     Cancelled {
         /// The file name.
         file: String,

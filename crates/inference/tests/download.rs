@@ -216,7 +216,7 @@ fn truncated_download_fails_keeps_only_the_part_and_resumes_with_a_range_request
     );
     let msg = err.to_string();
     println!("{msg}");
-    assert!(msg.contains(&format!("stopped after {cut} of {} bytes", body.len())) && msg.contains("resume"), "{msg}");
+    assert!(msg.contains(&format!("stopped after {cut} of {} bytes", body.len())) && msg.contains("try again to resume"), "{msg}");
     let files = files_in(dest.path());
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].starts_with(FILE) && files[0].ends_with(".part"), "only the resumable .part stays: {files:?}");
