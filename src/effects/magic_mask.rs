@@ -267,6 +267,12 @@ impl Effect for MagicMask {
         &[SOURCE]
     }
 
+    /// Every cache of the process is shared by the instances of every effect, so a purge frees
+    /// them all (and closes the models no render is using); the next render rebuilds what it needs.
+    fn purge_caches(&self) {
+        inference::budget::purge();
+    }
+
     fn clip_preferences(&self, _fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
         prefs.output_components = Some(Components::Rgba);
         prefs.output_premultiplied = Some(false);
@@ -409,7 +415,7 @@ fn stored_matte(fx: &Instance, frame: i32, width: usize, height: usize) -> Resul
             if (plane.width, plane.height) == (width, height) {
                 return Ok(plane);
             }
-            let data = inference::image::resize_plane(&plane.data, plane.width, plane.height, width, height, inference::image::Filter::Bilinear);
+            let data = imaging::resize::resize_plane(&plane.data, plane.width, plane.height, width, height, imaging::resize::Filter::Bilinear);
             Ok(Plane { width, height, data })
         }
         Err(StoreError::NotTracked(_)) => {

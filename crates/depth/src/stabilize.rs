@@ -11,7 +11,7 @@
 //! Every step is a pure function of the window's maps in frame order (no state, no parallel float
 //! reductions), so frame t renders the same whatever order the host renders frames in.
 
-use inference::image::{resize_plane, Filter};
+use imaging::resize::{resize_plane, Filter};
 use rayon::prelude::*;
 
 use crate::DepthMap;

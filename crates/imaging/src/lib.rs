@@ -9,6 +9,7 @@
 mod finesse;
 mod luma;
 mod plane;
+pub mod resize;
 mod sample;
 mod view;
 

@@ -13,10 +13,10 @@
 //! Every failure is an [`InferenceError`] whose message tells the user what is missing and how to fix it.
 
 mod backend;
+pub mod budget;
 mod contract;
 pub mod download;
 mod error;
-pub mod image;
 pub mod paths;
 mod runtime;
 mod session;
@@ -27,4 +27,4 @@ pub use contract::{Contract, Dim, TensorInfo, TensorSpec};
 pub use error::InferenceError;
 pub use paths::{user_data_dir, user_masks_dir, user_models_dir, ModelPlace, ModelSearch};
 pub use runtime::{library_path, Runtime, ORT_LIBRARY_FILE};
-pub use session::{model_runs, Model, SessionOptions, Tensor, TensorView};
+pub use session::{is_open, model_runs, Model, SessionOptions, Tensor, TensorView};
