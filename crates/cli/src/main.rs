@@ -7,6 +7,7 @@
 //! deepmatte models install [depth|all] [--dest DIR]
 //! ```
 
+mod formats;
 mod list;
 mod locate;
 mod media;
