@@ -194,8 +194,8 @@ fn dpx_10_bit_reads_both_endians_and_packings_exactly_and_writes_a_10_bit_matte(
         assert_eq!(image.depth(), BitDepth::U16);
         for (i, c) in codes.iter().enumerate() {
             let (x, y) = ((i % W) as i32, (H - 1 - i / W) as i32);
-            for ch in 0..3 {
-                let want = (c[ch] * 65535 + 511) / 1023;
+            for (ch, &code) in c.iter().enumerate() {
+                let want = (code * 65535 + 511) / 1023;
                 assert_eq!(image.raw(x, y, ch), want, "pixel {i} channel {ch} ({} endian, packing {packing})", if big { "big" } else { "little" });
             }
         }
