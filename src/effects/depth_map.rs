@@ -31,6 +31,9 @@ pub struct DepthMap;
 /// Finished depth planes, shared by every instance (256 MB: about 30 frames at 1080p).
 static FRAME_DEPTH: LazyLock<FrameDepthCache> = LazyLock::new(|| FrameDepthCache::new(256 << 20));
 
+/// The most frames on each side Temporal Stability reads.
+const TEMPORAL_WINDOW_MAX: i32 = 12;
+
 const SOURCE: &str = "Source";
 const OUTPUT: &str = "Output";
 
@@ -198,7 +201,7 @@ impl Effect for DepthMap {
         d.param(ParamDef::group("temporal", "Temporal Stability", "Remove frame-to-frame flicker of the depth.", true))?;
         d.param(ParamDef::boolean("temporal_stability", "Temporal Stability", "Align each frame's depth to its neighbours so the matte does not flicker.", true).parent("temporal"))?;
         d.param(ParamDef::double("temporal_strength", "Strength", "How much the neighbours count against the frame itself.", 0.8, (0.0, 1.0), (0.0, 1.0)).parent("temporal"))?;
-        d.param(ParamDef::int("temporal_window", "Window", "Frames on each side that stabilise a frame.", 2, (0, 12), (0, 6)).parent("temporal"))?;
+        d.param(ParamDef::int("temporal_window", "Window", "Frames on each side that stabilise a frame.", 2, (0, TEMPORAL_WINDOW_MAX), (0, 6)).parent("temporal"))?;
 
         d.param(ParamDef::push_button(
             DOWNLOAD_MODEL,
@@ -254,20 +257,22 @@ impl Effect for DepthMap {
         let bounds = source_view.bounds();
         let (width, height) = (bounds.width(), bounds.height());
         if width == 0 || height == 0 {
+            // Nothing to estimate (a 0×0 or inside-out source): the output is the empty source.
+            imaging::copy(&mut output.view_mut(), args.window, Some(&source_view));
             return Ok(());
         }
         let estimator = estimator(&settings.model_folder)?;
         let raw = raw_depth(&estimator, &source_view, settings.quality)?;
-        let temporal = settings.temporal.filter(|_| {
-            let available = fx.host_has_temporal_access();
-            if !available {
-                fx.persistent_message(
-                    MessageKind::Message,
-                    "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.",
-                );
-            }
-            available
-        });
+        let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
+        if settings.temporal.is_some() && temporal.is_none() {
+            fx.persistent_message(
+                MessageKind::Message,
+                "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.",
+            );
+        } else {
+            // This render worked: an error left by an earlier one (a missing model) is gone.
+            fx.clear_persistent_message();
+        }
         let (window, target) = match temporal {
             None => (vec![raw.clone()], 0),
             Some((_, radius)) => neighbours(&source_clip, &estimator, args.time, radius, &raw, (width, height), settings.quality)?,
@@ -283,7 +288,10 @@ impl Effect for DepthMap {
             };
             to_frame_size(&normalized, &raw, width, height)
         });
-        let mut plane = Plane { width, height, data: depth.to_vec() };
+        let mut data = Vec::new();
+        data.try_reserve_exact(depth.len()).map_err(|_| Error::new(ofx::Status::ERR_MEMORY, format!("Depth Map: not enough memory for a {width}×{height} frame")))?;
+        data.extend_from_slice(&depth);
+        let mut plane = Plane { width, height, data };
 
         let levels = settings.levels.prepared();
         plane.map(|d| levels.apply(d));
@@ -353,6 +361,9 @@ fn neighbours(
     quality: ModelQuality,
 ) -> Result<(Vec<Arc<RawDepth>>, usize)> {
     let range = clip.frame_range();
+    // The control is clamped to its range when read; the bound holds here too, so no window
+    // size reaches an allocation unchecked.
+    let radius = radius.clamp(0, TEMPORAL_WINDOW_MAX);
     let mut window = Vec::with_capacity(2 * radius as usize + 1);
     let mut target_index = 0;
     for k in -radius..=radius {
