@@ -33,7 +33,11 @@ pub fn bundle(explicit: Option<&Path>) -> Result<PathBuf> {
             }
         }
     }
-    bail!("no {BUNDLE} found: pass --bundle PATH, set DEEPMATTE_BUNDLE, or build it with `cargo xtask bundle`")
+    bail!(
+        "no {BUNDLE} found beside deepmatte or above it: keep the bundle next to deepmatte as the release \
+         archive has it, or pass --bundle PATH, or set DEEPMATTE_BUNDLE (in a source checkout, \
+         `cargo xtask bundle` builds it)"
+    )
 }
 
 fn checked(path: PathBuf, source: &str) -> Result<PathBuf> {

@@ -11,6 +11,8 @@
 //!   Linux binaries the release archive ships;
 //! - `DEEPMATTE_DIST`: `target/dist`, the release archives (crates/xtask/tests/release.rs);
 //! - `DEEPMATTE_HOSTDEMO`: the built OpenFX hostDemo;
+//! - `DEEPMATTE_FIGURES`: a file where tests append the figures they measured (symbol versions,
+//!   Wine against Linux), shown before the summary;
 //! - `DEEPMATTE_SKIP_LOG`: a file where a test that cannot run on this machine (no GPU, no ffmpeg)
 //!   appends one line `test name: reason` before returning; those are counted as skipped, not
 //!   passed, and listed loudly at the end. `#[ignore]`d tests are counted as skipped too.
@@ -37,6 +39,10 @@ pub fn run() -> Result<()> {
     if skip_log.exists() {
         std::fs::remove_file(&skip_log)?;
     }
+    let figures = util::target_dir().join("test-figures.log");
+    if figures.exists() {
+        std::fs::remove_file(&figures)?;
+    }
     let mut skips = Vec::new();
     msrv::check(&mut skips)?;
     if !skips.is_empty() {
@@ -52,6 +58,7 @@ pub fn run() -> Result<()> {
         .args(["test", "--release", "--workspace", "--no-fail-fast"])
         .env("DEEPMATTE_BUNDLE", &bundle)
         .env("DEEPMATTE_DIST", release::dist())
+        .env("DEEPMATTE_FIGURES", &figures)
         .env("DEEPMATTE_SKIP_LOG", &skip_log)
         // Models installed for this user (or named by the environment) must not answer for the
         // tests' own model folders: the search falls through to them otherwise.
@@ -84,6 +91,9 @@ pub fn run() -> Result<()> {
     println!("bundle:   {}", bundle.display());
     println!("hostDemo: {}", hostdemo::binary().display());
     println!("release:  {} (builds for Linux glibc 2.28 and Windows, archives: {release_secs:.0} s)", release::dist().display());
+    for line in std::fs::read_to_string(&figures).unwrap_or_default().lines() {
+        println!("figure:   {line}");
+    }
     println!("{} test binaries ran; {passed} passed, {} failed, {skipped} skipped", tally.binaries, tally.failed);
     if skipped > 0 {
         println!("!!! {skipped} test(s) did NOT run (not possible on this machine, or #[ignore]d):");
