@@ -19,8 +19,11 @@ pub enum HostProfile {
     Nuke,
     /// Natron: tiles, RGB inputs converted to RGBA unless the plugin declares RGB.
     Natron,
-    /// MLT (Shotcut, Kdenlive): a whole Load…Unload cycle per frame, no temporal access,
-    /// clip formats unset during CreateInstance, negative row bytes, no progress or abort.
+    /// MLT 7.41 (Shotcut, Kdenlive): Load once, then Describe → CreateInstance → Render →
+    /// DestroyInstance for every frame; choices set by label (unknown text = the default);
+    /// no secret parameters, push buttons or InstanceChanged; output forced to straight alpha;
+    /// no temporal access, clip formats unset during CreateInstance, negative row bytes, no
+    /// progress or abort; OFX API 1.5.
     Mlt,
 }
 
@@ -61,7 +64,7 @@ impl HostProfile {
             HostProfile::Resolve => [19, 1, 0],
             HostProfile::Nuke => [15, 1, 0],
             HostProfile::Natron => [2, 5, 0],
-            HostProfile::Mlt => [7, 28, 0],
+            HostProfile::Mlt => [7, 41, 0],
         }
     }
 
@@ -137,8 +140,44 @@ impl HostProfile {
         self == HostProfile::Resolve
     }
 
-    /// MLT runs Load → … → Unload around every frame.
+    /// MLT creates and destroys the instance around every frame (after one Load for the
+    /// process: its frame-threaded mode).
     pub(crate) fn cycles_per_frame(self) -> bool {
+        self == HostProfile::Mlt
+    }
+
+    /// `kOfxPropAPIVersion`: MLT 7.41 reports OFX 1.5, the others 1.4.
+    pub fn api_version(self) -> [i32; 2] {
+        if self == HostProfile::Mlt {
+            [1, 5]
+        } else {
+            [1, 4]
+        }
+    }
+
+    /// MLT maps every parameter to a property holding text; a choice is matched against its
+    /// labels (exactly), and text that matches none silently selects the default.
+    pub fn choices_by_label(self) -> bool {
+        self == HostProfile::Mlt
+    }
+
+    /// MLT drops secret parameters from its property mapping: they cannot be set.
+    pub fn supports_secret_params(self) -> bool {
+        self != HostProfile::Mlt
+    }
+
+    /// MLT has no push buttons and never sends InstanceChanged.
+    pub fn supports_push_buttons(self) -> bool {
+        self != HostProfile::Mlt
+    }
+
+    /// MLT never sends Begin/InstanceChanged/End (not for parameters, not for clips).
+    pub(crate) fn sends_instance_changed(self) -> bool {
+        self != HostProfile::Mlt
+    }
+
+    /// MLT composites the output as straight alpha whatever the plugin asks for.
+    pub(crate) fn forces_straight_output(self) -> bool {
         self == HostProfile::Mlt
     }
 
@@ -183,7 +222,7 @@ impl HostProfile {
         p.set_str(ofx_str(sys::kOfxPropType), ofx_str(sys::kOfxTypeImageEffectHost));
         p.set_str(ofx_str(sys::kOfxPropName), self.host_name());
         p.set_str(ofx_str(sys::kOfxPropLabel), self.label());
-        p.set_ints(ofx_str(sys::kOfxPropAPIVersion), &[1, 4]);
+        p.set_ints(ofx_str(sys::kOfxPropAPIVersion), &self.api_version());
         p.set_ints(ofx_str(sys::kOfxPropVersion), &self.version());
         let v = self.version();
         p.set_str(ofx_str(sys::kOfxPropVersionLabel), &format!("{}.{}.{}", v[0], v[1], v[2]));
@@ -254,6 +293,9 @@ mod tests {
         let mlt = HostProfile::Mlt.properties();
         assert_eq!(mlt.strs(ofx_str(sys::kOfxImageEffectPropSupportedContexts)), vec!["OfxImageEffectContextFilter"]);
         assert_eq!(mlt.int(ofx_str(sys::kOfxImageEffectPropTemporalClipAccess)), Some(0));
+        assert_eq!(mlt.numbers(ofx_str(sys::kOfxPropAPIVersion)), vec![1.0, 5.0]);
+        assert_eq!(mlt.numbers(ofx_str(sys::kOfxPropVersion)), vec![7.0, 41.0, 0.0]);
+        assert_eq!(resolve.numbers(ofx_str(sys::kOfxPropAPIVersion)), vec![1.0, 4.0]);
         assert!(Arc::ptr_eq(&HostProfile::Natron.properties(), &HostProfile::Natron.properties()));
     }
 }
