@@ -317,8 +317,11 @@ impl ParamInfo {
                 match by_id.or_else(by_label).or_else(by_index) {
                     Some(i) => ParamValue::Choice(i as i32),
                     None => {
-                        let names = if self.choice_ids.is_empty() { &self.choice_labels } else { &self.choice_ids };
-                        return Err(bad(&format!("one of {}", names.join(", "))));
+                        return Err(bad(&if self.choice_ids.is_empty() {
+                            format!("one of {}", self.choice_labels.join(", "))
+                        } else {
+                            format!("one of {} (or a label: {})", self.choice_ids.join(", "), self.choice_labels.join(", "))
+                        }));
                     }
                 }
             }
