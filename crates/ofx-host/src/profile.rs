@@ -275,6 +275,23 @@ impl HostProfile {
     }
 }
 
+/// The host property set as seen by the plugin action running on this thread.
+///
+/// Bundles of one path share one copy of the plugin binary, which keeps only the latest
+/// `setHost`; tests run bundles of several profiles side by side in one process. So a read of
+/// any profile's host property set during an action answers for the profile of the plugin that
+/// action was sent to, as if each host ran alone (as real hosts do, one per process).
+pub(crate) fn host_props_for_caller(set: Arc<PropertySet>) -> Arc<PropertySet> {
+    let Some(profile) = crate::actions::current().and_then(|f| f.effect).map(|e| e.plugin.profile) else {
+        return set;
+    };
+    let mine = profile.properties();
+    if Arc::ptr_eq(&set, &mine) || !ALL.iter().any(|p| Arc::ptr_eq(&set, &p.properties())) {
+        return set;
+    }
+    mine
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
