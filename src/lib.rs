@@ -12,5 +12,5 @@ ofx::export_plugins!(effects::LumaMatteExtract, effects::DepthMap, effects::Magi
 /// renders run none).
 #[no_mangle]
 pub extern "C" fn DeepMatteModelRuns() -> u64 {
-    inference::model_runs()
+    ofx::catch_panic(0, inference::model_runs)
 }
