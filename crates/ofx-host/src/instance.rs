@@ -103,6 +103,7 @@ fn create_live(desc: &Effect, template: Option<&Effect>, journal: Arc<Journal>) 
     let effect = desc.instantiate(&inputs, journal);
     if let Some(t) = template {
         *write(&effect.runtime.frame_range) = *read(&t.runtime.frame_range);
+        *write(&effect.runtime.unreadable) = read(&t.runtime.unreadable).clone();
     }
     clips::update_connections(&effect);
     let profile = effect.plugin.profile;
@@ -294,6 +295,13 @@ impl Instance {
     pub fn set_pixel_aspect(&mut self, pixel_aspect: f64) {
         lock(&self.effect().runtime.footage).pixel_aspect = pixel_aspect;
         crate::clips::update_connections(self.effect());
+    }
+
+    /// Imitates an incomplete host: reading the value of a parameter of these kinds answers
+    /// kOfxStatErrMissingHostFeature, as the official OpenFX example host (hostDemo) does
+    /// for integers and choices.
+    pub fn set_unreadable_params(&mut self, kinds: &[ParamKind]) {
+        *write(&self.effect().runtime.unreadable) = kinds.to_vec();
     }
 
     /// Works in proxy mode: button presses and viewer actions (outside renders) report this

@@ -70,6 +70,8 @@ pub(crate) struct Runtime {
     pub instance_render: Mutex<()>,
     /// How the inputs' pixels relate to canonical coordinates outside the render options.
     pub footage: Mutex<Footage>,
+    /// Parameter kinds whose values this host cannot read (an incomplete host).
+    pub unreadable: RwLock<Vec<ParamKind>>,
 }
 
 /// The inputs' pixel shape and the viewer's proxy scale, set per instance.
