@@ -19,6 +19,10 @@ pub enum HostProfile {
     Nuke,
     /// Natron: tiles, RGB inputs converted to RGBA unless the plugin declares RGB.
     Natron,
+    /// NatronRenderer, Natron's headless renderer: Natron in the background
+    /// (`kOfxImageEffectHostPropIsBackground` = 1), which shows persistent messages nowhere —
+    /// only ordinary messages reach the user (its console) — and draws no overlays.
+    NatronRenderer,
     /// MLT 7.41 (Shotcut, Kdenlive): Load once, then Describe → CreateInstance → Render →
     /// DestroyInstance for every frame; choices set by label (unknown text = the default);
     /// no secret parameters, push buttons or InstanceChanged; output forced to straight alpha;
@@ -27,8 +31,15 @@ pub enum HostProfile {
     Mlt,
 }
 
-const ALL: [HostProfile; 5] =
-    [HostProfile::Generic, HostProfile::Resolve, HostProfile::Nuke, HostProfile::Natron, HostProfile::Mlt];
+/// Every profile.
+pub(crate) const ALL: [HostProfile; 6] = [
+    HostProfile::Generic,
+    HostProfile::Resolve,
+    HostProfile::Nuke,
+    HostProfile::Natron,
+    HostProfile::NatronRenderer,
+    HostProfile::Mlt,
+];
 
 /// Resolve does not know these effect properties (setting them fails with ErrUnknown).
 const RESOLVE_EFFECT_UNKNOWN: &[&str] = &[ofx_str(sys::kOfxImageEffectInstancePropSequentialRender)];
@@ -42,7 +53,7 @@ impl HostProfile {
             HostProfile::Generic => "org.deepmatte.ofxhost",
             HostProfile::Resolve => "DaVinciResolve",
             HostProfile::Nuke => "uk.co.thefoundry.nuke",
-            HostProfile::Natron => "fr.inria.Natron",
+            HostProfile::Natron | HostProfile::NatronRenderer => "fr.inria.Natron",
             HostProfile::Mlt => "MLT",
         }
     }
@@ -54,6 +65,7 @@ impl HostProfile {
             HostProfile::Resolve => "DaVinci Resolve",
             HostProfile::Nuke => "Nuke",
             HostProfile::Natron => "Natron",
+            HostProfile::NatronRenderer => "NatronRenderer",
             HostProfile::Mlt => "MLT",
         }
     }
@@ -63,28 +75,43 @@ impl HostProfile {
             HostProfile::Generic => [1, 0, 0],
             HostProfile::Resolve => [19, 1, 0],
             HostProfile::Nuke => [15, 1, 0],
-            HostProfile::Natron => [2, 5, 0],
+            HostProfile::Natron | HostProfile::NatronRenderer => [2, 5, 0],
             HostProfile::Mlt => [7, 41, 0],
         }
     }
 
+    /// Natron, with or without its user interface.
+    fn is_natron(self) -> bool {
+        matches!(self, HostProfile::Natron | HostProfile::NatronRenderer)
+    }
+
+    /// A renderer without a user interface (`kOfxImageEffectHostPropIsBackground`).
+    pub fn is_background(self) -> bool {
+        matches!(self, HostProfile::NatronRenderer | HostProfile::Mlt)
+    }
+
+    /// Whether persistent messages reach the user (NatronRenderer shows only ordinary ones).
+    pub fn shows_persistent_messages(self) -> bool {
+        self != HostProfile::NatronRenderer
+    }
+
     /// Whether the host renders in tiles at all.
     pub fn supports_tiles(self) -> bool {
-        matches!(self, HostProfile::Generic | HostProfile::Nuke | HostProfile::Natron)
+        self.is_natron() || matches!(self, HostProfile::Generic | HostProfile::Nuke)
     }
 
     /// How many horizontal strips a render is split into by default.
     pub(crate) fn default_tiles(self) -> usize {
         match self {
             HostProfile::Nuke => 4,
-            HostProfile::Natron => 3,
+            HostProfile::Natron | HostProfile::NatronRenderer => 3,
             _ => 1,
         }
     }
 
     /// Whether render scales other than 1 are supported.
     pub fn supports_multi_resolution(self) -> bool {
-        matches!(self, HostProfile::Generic | HostProfile::Nuke | HostProfile::Natron)
+        self.is_natron() || matches!(self, HostProfile::Generic | HostProfile::Nuke)
     }
 
     /// Whether images at other times than the render time can be fetched.
@@ -94,7 +121,7 @@ impl HostProfile {
 
     /// Whether overlay interacts are drawn.
     pub fn supports_overlays(self) -> bool {
-        self != HostProfile::Mlt
+        !matches!(self, HostProfile::Mlt | HostProfile::NatronRenderer)
     }
 
     /// Contexts the host can instantiate effects in.
@@ -227,7 +254,7 @@ impl HostProfile {
         let v = self.version();
         p.set_str(ofx_str(sys::kOfxPropVersionLabel), &format!("{}.{}.{}", v[0], v[1], v[2]));
         p.set_ptr(ofx_str(sys::kOfxPropHostOSHandle), 0);
-        p.set_int(ofx_str(sys::kOfxImageEffectHostPropIsBackground), yes(self == HostProfile::Mlt));
+        p.set_int(ofx_str(sys::kOfxImageEffectHostPropIsBackground), yes(self.is_background()));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsOverlays), yes(self.supports_overlays()));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultiResolution), yes(self.supports_multi_resolution()));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsTiles), yes(self.supports_tiles()));
@@ -241,7 +268,7 @@ impl HostProfile {
             ofx_str(sys::kOfxImageEffectPropSupportedPixelDepths),
             &self.depths().iter().map(|d| d.ofx_name()).collect::<Vec<_>>(),
         );
-        let multi_depth = matches!(self, HostProfile::Generic | HostProfile::Natron);
+        let multi_depth = self.is_natron() || self == HostProfile::Generic;
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultipleClipDepths), yes(multi_depth));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultipleClipPARs), 0);
         p.set_int(ofx_str(sys::kOfxImageEffectPropSetableFrameRate), 0);
@@ -268,7 +295,7 @@ impl HostProfile {
             p.set_str(ofx_str(sys::kOfxImageEffectPropCudaRenderSupported), "false");
             p.set_str(ofx_str(sys::kOfxImageEffectPropCudaStreamSupported), "false");
         }
-        if self == HostProfile::Natron {
+        if self.is_natron() {
             p.set_int("NatronOfxHostIsNatron", 1);
         }
         p
