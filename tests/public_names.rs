@@ -64,3 +64,19 @@ fn choice_ids_and_labels_are_frozen() {
         .collect();
     assert_eq!(seen, frozen, "choice ids or labels changed: they are public names (saved projects hold them)");
 }
+
+#[test]
+fn every_folder_control_is_a_directory_path() {
+    // Hosts show a folder browser for directory-path strings; a plain string makes users type paths.
+    let bundle = load(HostProfile::Generic);
+    let mut folders = Vec::new();
+    for plugin in bundle.plugins() {
+        let description = bundle.describe(&plugin.id, Context::Filter).unwrap();
+        for p in description.params.iter().filter(|p| p.kind == ParamKind::String && p.name.ends_with("_folder")) {
+            assert_eq!(p.string_mode, "OfxParamStringIsDirectoryPath", "{} {}", plugin.short_name, p.name);
+            folders.push(format!("{}.{}", plugin.short_name, p.name));
+        }
+    }
+    assert!(folders.contains(&"depth-map.model_folder".to_string()), "{folders:?}");
+    assert!(folders.contains(&"magic-mask.store_folder".to_string()), "{folders:?}");
+}

@@ -235,11 +235,10 @@ impl Effect for DepthMap {
         d.param(ParamDef::int("temporal_window", "Window", "Frames on each side that stabilise a frame.", 2, (0, TEMPORAL_WINDOW_MAX), (0, 6)).parent("temporal"))?;
 
         d.param(ParamDef::label_text("status", "Status", "The backend the model runs on, and why a faster one is not used."))?;
-        d.param(ParamDef::string(
+        d.param(ParamDef::folder(
             "model_folder",
             "Model Folder",
             "Folder holding depth_anything_v2_small.onnx; empty = DEEPMATTE_MODELS, else the bundle's models folder.",
-            "",
         ))?;
         Ok(())
     }

@@ -368,6 +368,11 @@ impl Param {
             secret: p.int(ofx_str(sys::kOfxParamPropSecret)) == Some(1),
             choice_ids: p.strs(CHOICE_IDS),
             choice_labels: p.strs(ofx_str(sys::kOfxParamPropChoiceOption)),
+            string_mode: if self.kind == ParamKind::String {
+                p.str(ofx_str(sys::kOfxParamPropStringMode)).unwrap_or_default()
+            } else {
+                String::new()
+            },
         }
     }
 

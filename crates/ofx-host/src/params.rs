@@ -244,6 +244,9 @@ pub struct ParamInfo {
     pub choice_ids: Vec<String>,
     /// Option labels of a choice (`kOfxParamPropChoiceOption`).
     pub choice_labels: Vec<String>,
+    /// `kOfxParamPropStringMode` of a string (`OfxParamStringIsDirectoryPath` makes hosts
+    /// show a folder browser); empty for other kinds.
+    pub string_mode: String,
 }
 
 impl ParamInfo {
@@ -481,6 +484,7 @@ mod tests {
             secret: false,
             choice_ids: vec!["rec709".into(), "average".into()],
             choice_labels: vec!["Luminance Rec.709".into(), "Average".into()],
+            string_mode: String::new(),
         }
     }
 
