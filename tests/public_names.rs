@@ -8,9 +8,14 @@ mod common;
 use common::load;
 use ofx_host::{Context, HostProfile, ParamKind};
 
-/// (effect, control, [(id, label)]) in option order, for the General context (a superset of
-/// Filter's controls).
-const FROZEN: &[(&str, &str, &[(&str, &str)])] = &[
+/// (effect, control, [(id, label)] in option order).
+type Frozen = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+/// The same, as read from the bundle.
+type Seen = (String, String, Vec<(String, String)>);
+
+/// Every choice, for the General context where an effect has it (a superset of Filter's controls).
+const FROZEN: &[Frozen] = &[
     (
         "luma-matte-extract",
         "channel",
@@ -45,7 +50,7 @@ const FROZEN: &[(&str, &str, &[(&str, &str)])] = &[
 #[test]
 fn choice_ids_and_labels_are_frozen() {
     let bundle = load(HostProfile::Generic);
-    let mut seen = Vec::new();
+    let mut seen: Vec<Seen> = Vec::new();
     for plugin in bundle.plugins() {
         let context = if plugin.contexts.contains(&Context::General) { Context::General } else { Context::Filter };
         let description = bundle.describe(&plugin.id, context).unwrap();
@@ -56,7 +61,7 @@ fn choice_ids_and_labels_are_frozen() {
             seen.push((plugin.short_name.clone(), p.name.clone(), options));
         }
     }
-    let frozen: Vec<(String, String, Vec<(String, String)>)> = FROZEN
+    let frozen: Vec<Seen> = FROZEN
         .iter()
         .map(|(fx, name, options)| {
             (fx.to_string(), name.to_string(), options.iter().map(|(i, l)| (i.to_string(), l.to_string())).collect())

@@ -19,7 +19,7 @@ use imaging::{place_plane, Components, Finesse, ImageRef, MatteLevels, MatteOutp
 use inference::budget::Lru;
 use inference::SessionOptions;
 use ofx::{
-    BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded,
+    BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded, Host,
     Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
 };
 use std::sync::{Arc, LazyLock};
@@ -294,7 +294,17 @@ impl Effect for DepthMap {
             imaging::copy(&mut output.view_mut(), args.window, Some(&source_view));
             return Ok(());
         }
-        let estimator = estimator(&settings.model_folder)?;
+        let estimator = match estimator(&settings.model_folder) {
+            Ok(estimator) => estimator,
+            Err(e) if !Host::current().shows_messages() => {
+                // MLT shows the source when a render fails and no message at all: the missing
+                // or broken model would look like an effect that does nothing.
+                log::error!("Depth Map: {} (output marked with red stripes: this host shows no messages)", e.message);
+                imaging::failure_stripes(&mut output.view_mut(), args.window, Some(&source_view));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let raw = raw_depth(&estimator, &source_view, settings.quality)?;
         let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
         if settings.temporal.is_some() && temporal.is_none() {
