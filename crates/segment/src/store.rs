@@ -254,14 +254,7 @@ impl MaskStore {
             Err(source) => return Err(StoreError::Io { path, source }),
         };
         let corrupt = |detail: String| StoreError::Corrupt { frame, file: path.clone(), detail };
-        let mask = decode_png(&bytes).map_err(corrupt)?;
-        if (mask.width, mask.height) != (record.width, record.height) {
-            return Err(corrupt(format!(
-                "{}×{} where the manifest says {}×{}",
-                mask.width, mask.height, record.width, record.height
-            )));
-        }
-        Ok(mask)
+        decode_png(&bytes, (record.width, record.height)).map_err(corrupt)
     }
 
     /// Writes every stored frame to `folder` as a 16-bit grayscale PNG luma matte named by `template`
@@ -392,7 +385,10 @@ fn encode_png(out: &mut BufWriter<fs::File>, mask: &Mask) -> io::Result<()> {
     writer.finish().map_err(io::Error::from)
 }
 
-fn decode_png(bytes: &[u8]) -> Result<Mask, String> {
+/// Decodes a mask file of the size the manifest records. The header is checked against that size
+/// before any pixel buffer is made, so a file claiming a huge image (a damaged or crafted store on
+/// a shared folder) is an error, never an allocation that aborts the host.
+fn decode_png(bytes: &[u8], (want_width, want_height): (usize, usize)) -> Result<Mask, String> {
     let decoder = png::Decoder::new(bytes);
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
     let info = reader.info();
@@ -400,7 +396,12 @@ fn decode_png(bytes: &[u8]) -> Result<Mask, String> {
         return Err(format!("{:?} {:?} where 16-bit grayscale is expected", info.color_type, info.bit_depth));
     }
     let (width, height) = (info.width as usize, info.height as usize);
-    let mut buffer = vec![0; reader.output_buffer_size()];
+    if (width, height) != (want_width, want_height) {
+        return Err(format!("{width}×{height} where the manifest says {want_width}×{want_height}"));
+    }
+    let mut buffer = Vec::new();
+    buffer.try_reserve_exact(reader.output_buffer_size()).map_err(|_| format!("not enough memory for a {width}×{height} mask"))?;
+    buffer.resize(reader.output_buffer_size(), 0);
     reader.next_frame(&mut buffer).map_err(|e| e.to_string())?;
     let coverage = buffer[..width * height * 2].chunks_exact(2).map(|b| u16::from_be_bytes([b[0], b[1]])).collect();
     Ok(Mask { width, height, coverage })

@@ -213,3 +213,39 @@ fn export_templates_cannot_leave_the_export_folder() {
     assert!(fs::read_dir(&export).unwrap().next().is_none(), "nothing written at all");
     assert_eq!(store.export("{clip}.{frame:04}.png", &export, "clip").unwrap(), vec![export.join("clip.0003.png")]);
 }
+
+/// CRC-32 (ISO-HDLC, as PNG chunks use), bit by bit.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_mask_file_claiming_a_huge_size_is_an_error_not_an_abort() {
+    let root = common::scratch("huge");
+    let mut store = MaskStore::open(&root, "s").unwrap();
+    store.write(0, &Mask { width: 8, height: 4, coverage: vec![7; 32] }, MODEL, QUALITY, "h", Direction::Forward).unwrap();
+    let file = store.folder().join(&store.record(0).unwrap().file);
+    // Rewrite the header to say 1,000,000 × 1,000,000 (2 TB of 16-bit samples), with a valid CRC.
+    let mut bytes = fs::read(&file).unwrap();
+    assert_eq!(&bytes[12..16], b"IHDR");
+    bytes[16..20].copy_from_slice(&1_000_000u32.to_be_bytes());
+    bytes[20..24].copy_from_slice(&1_000_000u32.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    fs::write(&file, &bytes).unwrap();
+    let err = store.read(0).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { frame: 0, .. }) && err.to_string().contains("1000000×1000000"), "{err}");
+    // The manifest edited to agree: still an error (memory), never an abort.
+    let manifest = store.folder().join("manifest.json");
+    let text = fs::read_to_string(&manifest).unwrap().replace("\"width\": 8", "\"width\": 1000000").replace("\"height\": 4", "\"height\": 1000000");
+    fs::write(&manifest, text).unwrap();
+    let err = MaskStore::open(&root, "s").unwrap().read(0).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { frame: 0, .. }), "{err}");
+}
