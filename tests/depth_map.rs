@@ -359,7 +359,7 @@ fn mlt_renders_frame_after_frame_without_neighbours_and_says_so() {
     // MLT reloads the plugin around every frame and has no temporal access: the model and its
     // cache live at process level, and Temporal Stability turns itself off with a message.
     let (mut fx, _models) = instance(HostProfile::Mlt, EXACT_FILE);
-    fx.set_param_text("output", "matte").unwrap();
+    fx.set_param_text("output", "Matte").unwrap();
     let source = bands_image(Rect::new(0, 0, 96, 54), BitDepth::U8, Components::Rgba);
     let frames: BTreeMap<i32, Image> = (0..3).map(|f| (f, source.clone())).collect();
     fx.set_input("Source", ClipSource::Frames(frames));

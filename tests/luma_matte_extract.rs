@@ -121,13 +121,17 @@ fn every_profile_loads_describes_and_renders_every_context() {
             for want in ["channel", "black_clip", "white_clip", "gamma", "invert", "use_matte_input", "matte_frame_offset", "output"] {
                 assert!(names.iter().any(|n| n == want), "{profile:?} {context:?}: missing {want} in {names:?}");
             }
+            let output = description.params.iter().find(|p| p.name == "output").unwrap();
+            assert!(output.hint.contains("MLT") && output.hint.contains("straight"), "the hint says what MLT does: {}", output.hint);
             let mut fx = bundle.create_instance(ID, context).unwrap();
             let source = test_image(Rect::new(0, 0, 48, 32), BitDepth::U8, Components::Rgba, 1);
             fx.set_input("Source", ClipSource::Still(source.clone()));
             let out = fx.render(0.0, &RenderOptions::default()).unwrap_or_else(|e| panic!("{profile:?} {context:?}: {e}"));
             assert_eq!((out.width(), out.height()), (48, 32), "{profile:?} {context:?}");
             let delivered = source.converted(out.depth(), source.components());
-            check(&out, &delivered, None, out.bounds(), &DEFAULT);
+            // MLT composites straight alpha: a premultiplied output would be darkened twice.
+            let look = if profile == HostProfile::Mlt { Look { output: "alpha_straight", ..DEFAULT } } else { DEFAULT };
+            check(&out, &delivered, None, out.bounds(), &look);
         }
     }
 }

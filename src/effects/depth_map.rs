@@ -19,7 +19,7 @@ use imaging::{place_plane, Components, Finesse, ImageRef, MatteLevels, MatteOutp
 use inference::budget::Lru;
 use inference::SessionOptions;
 use ofx::{
-    BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded,
+    BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded, Host,
     Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
 };
 use std::sync::{Arc, LazyLock};
@@ -243,11 +243,10 @@ impl Effect for DepthMap {
             "Download Depth Anything V2 Small (about 99 MB, Apache-2.0) from its publisher into your DeepMatte models folder, check its sha256, and use it.",
         ))?;
         d.param(ParamDef::label_text("status", "Status", "The backend the model runs on, and why a faster one is not used."))?;
-        d.param(ParamDef::string(
+        d.param(ParamDef::folder(
             "model_folder",
             "Model Folder",
             "Folder searched first for depth_anything_v2_small.onnx; then DEEPMATTE_MODELS, your DeepMatte models folder (where Download Model puts it), the bundle's models folder.",
-            "",
         ))?;
         Ok(())
     }
@@ -295,7 +294,17 @@ impl Effect for DepthMap {
             imaging::copy(&mut output.view_mut(), args.window, Some(&source_view));
             return Ok(());
         }
-        let estimator = estimator(&settings.model_folder)?;
+        let estimator = match estimator(&settings.model_folder) {
+            Ok(estimator) => estimator,
+            Err(e) if !Host::current().shows_messages() => {
+                // MLT shows the source when a render fails and no message at all: the missing
+                // or broken model would look like an effect that does nothing.
+                log::error!("Depth Map: {} (output marked with red stripes: this host shows no messages)", e.message);
+                imaging::failure_stripes(&mut output.view_mut(), args.window, Some(&source_view));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let raw = raw_depth(&estimator, &source_view, settings.quality)?;
         let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
         if settings.temporal.is_some() && temporal.is_none() {

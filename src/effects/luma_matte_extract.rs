@@ -15,7 +15,7 @@
 use imaging::{extract_matte, Components, LumaChannel, MatteLevels, MatteOutput};
 use ofx::{
     BitDepth, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
-    Error, FramesNeeded, Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
+    Error, FramesNeeded, Host, Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
 };
 
 /// The effect; it keeps no state between renders.
@@ -36,7 +36,8 @@ impl Choice for OutputMode {
             value: OutputMode(MatteOutput::AlphaPremultiplied),
             id: "alpha_premultiplied",
             label: "Alpha (premultiplied)",
-            hint: "Source colour multiplied by the matte, matte in alpha: ready to composite.",
+            hint: "Source colour multiplied by the matte, matte in alpha: ready to composite. \
+                   In MLT (Shotcut, Kdenlive), which composites straight alpha, this is straight too.",
         },
         ChoiceOption {
             value: OutputMode(MatteOutput::AlphaStraight),
@@ -71,6 +72,16 @@ impl Choice for Channel {
     ];
 }
 
+/// The Output choice as this host needs it: MLT forces the output to unpremultiplied and
+/// composites straight alpha, so a premultiplied matte would be darkened twice there.
+fn output_mode(fx: &Instance, time: f64) -> Result<MatteOutput> {
+    let chosen = fx.params().choice::<OutputMode>("output", time)?.0;
+    Ok(match chosen {
+        MatteOutput::AlphaPremultiplied if Host::current().composites_straight() => MatteOutput::AlphaStraight,
+        mode => mode,
+    })
+}
+
 /// Every control, read at one time.
 struct Settings {
     channel: LumaChannel,
@@ -94,7 +105,7 @@ impl Settings {
             // Filter context has no Matte input: the control exists but does nothing there.
             use_matte_input: fx.context() == Context::General && p.boolean("use_matte_input", time)?,
             matte_frame_offset: p.int("matte_frame_offset", time)?,
-            output: p.choice::<OutputMode>("output", time)?.0,
+            output: output_mode(fx, time)?,
         })
     }
 
@@ -144,7 +155,12 @@ impl Effect for LumaMatteExtract {
             (-100_000, 100_000),
             (-24, 24),
         ))?;
-        d.param(ParamDef::choice("output", "Output", "Where the matte goes.", OutputMode(MatteOutput::AlphaPremultiplied)))?;
+        d.param(ParamDef::choice(
+            "output",
+            "Output",
+            "Where the matte goes. MLT (Shotcut, Kdenlive) composites straight alpha: there the output is always straight.",
+            OutputMode(MatteOutput::AlphaPremultiplied),
+        ))?;
         Ok(())
     }
 
@@ -205,7 +221,7 @@ impl Effect for LumaMatteExtract {
     fn clip_preferences(&self, fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
         // The matte needs an alpha channel to land in, whatever the Source's layout.
         prefs.output_components = Some(Components::Rgba);
-        prefs.output_premultiplied = Some(fx.params().choice::<OutputMode>("output", 0.0)?.0 != MatteOutput::AlphaStraight);
+        prefs.output_premultiplied = Some(output_mode(fx, 0.0)? != MatteOutput::AlphaStraight);
         Ok(())
     }
 }

@@ -68,6 +68,10 @@ fn describe_param(p: &ParamInfo, width: usize) -> String {
     if p.kind == ParamKind::Choice {
         let ids = if p.choice_ids.is_empty() { &p.choice_labels } else { &p.choice_ids };
         line += &format!("  options: {}", ids.join(", "));
+        if !p.choice_ids.is_empty() {
+            // Labels are public too: MLT hosts set and save choices by label, and --set takes either.
+            line += &format!("  labels: {}", p.choice_labels.join(" | "));
+        }
     }
     if p.secret {
         line += "  (hidden)";

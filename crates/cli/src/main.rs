@@ -67,6 +67,8 @@ enum Profile {
     Resolve,
     Nuke,
     Natron,
+    /// Natron's headless renderer (background: ordinary messages only).
+    NatronRenderer,
     Mlt,
 }
 
@@ -79,6 +81,7 @@ impl HostArgs {
             Profile::Resolve => HostProfile::Resolve,
             Profile::Nuke => HostProfile::Nuke,
             Profile::Natron => HostProfile::Natron,
+            Profile::NatronRenderer => HostProfile::NatronRenderer,
             Profile::Mlt => HostProfile::Mlt,
         };
         Bundle::load(&path, profile).with_context(|| format!("cannot load the bundle {}", path.display()))

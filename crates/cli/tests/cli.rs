@@ -121,6 +121,41 @@ fn eight_bit_png_stays_eight_bit_and_alpha_modes_place_the_matte() {
 }
 
 #[test]
+fn choices_take_labels_wherever_they_take_ids() {
+    let list = deepmatte(&["list"]);
+    assert_ok(&list);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("labels: Alpha (premultiplied) | Alpha (straight) | Matte as grey"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("card.png");
+    card(BitDepth::U16, 4).save(&input).unwrap();
+    let render = |name: &str, args: &[&str]| {
+        let output = dir.path().join(format!("{name}.png"));
+        let mut all = vec!["render", "--effect", "luma-matte-extract", "--input", path_str(&input), "--output"];
+        all.push(path_str(&output));
+        all.extend_from_slice(args);
+        let out = deepmatte(&all);
+        assert_ok(&out);
+        Image::load(&output).unwrap()
+    };
+    let by_id = render("id", &["--set", "output=matte_rgba", "--set", "channel=luma601"]);
+    let by_label = render("label", &["--set", "output=Matte as grey", "--set", "channel=Luminance (Rec.601)"]);
+    let keyed = render("key", &["--set", "output=Matte as grey", "--key", "channel=0:Luminance (Rec.601)"]);
+    let default = render("default", &["--set", "output=matte_rgba"]);
+    let pixels = |image: &Image| {
+        let b = image.bounds();
+        (b.y1..b.y2).flat_map(|y| (b.x1..b.x2).map(move |x| image.rgba(x, y))).collect::<Vec<_>>()
+    };
+    assert!(pixels(&by_id) == pixels(&by_label), "a label selects the same option as its id");
+    assert!(pixels(&by_id) == pixels(&keyed), "--key takes labels too");
+    assert!(pixels(&by_id) != pixels(&default), "Rec.601 differs from the default Rec.709");
+    let err = deepmatte(&["render", "--effect", "luma-matte-extract", "--input", path_str(&input), "--output",
+        path_str(&dir.path().join("x.png")), "--set", "output=purple"]);
+    assert!(!err.status.success());
+    assert!(String::from_utf8_lossy(&err.stderr).contains("Matte as grey"), "the error lists the labels");
+}
+
+#[test]
 fn exr_in_gives_float_exr_out() {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("card.exr"), dir.path().join("matte.exr"));

@@ -8,6 +8,7 @@
 
 mod finesse;
 mod luma;
+mod mark;
 mod plane;
 pub mod resize;
 mod sample;
@@ -15,6 +16,7 @@ mod view;
 
 pub use finesse::{luma_plane, Finesse};
 pub use luma::{copy, extract_matte, place_plane, pow_unit, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
+pub use mark::{failure_stripes, on_failure_stripe, FAILURE_RED, FAILURE_STRIPE};
 pub use plane::{box_blur, expand_contract, gaussian_blur, guided_filter, Plane};
 pub use sample::Sample;
 pub use view::{for_each_row, Components, ImageMut, ImageRef, Rect, RowMut, RowRef};

@@ -1,7 +1,7 @@
 //! Loading a `*.ofx.bundle`: the binary, its plugins, Load and Describe, context
 //! descriptions, and instances. Load/Unload are reference-counted per plugin across
-//! bundles in the process (a real host loads a plugin once), except under MLT, which
-//! cycles them around every frame.
+//! bundles in the process (a real host loads a plugin once; MLT too, which then describes
+//! and creates a fresh instance for every frame).
 
 use crate::actions::{call, call_entry, Frame, MainEntry};
 use crate::image::{BitDepth, Components};
@@ -137,7 +137,7 @@ fn plugin_frame(plugin: &Plugin) -> Frame {
     Frame { journal: plugin.journal.clone(), effect: None, render: None }
 }
 
-/// kOfxActionLoad (sent every time: MLT's cycle, or the first bundle).
+/// kOfxActionLoad (sent by the first bundle of a plugin in the process).
 pub(crate) fn load_action(plugin: &Plugin) -> Result<(), HostError> {
     let mark = plugin.journal.message_count();
     let st = call_entry(plugin.entry, plugin_frame(plugin), sys::kOfxActionLoad, std::ptr::null(), None, None);
@@ -373,9 +373,8 @@ impl Bundle {
 
     fn load_plugin(plugin: &Arc<Plugin>) -> Result<Option<LoadedPlugin>, HostError> {
         let cycles = plugin.profile.cycles_per_frame();
-        if cycles {
-            load_action(plugin)?;
-        } else {
+        {
+            // Every host, MLT included, loads a plugin once for the process.
             let mut loads = lock(&LOADS);
             let n = loads.entry(plugin.entry as usize).or_insert(0);
             if *n == 0 {
@@ -384,11 +383,7 @@ impl Bundle {
             *n += 1;
             plugin.counted.store(true, Ordering::SeqCst);
         }
-        let main = describe(plugin);
-        if cycles {
-            unload_action(plugin);
-        }
-        let main = main?;
+        let main = describe(plugin)?;
         let info = plugin_info(plugin, &main);
         if cycles && !info.contexts.contains(&Context::Filter) {
             return Ok(None);
@@ -419,7 +414,7 @@ impl Bundle {
     }
 
     /// Describes a plugin in a context (DescribeInContext runs once per context and
-    /// bundle; under MLT in a fresh Load…Unload cycle every time).
+    /// bundle; under MLT afresh every time).
     pub fn describe(&self, id: &str, context: Context) -> Result<EffectDescription, HostError> {
         let index = self.core.index(id)?;
         let desc = self.core.context_descriptor(index, context)?;
@@ -503,12 +498,7 @@ impl BundleCore {
                 cache.insert(context, desc.clone());
                 Ok(desc)
             }
-            None => {
-                load_action(&entry.plugin)?;
-                let desc = describe(&entry.plugin).and_then(|main| describe_in_context(&main, context));
-                unload_action(&entry.plugin);
-                desc
-            }
+            None => describe(&entry.plugin).and_then(|main| describe_in_context(&main, context)),
         }
     }
 

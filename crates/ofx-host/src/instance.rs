@@ -1,7 +1,8 @@
 //! An effect instance as a user drives it: inputs, parameter edits (with the
 //! InstanceChanged actions a host sends), keyframes, buttons, renders, and what the plugin
 //! reported. Under MLT the plugin instance lives only inside each frame's
-//! Load → … → Unload cycle; this object then holds the values MLT animates itself.
+//! CreateInstance → … → DestroyInstance cycle; this object then holds the values MLT
+//! animates itself.
 
 use crate::actions::call;
 use crate::bundle::{self, BundleCore, Context};
@@ -102,6 +103,7 @@ fn create_live(desc: &Effect, template: Option<&Effect>, journal: Arc<Journal>) 
     let effect = desc.instantiate(&inputs, journal);
     if let Some(t) = template {
         *write(&effect.runtime.frame_range) = *read(&t.runtime.frame_range);
+        *write(&effect.runtime.unreadable) = read(&t.runtime.unreadable).clone();
     }
     clips::update_connections(&effect);
     let profile = effect.plugin.profile;
@@ -167,7 +169,10 @@ fn notify(effect: &Arc<Effect>, kind: &[u8], name: &str, reason: &[u8], time: f6
 /// notified again, so a plugin cannot loop forever.
 pub(crate) fn plugin_edited(effect: &Arc<Effect>, param: &str, time: f64) {
     let runtime = &effect.runtime;
-    if !runtime.live.load(Ordering::SeqCst) || runtime.plugin_edits.load(Ordering::SeqCst) > 0 {
+    if !effect.plugin.profile.sends_instance_changed()
+        || !runtime.live.load(Ordering::SeqCst)
+        || runtime.plugin_edits.load(Ordering::SeqCst) > 0
+    {
         return;
     }
     runtime.plugin_edits.fetch_add(1, Ordering::SeqCst);
@@ -219,9 +224,16 @@ impl Instance {
         self.core.context
     }
 
-    /// Every parameter as currently declared (labels, ranges and secrecy may change).
+    /// Every parameter as currently declared (labels, ranges and secrecy may change), as
+    /// far as the host shows them: MLT maps neither secret parameters nor push buttons.
     pub fn params(&self) -> Vec<ParamInfo> {
-        read(&self.effect().param_set.params).iter().map(|p| p.info()).collect()
+        let profile = self.profile();
+        read(&self.effect().param_set.params)
+            .iter()
+            .map(|p| p.info())
+            .filter(|p| profile.supports_secret_params() || !p.secret)
+            .filter(|p| profile.supports_push_buttons() || p.kind != ParamKind::PushButton)
+            .collect()
     }
 
     /// A parameter's value at `time` (interpolated between keys).
@@ -231,12 +243,20 @@ impl Instance {
 
     /// Checks a value against a parameter; the value Resolve would really store.
     fn prepare(&self, param: &Param, value: ParamValue) -> Result<ParamValue, HostError> {
-        param.info().check(&value)?;
+        let info = param.info();
+        if info.secret && !self.profile().supports_secret_params() {
+            return Err(HostError::Unsupported(format!(
+                "{} drops secret parameters: '{}' cannot be set",
+                self.profile().label(),
+                info.name
+            )));
+        }
+        info.check(&value)?;
         Ok(param.clamped(value))
     }
 
     fn user_edited(&self, kind: &[u8], name: &str, time: f64) -> Result<(), HostError> {
-        if !self.live() {
+        if !self.live() || !self.profile().sends_instance_changed() {
             return Ok(());
         }
         notify(self.effect(), kind, name, sys::kOfxChangeUserEdited, time)
@@ -277,6 +297,13 @@ impl Instance {
         crate::clips::update_connections(self.effect());
     }
 
+    /// Imitates an incomplete host: reading the value of a parameter of these kinds answers
+    /// kOfxStatErrMissingHostFeature, as the official OpenFX example host (hostDemo) does
+    /// for integers and choices.
+    pub fn set_unreadable_params(&mut self, kinds: &[ParamKind]) {
+        *write(&self.effect().runtime.unreadable) = kinds.to_vec();
+    }
+
     /// Works in proxy mode: button presses and viewer actions (outside renders) report this
     /// render scale and fetch input images at it, as Nuke and Natron do in proxy mode.
     pub fn set_proxy_scale(&mut self, scale: (f64, f64)) {
@@ -285,8 +312,21 @@ impl Instance {
 
     /// [`Instance::set_param`] from text (see [`ParamInfo::parse`]).
     pub fn set_param_text(&mut self, name: &str, text: &str) -> Result<(), HostError> {
-        let value = self.param(name)?.info().parse(text)?;
+        let value = self.parse(name, text)?;
         self.set_param(name, value)
+    }
+
+    /// Text as this host reads it: MLT matches a choice against its labels only, exactly,
+    /// and silently takes the default for text that matches none (as MLT 7.41 does).
+    fn parse(&self, name: &str, text: &str) -> Result<ParamValue, HostError> {
+        let info = self.param(name)?.info();
+        if info.kind == ParamKind::Choice && self.profile().choices_by_label() {
+            return Ok(match info.choice_labels.iter().position(|l| l == text) {
+                Some(i) => ParamValue::Choice(i as i32),
+                None => info.default.clone(),
+            });
+        }
+        info.parse(text)
     }
 
     /// Sets a keyframe (the parameter must animate), then sends InstanceChanged.
@@ -303,7 +343,7 @@ impl Instance {
 
     /// [`Instance::set_key`] from text.
     pub fn set_key_text(&mut self, name: &str, time: f64, text: &str) -> Result<(), HostError> {
-        let value = self.param(name)?.info().parse(text)?;
+        let value = self.parse(name, text)?;
         self.set_key(name, time, value)
     }
 
@@ -317,8 +357,8 @@ impl Instance {
                 got: "a button press".into(),
             });
         }
-        if self.profile().cycles_per_frame() {
-            return Err(HostError::Unsupported("MLT has no live instance to press buttons on".into()));
+        if !self.profile().supports_push_buttons() {
+            return Err(HostError::Unsupported(format!("{} has no push buttons", self.profile().label())));
         }
         *lock(&self.effect().runtime.time) = time;
         self.user_edited(sys::kOfxTypeParameter, button, time)
@@ -420,14 +460,13 @@ impl Instance {
         result.and(end)
     }
 
-    /// MLT's frame-threaded cycle: Load → Describe → DescribeInContext → CreateInstance
-    /// (clip formats unset) → render → DestroyInstance → Unload, with the parameter values
-    /// of this frame and no keys.
+    /// MLT 7.41's frame-threaded cycle (the plugin was loaded once with the bundle):
+    /// Describe → DescribeInContext → CreateInstance (clip formats unset) → render →
+    /// DestroyInstance, with the parameter values of this frame and no keys.
     fn mlt_frame(&self, time: f64, options: &RenderOptions) -> Result<Image, HostError> {
         let plugin = self.core.bundle.plugin(self.core.index).clone();
         let template = self.effect();
-        bundle::load_action(&plugin)?;
-        let result = bundle::describe(&plugin).and_then(|main| {
+        bundle::describe(&plugin).and_then(|main| {
             let desc = bundle::describe_in_context(&main, self.core.context)?;
             let fx = create_live(&desc, Some(template), template.journal.clone())?;
             for p in read(&template.param_set.params).iter() {
@@ -441,9 +480,7 @@ impl Instance {
                 .and_then(|image| render::sequence(&fx, false, time, time, options, false).map(|_| image));
             destroy(&fx);
             image
-        });
-        bundle::unload_action(&plugin);
-        result
+        })
     }
 
     /// GetFramesNeeded: the (clip, first, last) ranges the plugin needs to render `time`.

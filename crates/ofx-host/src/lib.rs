@@ -14,10 +14,11 @@
 //! ```
 //!
 //! One process holds one copy of a plugin binary: `dlopen` reference-counts it, so several
-//! [`Bundle`]s of the same path share the plugin's globals, and the plugin talks to the
-//! host of the most recent `setHost` (as with any OFX host, one host per process). The
-//! suites themselves are the same for every profile and find the profile through the
-//! handles they are given, so bundles of different profiles can run side by side.
+//! [`Bundle`]s of the same path share the plugin's globals, and the plugin keeps the host
+//! of the most recent `setHost` (as with any OFX host, one host per process). The suites
+//! themselves are the same for every profile and find the profile through the handles they
+//! are given — reads of the host property set answer for the profile of the action in
+//! progress — so bundles of different profiles can run side by side.
 
 #![warn(missing_docs)]
 

@@ -70,6 +70,8 @@ pub(crate) struct Runtime {
     pub instance_render: Mutex<()>,
     /// How the inputs' pixels relate to canonical coordinates outside the render options.
     pub footage: Mutex<Footage>,
+    /// Parameter kinds whose values this host cannot read (an incomplete host).
+    pub unreadable: RwLock<Vec<ParamKind>>,
 }
 
 /// The inputs' pixel shape and the viewer's proxy scale, set per instance.
@@ -366,6 +368,11 @@ impl Param {
             secret: p.int(ofx_str(sys::kOfxParamPropSecret)) == Some(1),
             choice_ids: p.strs(CHOICE_IDS),
             choice_labels: p.strs(ofx_str(sys::kOfxParamPropChoiceOption)),
+            string_mode: if self.kind == ParamKind::String {
+                p.str(ofx_str(sys::kOfxParamPropStringMode)).unwrap_or_default()
+            } else {
+                String::new()
+            },
         }
     }
 

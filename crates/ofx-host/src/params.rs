@@ -244,6 +244,9 @@ pub struct ParamInfo {
     pub choice_ids: Vec<String>,
     /// Option labels of a choice (`kOfxParamPropChoiceOption`).
     pub choice_labels: Vec<String>,
+    /// `kOfxParamPropStringMode` of a string (`OfxParamStringIsDirectoryPath` makes hosts
+    /// show a folder browser); empty for other kinds.
+    pub string_mode: String,
 }
 
 impl ParamInfo {
@@ -317,8 +320,11 @@ impl ParamInfo {
                 match by_id.or_else(by_label).or_else(by_index) {
                     Some(i) => ParamValue::Choice(i as i32),
                     None => {
-                        let names = if self.choice_ids.is_empty() { &self.choice_labels } else { &self.choice_ids };
-                        return Err(bad(&format!("one of {}", names.join(", "))));
+                        return Err(bad(&if self.choice_ids.is_empty() {
+                            format!("one of {}", self.choice_labels.join(", "))
+                        } else {
+                            format!("one of {} (or a label: {})", self.choice_ids.join(", "), self.choice_labels.join(", "))
+                        }));
                     }
                 }
             }
@@ -478,6 +484,7 @@ mod tests {
             secret: false,
             choice_ids: vec!["rec709".into(), "average".into()],
             choice_labels: vec!["Luminance Rec.709".into(), "Average".into()],
+            string_mode: String::new(),
         }
     }
 

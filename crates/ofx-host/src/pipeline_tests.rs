@@ -34,6 +34,8 @@ enum Seen {
         source: Option<(Rect, isize)>,
         source_connected: i32,
         output: (Rect, isize),
+        /// The output image's `kOfxImageEffectPropPreMultiplication`.
+        output_premult: String,
     },
     Changed {
         name: String,
@@ -174,6 +176,15 @@ unsafe fn describe_in_context(e: sys::OfxImageEffectHandle) {
         define_param(set, sys::kOfxParamTypeInteger, c"fetch_offset", Some((0.0, -10.0, 10.0)));
         define_param(set, sys::kOfxParamTypeBoolean, c"leak", None);
         define_param(set, sys::kOfxParamTypePushButton, c"run", None);
+        let mut mode = std::ptr::null_mut();
+        suites::param::SUITE.paramDefine.unwrap()(set, c(sys::kOfxParamTypeChoice).as_ptr(), c"mode".as_ptr(), &mut mode);
+        set_str(mode, sys::kOfxParamPropChoiceOption, 0, c"Plain Gain");
+        set_str(mode, sys::kOfxParamPropChoiceOption, 1, c"Doubled");
+        set_str(mode, b"DeepMatteParamPropChoiceIds\0", 0, c"plain");
+        set_str(mode, b"DeepMatteParamPropChoiceIds\0", 1, c"doubled");
+        let mut hidden = std::ptr::null_mut();
+        suites::param::SUITE.paramDefine.unwrap()(set, c(sys::kOfxParamTypeInteger).as_ptr(), c"hidden".as_ptr(), &mut hidden);
+        set_int(hidden, sys::kOfxParamPropSecret, 1);
     }
 }
 
@@ -217,6 +228,7 @@ unsafe fn render(e: sys::OfxImageEffectHandle, in_args: sys::OfxPropertySetHandl
                 }
             }
         }
+        let output_premult = get_str(out, sys::kOfxImageEffectPropPreMultiplication);
         fx().clipReleaseImage.unwrap()(out);
         if have_source && leak == 0 {
             assert_eq!(fx().clipReleaseImage.unwrap()(src), status::OK);
@@ -227,6 +239,7 @@ unsafe fn render(e: sys::OfxImageEffectHandle, in_args: sys::OfxPropertySetHandl
             source: source.map(|s| (s.1, s.2)),
             source_connected,
             output: (out_bounds, out_rb),
+            output_premult,
         });
         status::OK
     }
@@ -248,7 +261,7 @@ unsafe extern "C" fn mock_entry(
     action: *const c_char,
     handle: *const c_void,
     in_args: sys::OfxPropertySetHandle,
-    _out: sys::OfxPropertySetHandle,
+    out_args: sys::OfxPropertySetHandle,
 ) -> OfxStatus {
     let e = handle as sys::OfxImageEffectHandle;
     let action = unsafe { CStr::from_ptr(action) }.to_bytes_with_nul();
@@ -283,6 +296,9 @@ unsafe extern "C" fn mock_entry(
                 c"created with gain %g".as_ptr(),
                 1.0f64,
             );
+        } else if action == sys::kOfxImageEffectActionGetClipPreferences {
+            // Asks for a premultiplied output, which MLT overrides.
+            set_str(out_args, sys::kOfxImageEffectPropPreMultiplication, 0, c(sys::kOfxImagePreMultiplied));
         } else if action == sys::kOfxImageEffectActionRender {
             return render(e, in_args);
         } else if action == sys::kOfxActionInstanceChanged {
@@ -489,7 +505,26 @@ fn mlt_cycles_every_frame_without_temporal_access_or_early_clip_formats() {
             _ => None,
         });
         if profile == HostProfile::Mlt {
-            assert_eq!((loads, unloads), (1, 1), "a whole cycle around the frame");
+            assert_eq!((loads, unloads), (0, 0), "MLT 7.41 loads once, with the bundle, and unloads at exit");
+            let cycle = [
+                "OfxActionDescribe",
+                "OfxImageEffectActionDescribeInContext",
+                "OfxActionCreateInstance",
+                "OfxImageEffectActionRender",
+                "OfxActionDestroyInstance",
+            ];
+            let per_frame: Vec<&str> = log
+                .iter()
+                .filter_map(|s| match s {
+                    Seen::Action(a) if cycle.contains(&a.as_str()) => Some(a.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                per_frame,
+                cycle,
+                "one fresh instance per frame"
+            );
             assert_eq!(early, Some(status::ERR_UNKNOWN), "clip depth unset during CreateInstance");
             assert!(out.row_bytes() < 0, "MLT images are bottom-up");
             assert!(matches!(fx.press("run", 0.0), Err(HostError::Unsupported(_))));
@@ -497,6 +532,40 @@ fn mlt_cycles_every_frame_without_temporal_access_or_early_clip_formats() {
         } else {
             assert_eq!((loads, unloads, early), (0, 0, None));
         }
+    }
+}
+
+#[test]
+fn mlt_sets_choices_by_label_drops_secrets_and_buttons_and_forces_straight_output() {
+    for profile in [HostProfile::Generic, HostProfile::Mlt] {
+        let b = bundle(profile);
+        let mut fx = b.create_instance(ID, Context::Filter).unwrap();
+        fx.set_input("Source", ClipSource::Still(source(ramp)));
+        let mlt = profile == HostProfile::Mlt;
+        fx.set_param_text("mode", "Doubled").unwrap();
+        assert_eq!(fx.param_value("mode", 0.0).unwrap(), ParamValue::Choice(1), "{profile:?}: a label selects");
+        fx.set_param_text("mode", "doubled").unwrap();
+        let by_id = fx.param_value("mode", 0.0).unwrap();
+        assert_eq!(by_id, ParamValue::Choice(if mlt { 0 } else { 1 }), "{profile:?}: MLT knows no ids: the default");
+        let names: Vec<String> = fx.params().into_iter().map(|p| p.name).collect();
+        assert_eq!(names.contains(&"hidden".to_string()), !mlt, "{profile:?}: {names:?}");
+        assert_eq!(names.contains(&"run".to_string()), !mlt, "{profile:?}: {names:?}");
+        let secret = fx.set_param("hidden", ParamValue::Int(3));
+        assert_eq!(matches!(secret, Err(HostError::Unsupported(_))), mlt, "{profile:?}: {secret:?}");
+        SEEN.with(|s| s.borrow_mut().clear());
+        fx.set_param_text("gain", "2").unwrap();
+        fx.render(0.0, &RenderOptions::default()).unwrap();
+        let changed = seen().iter().filter(|s| matches!(s, Seen::Changed { .. })).count();
+        assert_eq!(changed, if mlt { 0 } else { 1 }, "{profile:?}: MLT never sends InstanceChanged");
+        let premult: Vec<String> = renders()
+            .into_iter()
+            .map(|s| match s {
+                Seen::Render { output_premult, .. } => output_premult,
+                _ => unreachable!(),
+            })
+            .collect();
+        let want = crate::ofx_str(if mlt { sys::kOfxImageUnPreMultiplied } else { sys::kOfxImagePreMultiplied });
+        assert_eq!(premult, vec![want.to_string()], "{profile:?}: the output's premultiplication");
     }
 }
 

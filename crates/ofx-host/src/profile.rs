@@ -19,13 +19,27 @@ pub enum HostProfile {
     Nuke,
     /// Natron: tiles, RGB inputs converted to RGBA unless the plugin declares RGB.
     Natron,
-    /// MLT (Shotcut, Kdenlive): a whole Load…Unload cycle per frame, no temporal access,
-    /// clip formats unset during CreateInstance, negative row bytes, no progress or abort.
+    /// NatronRenderer, Natron's headless renderer: Natron in the background
+    /// (`kOfxImageEffectHostPropIsBackground` = 1), which shows persistent messages nowhere —
+    /// only ordinary messages reach the user (its console) — and draws no overlays.
+    NatronRenderer,
+    /// MLT 7.41 (Shotcut, Kdenlive): Load once, then Describe → CreateInstance → Render →
+    /// DestroyInstance for every frame; choices set by label (unknown text = the default);
+    /// no secret parameters, push buttons or InstanceChanged; output forced to straight alpha;
+    /// no temporal access, clip formats unset during CreateInstance, negative row bytes, no
+    /// progress or abort; OFX API 1.5.
     Mlt,
 }
 
-const ALL: [HostProfile; 5] =
-    [HostProfile::Generic, HostProfile::Resolve, HostProfile::Nuke, HostProfile::Natron, HostProfile::Mlt];
+/// Every profile.
+pub(crate) const ALL: [HostProfile; 6] = [
+    HostProfile::Generic,
+    HostProfile::Resolve,
+    HostProfile::Nuke,
+    HostProfile::Natron,
+    HostProfile::NatronRenderer,
+    HostProfile::Mlt,
+];
 
 /// Resolve does not know these effect properties (setting them fails with ErrUnknown).
 const RESOLVE_EFFECT_UNKNOWN: &[&str] = &[ofx_str(sys::kOfxImageEffectInstancePropSequentialRender)];
@@ -39,7 +53,7 @@ impl HostProfile {
             HostProfile::Generic => "org.deepmatte.ofxhost",
             HostProfile::Resolve => "DaVinciResolve",
             HostProfile::Nuke => "uk.co.thefoundry.nuke",
-            HostProfile::Natron => "fr.inria.Natron",
+            HostProfile::Natron | HostProfile::NatronRenderer => "fr.inria.Natron",
             HostProfile::Mlt => "MLT",
         }
     }
@@ -51,6 +65,7 @@ impl HostProfile {
             HostProfile::Resolve => "DaVinci Resolve",
             HostProfile::Nuke => "Nuke",
             HostProfile::Natron => "Natron",
+            HostProfile::NatronRenderer => "NatronRenderer",
             HostProfile::Mlt => "MLT",
         }
     }
@@ -60,28 +75,43 @@ impl HostProfile {
             HostProfile::Generic => [1, 0, 0],
             HostProfile::Resolve => [19, 1, 0],
             HostProfile::Nuke => [15, 1, 0],
-            HostProfile::Natron => [2, 5, 0],
-            HostProfile::Mlt => [7, 28, 0],
+            HostProfile::Natron | HostProfile::NatronRenderer => [2, 5, 0],
+            HostProfile::Mlt => [7, 41, 0],
         }
+    }
+
+    /// Natron, with or without its user interface.
+    fn is_natron(self) -> bool {
+        matches!(self, HostProfile::Natron | HostProfile::NatronRenderer)
+    }
+
+    /// A renderer without a user interface (`kOfxImageEffectHostPropIsBackground`).
+    pub fn is_background(self) -> bool {
+        matches!(self, HostProfile::NatronRenderer | HostProfile::Mlt)
+    }
+
+    /// Whether persistent messages reach the user (NatronRenderer shows only ordinary ones).
+    pub fn shows_persistent_messages(self) -> bool {
+        self != HostProfile::NatronRenderer
     }
 
     /// Whether the host renders in tiles at all.
     pub fn supports_tiles(self) -> bool {
-        matches!(self, HostProfile::Generic | HostProfile::Nuke | HostProfile::Natron)
+        self.is_natron() || matches!(self, HostProfile::Generic | HostProfile::Nuke)
     }
 
     /// How many horizontal strips a render is split into by default.
     pub(crate) fn default_tiles(self) -> usize {
         match self {
             HostProfile::Nuke => 4,
-            HostProfile::Natron => 3,
+            HostProfile::Natron | HostProfile::NatronRenderer => 3,
             _ => 1,
         }
     }
 
     /// Whether render scales other than 1 are supported.
     pub fn supports_multi_resolution(self) -> bool {
-        matches!(self, HostProfile::Generic | HostProfile::Nuke | HostProfile::Natron)
+        self.is_natron() || matches!(self, HostProfile::Generic | HostProfile::Nuke)
     }
 
     /// Whether images at other times than the render time can be fetched.
@@ -91,7 +121,7 @@ impl HostProfile {
 
     /// Whether overlay interacts are drawn.
     pub fn supports_overlays(self) -> bool {
-        self != HostProfile::Mlt
+        !matches!(self, HostProfile::Mlt | HostProfile::NatronRenderer)
     }
 
     /// Contexts the host can instantiate effects in.
@@ -137,8 +167,44 @@ impl HostProfile {
         self == HostProfile::Resolve
     }
 
-    /// MLT runs Load → … → Unload around every frame.
+    /// MLT creates and destroys the instance around every frame (after one Load for the
+    /// process: its frame-threaded mode).
     pub(crate) fn cycles_per_frame(self) -> bool {
+        self == HostProfile::Mlt
+    }
+
+    /// `kOfxPropAPIVersion`: MLT 7.41 reports OFX 1.5, the others 1.4.
+    pub fn api_version(self) -> [i32; 2] {
+        if self == HostProfile::Mlt {
+            [1, 5]
+        } else {
+            [1, 4]
+        }
+    }
+
+    /// MLT maps every parameter to a property holding text; a choice is matched against its
+    /// labels (exactly), and text that matches none silently selects the default.
+    pub fn choices_by_label(self) -> bool {
+        self == HostProfile::Mlt
+    }
+
+    /// MLT drops secret parameters from its property mapping: they cannot be set.
+    pub fn supports_secret_params(self) -> bool {
+        self != HostProfile::Mlt
+    }
+
+    /// MLT has no push buttons and never sends InstanceChanged.
+    pub fn supports_push_buttons(self) -> bool {
+        self != HostProfile::Mlt
+    }
+
+    /// MLT never sends Begin/InstanceChanged/End (not for parameters, not for clips).
+    pub(crate) fn sends_instance_changed(self) -> bool {
+        self != HostProfile::Mlt
+    }
+
+    /// MLT composites the output as straight alpha whatever the plugin asks for.
+    pub(crate) fn forces_straight_output(self) -> bool {
         self == HostProfile::Mlt
     }
 
@@ -183,12 +249,12 @@ impl HostProfile {
         p.set_str(ofx_str(sys::kOfxPropType), ofx_str(sys::kOfxTypeImageEffectHost));
         p.set_str(ofx_str(sys::kOfxPropName), self.host_name());
         p.set_str(ofx_str(sys::kOfxPropLabel), self.label());
-        p.set_ints(ofx_str(sys::kOfxPropAPIVersion), &[1, 4]);
+        p.set_ints(ofx_str(sys::kOfxPropAPIVersion), &self.api_version());
         p.set_ints(ofx_str(sys::kOfxPropVersion), &self.version());
         let v = self.version();
         p.set_str(ofx_str(sys::kOfxPropVersionLabel), &format!("{}.{}.{}", v[0], v[1], v[2]));
         p.set_ptr(ofx_str(sys::kOfxPropHostOSHandle), 0);
-        p.set_int(ofx_str(sys::kOfxImageEffectHostPropIsBackground), yes(self == HostProfile::Mlt));
+        p.set_int(ofx_str(sys::kOfxImageEffectHostPropIsBackground), yes(self.is_background()));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsOverlays), yes(self.supports_overlays()));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultiResolution), yes(self.supports_multi_resolution()));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsTiles), yes(self.supports_tiles()));
@@ -202,7 +268,7 @@ impl HostProfile {
             ofx_str(sys::kOfxImageEffectPropSupportedPixelDepths),
             &self.depths().iter().map(|d| d.ofx_name()).collect::<Vec<_>>(),
         );
-        let multi_depth = matches!(self, HostProfile::Generic | HostProfile::Natron);
+        let multi_depth = self.is_natron() || self == HostProfile::Generic;
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultipleClipDepths), yes(multi_depth));
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultipleClipPARs), 0);
         p.set_int(ofx_str(sys::kOfxImageEffectPropSetableFrameRate), 0);
@@ -229,11 +295,28 @@ impl HostProfile {
             p.set_str(ofx_str(sys::kOfxImageEffectPropCudaRenderSupported), "false");
             p.set_str(ofx_str(sys::kOfxImageEffectPropCudaStreamSupported), "false");
         }
-        if self == HostProfile::Natron {
+        if self.is_natron() {
             p.set_int("NatronOfxHostIsNatron", 1);
         }
         p
     }
+}
+
+/// The host property set as seen by the plugin action running on this thread.
+///
+/// Bundles of one path share one copy of the plugin binary, which keeps only the latest
+/// `setHost`; tests run bundles of several profiles side by side in one process. So a read of
+/// any profile's host property set during an action answers for the profile of the plugin that
+/// action was sent to, as if each host ran alone (as real hosts do, one per process).
+pub(crate) fn host_props_for_caller(set: Arc<PropertySet>) -> Arc<PropertySet> {
+    let Some(profile) = crate::actions::current().and_then(|f| f.effect).map(|e| e.plugin.profile) else {
+        return set;
+    };
+    let mine = profile.properties();
+    if Arc::ptr_eq(&set, &mine) || !ALL.iter().any(|p| Arc::ptr_eq(&set, &p.properties())) {
+        return set;
+    }
+    mine
 }
 
 #[cfg(test)]
@@ -254,6 +337,9 @@ mod tests {
         let mlt = HostProfile::Mlt.properties();
         assert_eq!(mlt.strs(ofx_str(sys::kOfxImageEffectPropSupportedContexts)), vec!["OfxImageEffectContextFilter"]);
         assert_eq!(mlt.int(ofx_str(sys::kOfxImageEffectPropTemporalClipAccess)), Some(0));
+        assert_eq!(mlt.numbers(ofx_str(sys::kOfxPropAPIVersion)), vec![1.0, 5.0]);
+        assert_eq!(mlt.numbers(ofx_str(sys::kOfxPropVersion)), vec![7.0, 41.0, 0.0]);
+        assert_eq!(resolve.numbers(ofx_str(sys::kOfxPropAPIVersion)), vec![1.0, 4.0]);
         assert!(Arc::ptr_eq(&HostProfile::Natron.properties(), &HostProfile::Natron.properties()));
     }
 }

@@ -196,7 +196,11 @@ fn clip_preferences(effect: &Arc<Effect>, ctx: &RenderCtx) -> Result<(), HostErr
         f.0 = ctx.options.output_depth.unwrap_or(f.0);
         f.1 = ctx.options.output_components.unwrap_or(f.1);
     }
-    let premult = out.str(k(sys::kOfxImageEffectPropPreMultiplication));
+    let premult = if effect.plugin.profile.forces_straight_output() {
+        Some(k(sys::kOfxImageUnPreMultiplied).to_string())
+    } else {
+        out.str(k(sys::kOfxImageEffectPropPreMultiplication))
+    };
     apply_formats(effect, &formats, premult.as_deref(), ctx);
     Ok(())
 }

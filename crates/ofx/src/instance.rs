@@ -1,6 +1,7 @@
 //! An effect instance as the effect sees it: clips, controls, messages and progress.
 
 use crate::clip::Clip;
+use crate::host::Host;
 use crate::param::Params;
 use crate::property::PropertySet;
 use crate::suites::{call, suites};
@@ -167,7 +168,10 @@ impl Instance {
     }
 
     /// Shows a message attached to the node until cleared (render-time problems). Falls back to
-    /// a plain message on hosts without message suite V2.
+    /// a plain message on hosts without message suite V2. A host in the background
+    /// (`kOfxImageEffectHostPropIsBackground`: NatronRenderer, render farms) shows persistent
+    /// messages nowhere, so there the first time an instance meets a cause it also gets one
+    /// ordinary message — its console prints it — while GUI hosts get no dialog per frame.
     pub fn persistent_message(&self, kind: MessageKind, message: &str) {
         let Ok(s) = suites() else { return };
         let message = &*shorten(message);
@@ -176,6 +180,9 @@ impl Instance {
         };
         if first_time_here(self.handle, message) {
             log::info!("persistent message ({kind:?}): {message}");
+            if Host::current().background {
+                self.message(kind, message);
+            }
         }
         let msg = text(message);
         // SAFETY: as in message.

@@ -11,6 +11,7 @@ mod clip;
 mod describe;
 mod effect;
 mod entry;
+mod host;
 mod image;
 mod instance;
 mod logfile;
@@ -28,6 +29,7 @@ pub use effect::{
     ThreadSafety,
 };
 pub use entry::{plugin_entry, PluginList};
+pub use host::Host;
 pub use image::Image;
 pub use logfile::cache_dir;
 pub use instance::{Instance, MessageKind, Progress};

@@ -293,6 +293,11 @@ fn log_once(key: &str, message: impl FnOnce() -> String) {
     }
 }
 
+/// The declared default of a boolean or choice (0 when the host does not answer).
+fn declared_int(props: PropertySet) -> i32 {
+    props.get_int(sys::kOfxParamPropDefault, 0).unwrap_or(0)
+}
+
 fn as_str(bytes: &'static [u8]) -> &'static str {
     CStr::from_bytes_with_nul(bytes).ok().and_then(|c| c.to_str().ok()).unwrap_or("")
 }
@@ -325,7 +330,10 @@ impl Params {
         Ok((h, PropertySet(props)))
     }
 
-    fn get_at<const N: usize, T: Copy + Default>(&self, h: sys::OfxParamHandle, name: &str, time: f64) -> Result<[T; N]> {
+    /// The value at `time`, or `None` when the host cannot read this kind of control
+    /// (kOfxStatErrMissingHostFeature: incomplete hosts, such as the official example host for
+    /// integers and choices); callers then use the declared default.
+    fn get_at<const N: usize, T: Copy + Default>(&self, h: sys::OfxParamHandle, name: &str, time: f64) -> Result<Option<[T; N]>> {
         let s = suites()?;
         let mut v = [T::default(); N];
         let f = call!(s.param, paramGetValueAtTime);
@@ -342,55 +350,70 @@ impl Params {
                 _ => return Err(Error::failed("unsupported control dimension")),
             }
         };
+        if status == Status::ERR_MISSING_HOST_FEATURE.0 {
+            log_once(&format!("unreadable {name}"), || {
+                format!("the host cannot read control '{name}' (kOfxStatErrMissingHostFeature): using its default")
+            });
+            return Ok(None);
+        }
         if status != 0 {
             return Err(Error::host("paramGetValueAtTime", name, status));
         }
-        Ok(v)
+        Ok(Some(v))
     }
 
     /// A number at `time`, within the control's declared range (see [`sanitize`]).
     pub fn double(&self, name: &str, time: f64) -> Result<f64> {
         let (h, props) = self.handle(name)?;
-        let v = self.get_at::<1, f64>(h, name, time)?[0];
-        Ok(sanitize(name, v, declared(props, 0)))
+        let range = declared(props, 0);
+        let v = self.get_at::<1, f64>(h, name, time)?.map_or(range.default.unwrap_or(0.0), |v| v[0]);
+        Ok(sanitize(name, v, range))
     }
 
     /// A 2D position at `time`, each coordinate within its declared range.
     pub fn double_2d(&self, name: &str, time: f64) -> Result<(f64, f64)> {
         let (h, props) = self.handle(name)?;
-        let [x, y] = self.get_at::<2, f64>(h, name, time)?;
-        Ok((sanitize(name, x, declared(props, 0)), sanitize(name, y, declared(props, 1))))
+        let (rx, ry) = (declared(props, 0), declared(props, 1));
+        let [x, y] = self.get_at::<2, f64>(h, name, time)?.unwrap_or([rx.default.unwrap_or(0.0), ry.default.unwrap_or(0.0)]);
+        Ok((sanitize(name, x, rx), sanitize(name, y, ry)))
     }
 
     /// A whole number at `time`, within the control's declared range.
     pub fn int(&self, name: &str, time: f64) -> Result<i32> {
         let (h, props) = self.handle(name)?;
-        let v = self.get_at::<1, i32>(h, name, time)?[0];
         let range = declared(props, 0);
+        let v = self.get_at::<1, i32>(h, name, time)?.map_or(range.default.unwrap_or(0.0), |v| f64::from(v[0]));
         // Integers are never NaN; the range (read back as doubles) holds every i32 exactly.
-        Ok(sanitize(name, f64::from(v), range) as i32)
+        Ok(sanitize(name, v, range) as i32)
     }
 
     /// A checkbox at `time`.
     pub fn boolean(&self, name: &str, time: f64) -> Result<bool> {
-        let (h, _) = self.handle(name)?;
-        Ok(self.get_at::<1, i32>(h, name, time)?[0] != 0)
+        let (h, props) = self.handle(name)?;
+        Ok(self.get_at::<1, i32>(h, name, time)?.map_or_else(|| declared_int(props), |v| v[0]) != 0)
     }
 
     /// A drop-down at `time`, as its enum (an index out of range is the first option).
     pub fn choice<C: Choice>(&self, name: &str, time: f64) -> Result<C> {
-        let (h, _) = self.handle(name)?;
-        Ok(C::from_index(self.get_at::<1, i32>(h, name, time)?[0]))
+        let (h, props) = self.handle(name)?;
+        Ok(C::from_index(self.get_at::<1, i32>(h, name, time)?.map_or_else(|| declared_int(props), |v| v[0])))
     }
 
     /// A text control (not animated: read its current value), at most [`MAX_TEXT_BYTES`] long:
     /// a project file is untrusted, and nothing the effects keep in text needs more.
     pub fn string(&self, name: &str) -> Result<String> {
         let s = suites()?;
-        let (h, _) = self.handle(name)?;
+        let (h, props) = self.handle(name)?;
         let mut v: *mut c_char = std::ptr::null_mut();
         // SAFETY: string controls return a host-owned NUL-terminated string through a char**.
         let status = unsafe { call!(s.param, paramGetValue)(h, &mut v as *mut *mut c_char) };
+        if status == Status::ERR_MISSING_HOST_FEATURE.0 {
+            log_once(&format!("unreadable {name}"), || {
+                format!("the host cannot read control '{name}' (kOfxStatErrMissingHostFeature): using its default")
+            });
+            // The plugin's own declaration, short by construction.
+            return Ok(props.get_string(sys::kOfxParamPropDefault, 0).unwrap_or_default());
+        }
         if status != 0 {
             return Err(Error::host("paramGetValue", name, status));
         }

@@ -7,6 +7,7 @@ use crate::actions;
 use crate::journal::{HostMessage, Journal, MessageKind};
 use crate::objects::Effect;
 use crate::overlay::Interact;
+use crate::profile::HostProfile;
 use crate::registry::lookup;
 use crate::status::{self, OfxStatus};
 use openfx_sys as sys;
@@ -35,6 +36,14 @@ fn journal_for(h: *mut c_void) -> Option<Arc<Journal>> {
     actions::current().map(|f| f.journal)
 }
 
+/// The profile of the effect a message handle belongs to.
+fn profile_for(h: *mut c_void) -> Option<HostProfile> {
+    let effect = lookup::<Effect>(h)
+        .or_else(|| lookup::<Interact>(h).and_then(|i| i.effect.upgrade()))
+        .or_else(|| actions::current().and_then(|f| f.effect))?;
+    Some(effect.plugin.profile)
+}
+
 /// Called by the C shim with the formatted text.
 #[no_mangle]
 unsafe extern "C" fn ofxh_message_text(
@@ -48,6 +57,10 @@ unsafe extern "C" fn ofxh_message_text(
     let (kind, id, text) = unsafe { (c_str(kind).unwrap_or(""), c_str(id).unwrap_or(""), c_str(text).unwrap_or("")) };
     let kind = MessageKind::from_ofx_name(kind);
     let message = HostMessage { kind, id: id.to_string(), text: text.to_string(), persistent: persistent != 0 };
+    if message.persistent && !profile_for(h).is_none_or(|p| p.shows_persistent_messages()) {
+        // Set, but shown nowhere (NatronRenderer): the user never sees it.
+        return status::OK;
+    }
     match journal_for(h) {
         Some(journal) => journal.message(message),
         None => log::warn!("plugin message outside any action: [{kind:?}] {text}"),

@@ -115,6 +115,9 @@ unsafe extern "C" fn ofxh_param_get(
 ) -> OfxStatus {
     let Some(p) = param(h) else { return status::ERR_BAD_HANDLE };
     let effect = p.effect();
+    if effect.as_ref().is_some_and(|e| read(&e.runtime.unreadable).contains(&p.kind)) {
+        return status::ERR_MISSING_HOST_FEATURE;
+    }
     let t = if at_time != 0 { time } else { now(effect.as_ref()) };
     let value = p.value_at(t);
     // SAFETY: the shim passes room for 4 doubles and a text out-pointer.

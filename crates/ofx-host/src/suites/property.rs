@@ -15,6 +15,7 @@ type Props = sys::OfxPropertySetHandle;
 /// `name` must be NULL or a NUL-terminated string.
 unsafe fn with(h: Props, name: *const c_char, f: impl FnOnce(&PropertySet, &str) -> OfxStatus) -> OfxStatus {
     let Some(set) = lookup::<PropertySet>(h as *const c_void) else { return status::ERR_BAD_HANDLE };
+    let set = crate::profile::host_props_for_caller(set);
     // SAFETY: per this function's contract.
     match unsafe { c_str(name) } {
         Some(name) => f(&set, name),

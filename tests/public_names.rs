@@ -1,0 +1,87 @@
+//! Names users and saved projects depend on, frozen: every choice control's option ids (what
+//! scripts and `deepmatte --set` write) and option labels (what MLT — Shotcut, Kdenlive —
+//! matches and saves in projects, see `shared/HOSTS.md`). Renaming or reordering one breaks
+//! saved projects; this test makes that a deliberate act.
+
+mod common;
+
+use common::load;
+use ofx_host::{Context, HostProfile, ParamKind};
+
+/// (effect, control, [(id, label)] in option order).
+type Frozen = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+/// The same, as read from the bundle.
+type Seen = (String, String, Vec<(String, String)>);
+
+/// Every choice, for the General context where an effect has it (a superset of Filter's controls).
+const FROZEN: &[Frozen] = &[
+    (
+        "luma-matte-extract",
+        "channel",
+        &[
+            ("luma709", "Luminance (Rec.709)"),
+            ("luma2020", "Luminance (Rec.2020)"),
+            ("luma601", "Luminance (Rec.601)"),
+            ("average", "Average"),
+            ("max", "Max"),
+            ("red", "Red"),
+            ("green", "Green"),
+            ("blue", "Blue"),
+            ("alpha", "Alpha"),
+        ],
+    ),
+    (
+        "luma-matte-extract",
+        "output",
+        &[
+            ("alpha_premultiplied", "Alpha (premultiplied)"),
+            ("alpha_straight", "Alpha (straight)"),
+            ("matte_rgba", "Matte as grey"),
+        ],
+    ),
+    ("depth-map", "quality", &[("faster", "Faster"), ("better", "Better")]),
+    ("depth-map", "output", &[("alpha", "Alpha over source"), ("depth", "Depth map"), ("matte", "Matte")]),
+    ("magic-mask", "quality", &[("faster", "Faster"), ("better", "Better")]),
+    ("magic-mask", "mode", &[("prompts", "Prompts"), ("auto_subject", "Auto Subject")]),
+    ("magic-mask", "view", &[("overlay", "Overlay"), ("matte", "Matte"), ("alpha", "Alpha over source")]),
+];
+
+#[test]
+fn choice_ids_and_labels_are_frozen() {
+    let bundle = load(HostProfile::Generic);
+    let mut seen: Vec<Seen> = Vec::new();
+    for plugin in bundle.plugins() {
+        let context = if plugin.contexts.contains(&Context::General) { Context::General } else { Context::Filter };
+        let description = bundle.describe(&plugin.id, context).unwrap();
+        for p in description.params.iter().filter(|p| p.kind == ParamKind::Choice) {
+            assert_eq!(p.choice_ids.len(), p.choice_labels.len(), "{} {}: one id per label", plugin.short_name, p.name);
+            let options: Vec<(String, String)> =
+                p.choice_ids.iter().cloned().zip(p.choice_labels.iter().cloned()).collect();
+            seen.push((plugin.short_name.clone(), p.name.clone(), options));
+        }
+    }
+    let frozen: Vec<Seen> = FROZEN
+        .iter()
+        .map(|(fx, name, options)| {
+            (fx.to_string(), name.to_string(), options.iter().map(|(i, l)| (i.to_string(), l.to_string())).collect())
+        })
+        .collect();
+    assert_eq!(seen, frozen, "choice ids or labels changed: they are public names (saved projects hold them)");
+}
+
+#[test]
+fn every_folder_control_is_a_directory_path() {
+    // Hosts show a folder browser for directory-path strings; a plain string makes users type paths.
+    let bundle = load(HostProfile::Generic);
+    let mut folders = Vec::new();
+    for plugin in bundle.plugins() {
+        let description = bundle.describe(&plugin.id, Context::Filter).unwrap();
+        for p in description.params.iter().filter(|p| p.kind == ParamKind::String && p.name.ends_with("_folder")) {
+            assert_eq!(p.string_mode, "OfxParamStringIsDirectoryPath", "{} {}", plugin.short_name, p.name);
+            folders.push(format!("{}.{}", plugin.short_name, p.name));
+        }
+    }
+    assert!(folders.contains(&"depth-map.model_folder".to_string()), "{folders:?}");
+    assert!(folders.contains(&"magic-mask.store_folder".to_string()), "{folders:?}");
+}
