@@ -177,11 +177,22 @@ pub(crate) fn fetch_image(clip: &Clip, time: f64, region: Option<[f64; 4]>) -> R
             area = Some(area.map_or(roi, |a| a.intersect(&roi)));
         }
     }
-    // An unset input (Resolve reports it connected anyway) gives no image.
-    let image = input_image(&effect, clip, t, &ctx, area).ok_or(status::FAILED)?;
-    let image = if ctx.negative_rows { image.bottom_up() } else { image };
-    let rod = input_rod(&effect, &clip.name, t, &ctx).map_or(image.bounds(), |r| to_pixels(r, scale));
-    Ok(register_image(&effect, clip, Arc::new(Mutex::new(image)), rod, &ctx, t))
+    // Tiles of one render share what they fetch (a real host's image cache does the same); the
+    // plugin only reads input images.
+    let key = (clip.name.clone(), t.to_bits(), area);
+    let shared = lock(&ctx.fetched).get(&key).cloned();
+    let image = match shared {
+        Some(image) => image,
+        None => {
+            // An unset input (Resolve reports it connected anyway) gives no image.
+            let image = input_image(&effect, clip, t, &ctx, area).ok_or(status::FAILED)?;
+            let image = Arc::new(Mutex::new(if ctx.negative_rows { image.bottom_up() } else { image }));
+            lock(&ctx.fetched).entry(key).or_insert(image).clone()
+        }
+    };
+    let bounds = lock(&image).bounds();
+    let rod = input_rod(&effect, &clip.name, t, &ctx).map_or(bounds, |r| to_pixels(r, scale));
+    Ok(register_image(&effect, clip, image, rod, &ctx, t))
 }
 
 /// `clipReleaseImage`; false if the handle is not a held image.

@@ -60,6 +60,10 @@ impl Default for RenderOptions {
 /// Frames a computed source produced, by (clip, time bits); `None` = no frame.
 pub(crate) type FrameCache = Arc<Mutex<HashMap<(String, u64), Option<Arc<Image>>>>>;
 
+/// Input images handed to a render's tiles, by (clip, time bits, requested area): every tile of one
+/// frame gets the same pixels, as hosts with an image cache hand out one buffer.
+pub(crate) type FetchedImages = Arc<Mutex<HashMap<(String, u64, Option<Rect>), Arc<Mutex<Image>>>>>;
+
 /// One render call (or one tile of it) as the suites see it.
 #[derive(Clone)]
 pub(crate) struct RenderCtx {
@@ -77,6 +81,8 @@ pub(crate) struct RenderCtx {
     pub output: Option<Arc<Mutex<Image>>>,
     /// Frames computed by `ClipSource::Func` during this render, by (clip, time bits).
     pub frames: FrameCache,
+    /// Input images already prepared for this render (shared by its tiles).
+    pub fetched: FetchedImages,
     /// The output's region of definition, canonical and in pixels.
     pub rod_canonical: [f64; 4],
     pub rod: Rect,
@@ -97,6 +103,7 @@ impl RenderCtx {
             rois: HashMap::new(),
             output: None,
             frames: Arc::default(),
+            fetched: Arc::default(),
             rod_canonical: [0.0; 4],
             rod: Rect::new(0, 0, 0, 0),
             pixel_aspect: 1.0,
