@@ -32,6 +32,11 @@ pub fn load(path: &Path, ext: &str) -> Result<Image> {
     image.with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Reads the image at `path`, by the extension its name ends with (a sequence's frame file).
+pub fn load_file(path: &Path) -> Result<Image> {
+    load(path, &crate::sequence::extension(path))
+}
+
 /// Writes `image` to `path`, by its extension; PNG gets `png_bits` (8 or 16), TIFF the image's own
 /// depth (8, 16 or 32-bit float), DPX 10 bits, EXR float.
 pub fn save(image: &Image, path: &Path, ext: &str, png_bits: u8) -> Result<()> {

@@ -71,7 +71,7 @@ impl Prefetch {
                     state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
                 }
             };
-            let image = Image::load(&self.pattern.path(frame)).ok().map(Arc::new);
+            let image = crate::formats::load_file(&self.pattern.path(frame)).ok().map(Arc::new);
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             state.decoding.remove(&frame);
             if let Some(image) = image {
@@ -101,7 +101,7 @@ impl Prefetch {
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
         drop(state);
-        Image::load(&self.pattern.path(frame)).ok()
+        crate::formats::load_file(&self.pattern.path(frame)).ok()
     }
 }
 

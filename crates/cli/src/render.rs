@@ -128,7 +128,7 @@ fn render_frames(fx: &Instance, frames: &[i32], depth: BitDepth, sink: &mut Sink
             let pattern = pattern.clone();
             Some(pipeline::Writer::new(move |frame, image| {
                 let path = pattern.path(frame);
-                image.save_as(&path, png_bits).with_context(|| format!("cannot write {}", path.display()))
+                crate::formats::save(&image, &path, &crate::sequence::extension(&path), png_bits)
             }))
         }
         _ => None,

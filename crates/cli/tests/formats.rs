@@ -229,3 +229,26 @@ fn dpx_10_bit_reads_both_endians_and_packings_exactly_and_writes_a_10_bit_matte(
     let out = deepmatte(&["render", "--effect", "luma-matte-extract", "--input", s(&twelve), "--output", s(&dir.path().join("t.png"))]);
     assert_fails_with(&out, &["12-bit", "only uncompressed 10-bit RGB"]);
 }
+
+#[test]
+fn dpx_sequence_in_gives_a_tiff_sequence_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let codes = dpx_codes();
+    for f in 1..=3 {
+        // Each frame brighter by 100 codes, so a frame served for another shows.
+        let shifted: Vec<[u32; 3]> = codes.iter().map(|c| c.map(|v| (v + 100 * f).min(1023))).collect();
+        write_dpx(&dir.path().join(format!("plate.{f:04}.dpx")), &shifted, f % 2 == 0, 1);
+    }
+    let (input, output) = (dir.path().join("plate.####.dpx"), dir.path().join("matte.####.tif"));
+    render(&input, &output, "matte_rgba");
+    for f in 1..=3u32 {
+        let (colour, samples) = read_tiff(&dir.path().join(format!("matte.{f:04}.tif")));
+        assert_eq!(colour, ColorType::RGBA(16), "10-bit DPX renders at 16 bits");
+        let mut worst = 0f32;
+        for (i, c) in codes.iter().enumerate() {
+            let m = luma(c.map(|v| (v + 100 * f).min(1023) as f32 / 1023.0));
+            worst = worst.max((samples[i * 4] - m).abs());
+        }
+        assert!(worst <= 3.0 / 65535.0, "frame {f}: matte off by {worst}");
+    }
+}
