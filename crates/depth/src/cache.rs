@@ -85,6 +85,11 @@ impl DepthCache {
         }
     }
 
+    /// Drops every map (the host asked to free memory).
+    pub fn clear(&self) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::default();
+    }
+
     /// Number of maps held.
     pub fn len(&self) -> usize {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).entries.len()

@@ -144,6 +144,14 @@ impl DepthEstimator {
         Ok(estimator)
     }
 
+    /// Empties the depth cache of every shared estimator (the host asked to free memory); the
+    /// models stay open.
+    pub fn purge_shared_caches() {
+        for estimator in ESTIMATORS.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            estimator.cache.clear();
+        }
+    }
+
     /// An estimator of its own (not shared) over an opened model, with a cache of `cache_budget_bytes`.
     pub fn new(model: Arc<Model>, cache_budget_bytes: usize) -> DepthEstimator {
         DepthEstimator {

@@ -4,11 +4,12 @@
 //!
 //! Entries are matched by the identity of their raw maps (`Arc` pointers, which the entry keeps
 //! alive so they cannot be reused), plus the stabiliser's settings and the frame size: two renders
-//! that got the same raw maps from [`crate::DepthCache`] get the same plane.
+//! that got the same raw maps from [`crate::DepthCache`] get the same plane (the raw-depth cache
+//! is keyed by the source's pixels, so the same maps also mean the same source frames and flows).
 
 use std::sync::{Arc, Mutex};
 
-use crate::DepthMap;
+use crate::{DepthMap, Motion};
 
 /// A least-recently-used cache of frame-size depth planes, bounded in bytes.
 pub struct FrameDepthCache {
@@ -19,15 +20,15 @@ pub struct FrameDepthCache {
 struct Entry {
     window: Vec<Arc<DepthMap>>,
     target: usize,
-    strength: Option<u32>,
+    stabilizer: Option<(u32, Motion)>,
     size: (usize, usize),
     plane: Arc<Vec<f32>>,
 }
 
 impl Entry {
-    fn matches(&self, window: &[Arc<DepthMap>], target: usize, strength: Option<u32>, size: (usize, usize)) -> bool {
+    fn matches(&self, window: &[Arc<DepthMap>], target: usize, stabilizer: Option<(u32, Motion)>, size: (usize, usize)) -> bool {
         self.target == target
-            && self.strength == strength
+            && self.stabilizer == stabilizer
             && self.size == size
             && self.window.len() == window.len()
             && self.window.iter().zip(window).all(|(a, b)| Arc::ptr_eq(a, b))
@@ -35,25 +36,31 @@ impl Entry {
 }
 
 impl FrameDepthCache {
+    /// Drops every plane (the host asked to free memory).
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// A cache holding at most `budget_bytes` of planes (the most recently used are kept).
     pub fn new(budget_bytes: usize) -> FrameDepthCache {
         FrameDepthCache { budget_bytes, entries: Mutex::new(Vec::new()) }
     }
 
-    /// The plane of frame `window[target]` at `size`, stabilised with `strength` (None: normalised
-    /// alone), computing it with `compute` when not cached. `compute` runs outside the lock.
+    /// The plane of frame `window[target]` at `size`, stabilised with `stabilizer` (strength and
+    /// motion; None: normalised alone), computing it with `compute` when not cached. `compute`
+    /// runs outside the lock.
     pub fn get_or_compute(
         &self,
         window: &[Arc<DepthMap>],
         target: usize,
-        strength: Option<f32>,
+        stabilizer: Option<(f32, Motion)>,
         size: (usize, usize),
         compute: impl FnOnce() -> Vec<f32>,
     ) -> Arc<Vec<f32>> {
-        let strength = strength.map(f32::to_bits);
+        let stabilizer = stabilizer.map(|(strength, motion)| (strength.to_bits(), motion));
         {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(i) = entries.iter().position(|e| e.matches(window, target, strength, size)) {
+            if let Some(i) = entries.iter().position(|e| e.matches(window, target, stabilizer, size)) {
                 let entry = entries.remove(i);
                 let plane = entry.plane.clone();
                 entries.push(entry);
@@ -62,7 +69,7 @@ impl FrameDepthCache {
         }
         let plane = Arc::new(compute());
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.push(Entry { window: window.to_vec(), target, strength, size, plane: plane.clone() });
+        entries.push(Entry { window: window.to_vec(), target, stabilizer, size, plane: plane.clone() });
         let bytes = |e: &Entry| e.plane.len() * std::mem::size_of::<f32>();
         while entries.len() > 1 && entries.iter().map(bytes).sum::<usize>() > self.budget_bytes {
             entries.remove(0);
@@ -84,8 +91,8 @@ mod tests {
         let cache = FrameDepthCache::new(1 << 20);
         let (a, b) = (map(1.0), map(2.0));
         let computed = std::cell::Cell::new(0);
-        let get = |window: &[Arc<DepthMap>], strength| {
-            cache.get_or_compute(window, 0, strength, (4, 4), || {
+        let get = |window: &[Arc<DepthMap>], stabilizer| {
+            cache.get_or_compute(window, 0, stabilizer, (4, 4), || {
                 computed.set(computed.get() + 1);
                 vec![0.0; 16]
             })
@@ -95,9 +102,11 @@ mod tests {
         assert_eq!(computed.get(), 1, "same raw map: cached");
         get(&[map(1.0)], None);
         assert_eq!(computed.get(), 2, "equal values in another map are not the same frame");
-        get(&[a.clone(), b.clone()], Some(0.8));
-        get(&[a.clone(), b.clone()], Some(0.5));
-        assert_eq!(computed.get(), 4, "window and strength are part of the key");
+        get(&[a.clone(), b.clone()], Some((0.8, Motion::Follow)));
+        get(&[a.clone(), b.clone()], Some((0.5, Motion::Follow)));
+        get(&[a.clone(), b.clone()], Some((0.5, Motion::Static)));
+        get(&[a.clone(), b.clone()], Some((0.5, Motion::Static)));
+        assert_eq!(computed.get(), 5, "window, strength and motion are part of the key");
     }
 
     #[test]

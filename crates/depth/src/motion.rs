@@ -1,0 +1,262 @@
+//! What Temporal Stability knows about motion, all of it from the source frames (never from the
+//! depth, which is what is being corrected): where each pixel of a frame is in a neighbour
+//! (optical flow) and how far to trust that ([`Alignment`]), and where one shot ends and the next
+//! begins ([`Signature`], [`same_shot`]).
+//!
+//! Both are computed on the source's luma at the stabiliser's working size ([`working_size`]):
+//! the depth has no detail finer than the model's resolution, so a flow at 1080p would cost 4×
+//! for nothing. They are cached by the content of the frames ([`MotionCache`]), so moving any
+//! slider, Strength included, computes no flow again.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use imaging::{confidence, optical_flow, Flow, Plane};
+
+/// Luma histogram bins of a [`Signature`].
+const BINS: usize = 64;
+/// Two consecutive frames whose luma histograms differ by more than this (L1 distance between
+/// normalised histograms, 0–2) are in different shots. A pan or zoom replaces a few percent of
+/// the picture per frame (distance ~0.05–0.15); a cut to another shot changes most of it.
+pub const CUT_DISTANCE: f32 = 0.5;
+
+/// Flows computed in this process (each [`align`] runs two), for tests and benchmarks.
+static FLOWS: AtomicU64 = AtomicU64::new(0);
+
+/// How many optical flows this process has computed (cached renders compute none).
+pub fn flows_computed() -> u64 {
+    FLOWS.load(Ordering::Relaxed)
+}
+
+/// The size the stabiliser works at for a frame of `frame` size whose raw depth is `map` size:
+/// the smaller of the two (by pixel count). Larger frames gain nothing (the depth is no finer
+/// than the model's output); smaller ones are cheaper and their output needs no second resize.
+pub fn working_size(frame: (usize, usize), map: (usize, usize)) -> (usize, usize) {
+    if frame.0 * frame.1 <= map.0 * map.1 {
+        frame
+    } else {
+        map
+    }
+}
+
+/// A frame's luma histogram, what [`same_shot`] compares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signature {
+    histogram: [f32; BINS],
+}
+
+impl Signature {
+    /// The normalised luma histogram of `luma` (values clamped to 0–1, each value split linearly
+    /// between its two nearest bins, so sensor noise does not flip values between bins).
+    pub fn of(luma: &Plane) -> Signature {
+        let mut histogram = [0.0f64; BINS];
+        for &v in &luma.data {
+            let position = v.clamp(0.0, 1.0) * (BINS - 1) as f32;
+            let low = (position as usize).min(BINS - 2);
+            let frac = (position - low as f32) as f64;
+            histogram[low] += 1.0 - frac;
+            histogram[low + 1] += frac;
+        }
+        let total = luma.data.len().max(1) as f64;
+        Signature { histogram: histogram.map(|h| (h / total) as f32) }
+    }
+
+    /// L1 distance to `other` (0 = same histogram, 2 = disjoint).
+    pub fn distance(&self, other: &Signature) -> f32 {
+        self.histogram.iter().zip(&other.histogram).map(|(a, b)| (a - b).abs()).sum()
+    }
+}
+
+/// The frames of `signatures` (consecutive frames in frame order) in the same shot as
+/// `target`: the run around it with no cut between neighbours.
+pub fn same_shot(signatures: &[&Signature], target: usize) -> Range<usize> {
+    let cut = |i: usize| signatures[i].distance(signatures[i + 1]) > CUT_DISTANCE;
+    let mut first = target;
+    while first > 0 && !cut(first - 1) {
+        first -= 1;
+    }
+    let mut last = target;
+    while last + 1 < signatures.len() && !cut(last) {
+        last += 1;
+    }
+    first..last + 1
+}
+
+/// Where each pixel of one frame is in another, and how well that explains it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alignment {
+    /// Flow from the frame to the other.
+    pub flow: Flow,
+    /// Per pixel of the frame, 0–1: how well the flow explains it ([`imaging::confidence`]);
+    /// 0 where it is occluded, disoccluded or moves unlike its surroundings.
+    pub weight: Plane,
+}
+
+impl Alignment {
+    /// A frame against itself: no motion, full weight.
+    pub fn identity(width: usize, height: usize) -> Alignment {
+        Alignment { flow: Flow::zero(width, height), weight: Plane::filled(width, height, 1.0) }
+    }
+
+    fn bytes(&self) -> usize {
+        self.flow.bytes() + self.weight.data.len() * std::mem::size_of::<f32>()
+    }
+}
+
+/// The alignments of `a` into `b` and of `b` into `a` (two flows; each needs the other's for
+/// its forward–backward check).
+pub fn align(a: &Plane, b: &Plane) -> (Alignment, Alignment) {
+    let (forward, backward) = rayon::join(|| optical_flow(a, b), || optical_flow(b, a));
+    FLOWS.fetch_add(2, Ordering::Relaxed);
+    let (wa, wb) = rayon::join(|| confidence(a, b, &forward, &backward), || confidence(b, a, &backward, &forward));
+    (Alignment { flow: forward, weight: wa }, Alignment { flow: backward, weight: wb })
+}
+
+/// Identifies a frame's content at a working size (the caller hashes the source's pixels).
+type FrameKey = (u128, (usize, usize));
+
+/// Signatures and alignments of frames by content, least recently used evicted beyond a budget.
+pub struct MotionCache {
+    budget_bytes: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    signatures: HashMap<FrameKey, (Arc<Signature>, u64)>,
+    alignments: HashMap<(FrameKey, u128), (Arc<Alignment>, u64)>,
+    bytes: usize,
+    clock: u64,
+}
+
+/// Signatures are tiny; this many are kept whatever the byte budget (hours of frames).
+const MAX_SIGNATURES: usize = 100_000;
+
+impl MotionCache {
+    /// A cache holding at most `budget_bytes` of alignments.
+    pub fn new(budget_bytes: usize) -> MotionCache {
+        MotionCache { budget_bytes, state: Mutex::new(State::default()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The signature of the frame with content hash `content` at `size`; `luma` (its luma at
+    /// `size`) is called only when it is not cached.
+    pub fn signature(&self, content: u128, size: (usize, usize), luma: impl FnOnce() -> Arc<Plane>) -> Arc<Signature> {
+        let key = (content, size);
+        {
+            let mut state = self.lock();
+            state.clock += 1;
+            let now = state.clock;
+            if let Some((signature, used)) = state.signatures.get_mut(&key) {
+                *used = now;
+                return signature.clone();
+            }
+        }
+        let signature = Arc::new(Signature::of(&luma()));
+        let mut state = self.lock();
+        let now = state.clock;
+        state.signatures.insert(key, (signature.clone(), now));
+        if state.signatures.len() > MAX_SIGNATURES {
+            let oldest = state.signatures.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                state.signatures.remove(&k);
+            }
+        }
+        signature
+    }
+
+    /// How the frame with content `from` maps into the frame with content `to`, at `size`;
+    /// `lumas` (both frames' luma at `size`) is called only when it is not cached. Computing one
+    /// direction caches the other too.
+    pub fn alignment(&self, from: u128, to: u128, size: (usize, usize), lumas: impl FnOnce() -> (Arc<Plane>, Arc<Plane>)) -> Arc<Alignment> {
+        if from == to {
+            return Arc::new(Alignment::identity(size.0, size.1));
+        }
+        let key = ((from, size), to);
+        {
+            let mut state = self.lock();
+            state.clock += 1;
+            let now = state.clock;
+            if let Some((alignment, used)) = state.alignments.get_mut(&key) {
+                *used = now;
+                return alignment.clone();
+            }
+        }
+        let (a, b) = lumas();
+        let (forward, backward) = align(&a, &b);
+        let (forward, backward) = (Arc::new(forward), Arc::new(backward));
+        let mut state = self.lock();
+        state.clock += 1;
+        let now = state.clock;
+        for (k, alignment) in [(key, forward.clone()), (((to, size), from), backward)] {
+            state.bytes += alignment.bytes();
+            if let Some((old, _)) = state.alignments.insert(k, (alignment, now)) {
+                state.bytes -= old.bytes();
+            }
+        }
+        while state.bytes > self.budget_bytes && state.alignments.len() > 2 {
+            let oldest = state.alignments.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k);
+            if let Some((evicted, _)) = oldest.and_then(|k| state.alignments.remove(&k)) {
+                state.bytes -= evicted.bytes();
+            }
+        }
+        forward
+    }
+
+    /// Drops everything (the host asked to free memory).
+    pub fn clear(&self) {
+        *self.lock() = State::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(width: usize, height: usize, offset: f32) -> Plane {
+        let data = (0..height).flat_map(|y| (0..width).map(move |x| ((x as f32 + offset) * 0.013 + y as f32 * 0.007).fract())).collect();
+        Plane { width, height, data }
+    }
+
+    #[test]
+    fn a_cut_splits_the_window_and_a_pan_does_not() {
+        let pan: Vec<Signature> = (0..4).map(|f| Signature::of(&ramp(64, 36, 6.0 * f as f32))).collect();
+        let other = Signature::of(&Plane { width: 64, height: 36, data: (0..64 * 36).map(|i| 0.8 + 0.1 * ((i % 7) as f32 / 7.0)).collect() });
+        let window: Vec<&Signature> = vec![&pan[0], &pan[1], &pan[2], &other, &other];
+        assert_eq!(same_shot(&window, 1), 0..3);
+        assert_eq!(same_shot(&window, 4), 3..5);
+        let all: Vec<&Signature> = pan.iter().collect();
+        assert_eq!(same_shot(&all, 2), 0..4);
+    }
+
+    #[test]
+    fn alignments_are_cached_both_ways_and_a_frame_against_itself_runs_no_flow() {
+        let cache = MotionCache::new(1 << 24);
+        let (a, b) = (Arc::new(ramp(48, 32, 0.0)), Arc::new(ramp(48, 32, 2.0)));
+        let calls = std::cell::Cell::new(0);
+        let lumas = || {
+            calls.set(calls.get() + 1);
+            (a.clone(), b.clone())
+        };
+        let forward = cache.alignment(1, 2, (48, 32), lumas);
+        let backward = cache.alignment(2, 1, (48, 32), || unreachable!("cached with the forward one"));
+        assert_eq!(calls.get(), 1);
+        assert!(Arc::ptr_eq(&forward, &cache.alignment(1, 2, (48, 32), || unreachable!())));
+        assert_ne!(forward.flow, backward.flow);
+        let same = cache.alignment(3, 3, (48, 32), || unreachable!("a frame against itself needs no flow"));
+        assert_eq!(*same, Alignment::identity(48, 32));
+        cache.clear();
+        cache.alignment(1, 2, (48, 32), || (a.clone(), b.clone()));
+    }
+
+    #[test]
+    fn working_size_is_the_smaller() {
+        assert_eq!(working_size((1920, 1080), (924, 518)), (924, 518));
+        assert_eq!(working_size((128, 72), (924, 518)), (128, 72));
+    }
+}
