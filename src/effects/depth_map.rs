@@ -342,7 +342,7 @@ impl Effect for DepthMap {
         });
         let size = (width, height);
         let depth = match temporal {
-            None => FRAME_DEPTH.get_or_compute(&[raw.clone()], 0, None, size, || to_frame_size(&normalize(&raw), &raw, width, height)),
+            None => FRAME_DEPTH.get_or_compute(std::slice::from_ref(&raw), 0, None, size, || to_frame_size(&normalize(&raw), &raw, width, height)),
             Some(temporal) => {
                 let images = neighbour_images(&source_clip, args.time, temporal.radius, size)?;
                 let views: Vec<Option<ImageRef<'_>>> = images.iter().map(|(_, image)| image.as_ref().map(|i| i.view())).collect();
@@ -474,9 +474,9 @@ fn stabilized(frames: &[ShotFrame<'_>], target: usize, temporal: Temporal, size:
     let members: Vec<&ShotFrame<'_>> = frames[shot.clone()].iter().filter(|f| (f.raw.width, f.raw.height) == (raw.width, raw.height)).collect();
     let target = members.iter().position(|f| std::ptr::eq(*f, &frames[target])).expect("the frame is in its own shot");
     let window: Vec<Arc<RawDepth>> = members.iter().map(|f| f.raw.clone()).collect();
-    FRAME_DEPTH.get_or_compute(&window, target, Some((temporal.strength, temporal.motion)), size, || {
+    FRAME_DEPTH.get_or_compute(&window, target, Some((temporal.strength, temporal.radius as usize, temporal.motion)), size, || {
         let maps: Vec<&RawDepth> = window.iter().map(|m| m.as_ref()).collect();
-        let window = Window { frames: &maps, target };
+        let window = Window { frames: &maps, target, radius: temporal.radius as usize };
         match temporal.motion {
             StabilizerMotion::Static => stabilize(&window, temporal.strength, None, size),
             StabilizerMotion::Follow => {

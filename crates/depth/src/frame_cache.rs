@@ -20,13 +20,13 @@ pub struct FrameDepthCache {
 struct Entry {
     window: Vec<Arc<DepthMap>>,
     target: usize,
-    stabilizer: Option<(u32, Motion)>,
+    stabilizer: Option<(u32, usize, Motion)>,
     size: (usize, usize),
     plane: Arc<Vec<f32>>,
 }
 
 impl Entry {
-    fn matches(&self, window: &[Arc<DepthMap>], target: usize, stabilizer: Option<(u32, Motion)>, size: (usize, usize)) -> bool {
+    fn matches(&self, window: &[Arc<DepthMap>], target: usize, stabilizer: Option<(u32, usize, Motion)>, size: (usize, usize)) -> bool {
         self.target == target
             && self.stabilizer == stabilizer
             && self.size == size
@@ -46,18 +46,18 @@ impl FrameDepthCache {
         FrameDepthCache { budget_bytes, entries: Mutex::new(Vec::new()) }
     }
 
-    /// The plane of frame `window[target]` at `size`, stabilised with `stabilizer` (strength and
-    /// motion; None: normalised alone), computing it with `compute` when not cached. `compute`
+    /// The plane of frame `window[target]` at `size`, stabilised with `stabilizer` (strength,
+    /// window radius and motion; None: normalised alone), computing it with `compute` when not cached. `compute`
     /// runs outside the lock.
     pub fn get_or_compute(
         &self,
         window: &[Arc<DepthMap>],
         target: usize,
-        stabilizer: Option<(f32, Motion)>,
+        stabilizer: Option<(f32, usize, Motion)>,
         size: (usize, usize),
         compute: impl FnOnce() -> Vec<f32>,
     ) -> Arc<Vec<f32>> {
-        let stabilizer = stabilizer.map(|(strength, motion)| (strength.to_bits(), motion));
+        let stabilizer = stabilizer.map(|(strength, radius, motion)| (strength.to_bits(), radius, motion));
         {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(i) = entries.iter().position(|e| e.matches(window, target, stabilizer, size)) {
@@ -97,16 +97,18 @@ mod tests {
                 vec![0.0; 16]
             })
         };
-        get(&[a.clone()], None);
-        get(&[a.clone()], None);
+        get(std::slice::from_ref(&a), None);
+        get(std::slice::from_ref(&a), None);
         assert_eq!(computed.get(), 1, "same raw map: cached");
         get(&[map(1.0)], None);
         assert_eq!(computed.get(), 2, "equal values in another map are not the same frame");
-        get(&[a.clone(), b.clone()], Some((0.8, Motion::Follow)));
-        get(&[a.clone(), b.clone()], Some((0.5, Motion::Follow)));
-        get(&[a.clone(), b.clone()], Some((0.5, Motion::Static)));
-        get(&[a.clone(), b.clone()], Some((0.5, Motion::Static)));
-        assert_eq!(computed.get(), 5, "window, strength and motion are part of the key");
+        get(&[a.clone(), b.clone()], Some((0.8, 2, Motion::Follow)));
+        get(&[a.clone(), b.clone()], Some((0.5, 2, Motion::Follow)));
+        get(&[a.clone(), b.clone()], Some((0.5, 2, Motion::Static)));
+        get(&[a.clone(), b.clone()], Some((0.5, 2, Motion::Static)));
+        // A window cut short by scene cuts can hold the same frames at another radius.
+        get(&[a.clone(), b.clone()], Some((0.5, 3, Motion::Static)));
+        assert_eq!(computed.get(), 6, "window, strength, radius and motion are part of the key");
     }
 
     #[test]

@@ -18,9 +18,20 @@ use imaging::{confidence, optical_flow, Flow, Plane};
 /// Luma histogram bins of a [`Signature`].
 const BINS: usize = 64;
 /// Two consecutive frames whose luma histograms differ by more than this (L1 distance between
-/// normalised histograms, 0–2) are in different shots. A pan or zoom replaces a few percent of
-/// the picture per frame (distance ~0.05–0.15); a cut to another shot changes most of it.
+/// normalised histograms, 0–2) are in different shots: a pan or zoom replaces a few percent of
+/// the picture per frame (distance ~0.02–0.1), a cut to another look most of it.
 pub const CUT_DISTANCE: f32 = 0.5;
+/// Width of a [`Signature`]'s thumbnail (its height keeps the frame's aspect).
+const THUMB_WIDTH: usize = 16;
+/// Thumbnail shifts tried, in thumbnail pixels each way: motion up to 1/8 of the frame width
+/// per frame still finds its match.
+const THUMB_SHIFT: i32 = 2;
+/// Two consecutive frames whose thumbnails correlate less than this at the best shift are in
+/// different shots, even when their histograms agree (a cut between two shots of one scene or
+/// one palette). The same shot moving correlates above ~0.9; unrelated pictures near 0.
+pub const CUT_CORRELATION: f32 = 0.5;
+/// Thumbnails with less contrast than this (luma standard deviation) have no layout to compare.
+const FLAT: f32 = 1e-3;
 
 /// Flows computed in this process (each [`align`] runs two), for tests and benchmarks.
 static FLOWS: AtomicU64 = AtomicU64::new(0);
@@ -41,15 +52,19 @@ pub fn working_size(frame: (usize, usize), map: (usize, usize)) -> (usize, usize
     }
 }
 
-/// A frame's luma histogram, what [`same_shot`] compares.
+/// What [`same_shot`] compares: a frame's luma histogram (its tones, whatever moves) and a
+/// thumbnail (its layout, compared at the best small shift so motion does not count).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Signature {
     histogram: [f32; BINS],
+    thumbnail: Plane,
 }
 
 impl Signature {
-    /// The normalised luma histogram of `luma` (values clamped to 0–1, each value split linearly
-    /// between its two nearest bins, so sensor noise does not flip values between bins).
+    /// The signature of a frame's luma: its normalised histogram (values clamped to 0–1, each
+    /// split linearly between its two nearest bins, so sensor noise does not flip values between
+    /// bins) and its area-averaged thumbnail, normalised to zero mean and unit deviation (so an
+    /// exposure change does not count as a cut).
     pub fn of(luma: &Plane) -> Signature {
         let mut histogram = [0.0f64; BINS];
         for &v in &luma.data {
@@ -60,19 +75,61 @@ impl Signature {
             histogram[low + 1] += frac;
         }
         let total = luma.data.len().max(1) as f64;
-        Signature { histogram: histogram.map(|h| (h / total) as f32) }
+        let width = THUMB_WIDTH.min(luma.width).max(1);
+        let height = ((luma.height * width) as f64 / luma.width.max(1) as f64).round().clamp(1.0, luma.height.max(1) as f64) as usize;
+        let mut thumbnail = if luma.data.is_empty() { Plane::filled(width, height, 0.0) } else { imaging::shrink_area(luma, width, height) };
+        let n = thumbnail.data.len() as f32;
+        let mean = thumbnail.data.iter().sum::<f32>() / n;
+        let deviation = (thumbnail.data.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt();
+        let scale = if deviation > FLAT { 1.0 / deviation } else { 0.0 };
+        thumbnail.data.iter_mut().for_each(|v| *v = (*v - mean) * scale);
+        Signature { histogram: histogram.map(|h| (h / total) as f32), thumbnail }
     }
 
-    /// L1 distance to `other` (0 = same histogram, 2 = disjoint).
+    /// L1 distance between the histograms (0 = same tones, 2 = disjoint).
     pub fn distance(&self, other: &Signature) -> f32 {
         self.histogram.iter().zip(&other.histogram).map(|(a, b)| (a - b).abs()).sum()
+    }
+
+    /// Correlation of the thumbnails at the best shift of up to [`THUMB_SHIFT`] pixels, over
+    /// their overlap (1 = same layout); 1 when either is flat (nothing to compare).
+    pub fn correlation(&self, other: &Signature) -> f32 {
+        let (a, b) = (&self.thumbnail, &other.thumbnail);
+        let flat = |p: &Plane| p.data.iter().all(|&v| v == 0.0);
+        if (a.width, a.height) != (b.width, b.height) || flat(a) || flat(b) {
+            return 1.0;
+        }
+        let (w, h) = (a.width as i32, a.height as i32);
+        let mut best = f32::MIN;
+        for dy in -THUMB_SHIFT..=THUMB_SHIFT {
+            for dx in -THUMB_SHIFT..=THUMB_SHIFT {
+                let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+                for y in 0.max(-dy)..h.min(h - dy) {
+                    for x in 0.max(-dx)..w.min(w - dx) {
+                        let (va, vb) = (a.at(x as usize, y as usize), b.at((x + dx) as usize, (y + dy) as usize));
+                        ab += va * vb;
+                        aa += va * va;
+                        bb += vb * vb;
+                    }
+                }
+                if aa > 0.0 && bb > 0.0 {
+                    best = best.max(ab / (aa * bb).sqrt());
+                }
+            }
+        }
+        best
+    }
+
+    /// Whether the frame after this one (`next`) starts another shot.
+    pub fn is_cut(&self, next: &Signature) -> bool {
+        self.distance(next) > CUT_DISTANCE || self.correlation(next) < CUT_CORRELATION
     }
 }
 
 /// The frames of `signatures` (consecutive frames in frame order) in the same shot as
 /// `target`: the run around it with no cut between neighbours.
 pub fn same_shot(signatures: &[&Signature], target: usize) -> Range<usize> {
-    let cut = |i: usize| signatures[i].distance(signatures[i + 1]) > CUT_DISTANCE;
+    let cut = |i: usize| signatures[i].is_cut(signatures[i + 1]);
     let mut first = target;
     while first > 0 && !cut(first - 1) {
         first -= 1;
@@ -221,6 +278,17 @@ mod tests {
     fn ramp(width: usize, height: usize, offset: f32) -> Plane {
         let data = (0..height).flat_map(|y| (0..width).map(move |x| ((x as f32 + offset) * 0.013 + y as f32 * 0.007).fract())).collect();
         Plane { width, height, data }
+    }
+
+    #[test]
+    fn a_cut_between_two_shots_of_one_palette_is_found_by_layout() {
+        // The same ramp, once horizontal and once vertical: equal histograms, another layout.
+        let across = Signature::of(&ramp(64, 36, 0.0));
+        let down = Signature::of(&Plane { width: 64, height: 36, data: (0..36).flat_map(|y| (0..64).map(move |x| (y as f32 * 64.0 + x as f32) / 2304.0)).collect() });
+        let across2 = Signature::of(&Plane { width: 64, height: 36, data: (0..36).flat_map(|y| (0..64).map(move |x| (x as f32 * 36.0 + y as f32) / 2304.0)).collect() });
+        assert!(across2.distance(&down) < 0.05, "same tones");
+        assert!(across2.is_cut(&down), "another layout: correlation {}", across2.correlation(&down));
+        assert!(!across.is_cut(&Signature::of(&ramp(64, 36, 3.0))), "a pan is not a cut");
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub struct Window<'a> {
     pub frames: &'a [&'a DepthMap],
     /// Index in `frames` of the frame being rendered.
     pub target: usize,
+    /// Frames on each side the window was gathered over (the Window control): a neighbour's
+    /// weight fades with its distance over it ([`fade`]).
+    pub radius: usize,
 }
 
 /// Frame `map` alone mapped to 0–1 by its own robust percentiles (Temporal Stability off).
@@ -72,7 +75,8 @@ pub fn to_frame_size(normalized: &[f32], map: &DepthMap, width: usize, height: u
 }
 
 /// The window's target frame, stabilised, at the frame's `size`. `strength` in 0–1 weights the
-/// neighbours against the frame itself, in the reference curve and in the average; 0 gives
+/// neighbours against the frame itself (faded with distance), in the reference curve and in the
+/// average; 0 gives
 /// exactly [`normalize`] of the target, resized.
 ///
 /// `follow` brings the neighbours to the frame along the motion: one [`Alignment`] per frame of
@@ -85,7 +89,7 @@ pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment
     let (Some(_), true) = (&curves[window.target], strength > 0.0) else {
         return to_frame_size(&normalize(target), target, size.0, size.1);
     };
-    let weight = |i: usize| if i == window.target { 1.0 } else { strength as f64 };
+    let weight = |i: usize| if i == window.target { 1.0 } else { strength as f64 * fade(i.abs_diff(window.target), window.radius) };
 
     // 1. Every frame's values onto the window's reference curve.
     let mut reference = vec![0.0f64; KNOTS + 1];
@@ -112,6 +116,7 @@ pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment
     let own = members.iter().position(|&i| i == window.target).expect("the target has a curve");
 
     // 2. The neighbours averaged in, along the motion.
+    let weights: Vec<f32> = members.iter().map(|&i| weight(i) as f32).collect();
     let centre = &matched[own];
     let mut data = vec![0.0f32; work.0 * work.1];
     data.par_chunks_mut(work.0).enumerate().for_each(|(y, row)| {
@@ -124,7 +129,7 @@ pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment
                     continue;
                 }
                 let (depth, w) = match follow {
-                    None => (plane.data[i], strength),
+                    None => (plane.data[i], weights[k]),
                     Some(alignments) => {
                         let a = alignments[members[k]];
                         let explained = a.weight.data[i];
@@ -133,7 +138,7 @@ pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment
                         }
                         let depth = sample(plane, x as f32 + a.flow.dx[i], y as f32 + a.flow.dy[i]);
                         let d = (depth - own_depth) / DEPTH_SIGMA;
-                        (depth, strength * explained * (-d * d).exp())
+                        (depth, weights[k] * explained * (-d * d).exp())
                     }
                 };
                 sum += w * depth;
@@ -147,6 +152,17 @@ pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment
     } else {
         resize_plane(&data, work.0, work.1, size.0, size.1, Filter::Bilinear)
     }
+}
+
+/// A neighbour's weight at `distance` frames in a window of `radius`, before Strength: a
+/// half cosine, 1 at the frame and 0 one frame beyond the window. Frames enter and leave the
+/// window gently, which makes the shared reference curve change less from frame to frame than
+/// equal weights would (this taper minimises the squared weight steps for a given support).
+fn fade(distance: usize, radius: usize) -> f64 {
+    if distance > radius {
+        return 0.0;
+    }
+    (std::f64::consts::FRAC_PI_2 * distance as f64 / (radius + 1) as f64).cos()
 }
 
 fn sample_values(map: &DepthMap) -> Vec<f32> {
@@ -271,7 +287,7 @@ mod tests {
         let (first, last) = (t.saturating_sub(radius), (t + radius).min(frames.len() - 1));
         let window: Vec<&DepthMap> = frames[first..=last].iter().collect();
         let size = (frames[0].width, frames[0].height);
-        stabilize(&Window { frames: &window, target: t - first }, strength, None, size)
+        stabilize(&Window { frames: &window, target: t - first, radius }, strength, None, size)
     }
 
     fn mean_change(outputs: &[Vec<f32>]) -> f32 {
@@ -330,7 +346,7 @@ mod tests {
         let alignments = [&identity, &identity, &identity];
         let off = normalize(&frame);
         for follow in [None, Some(&alignments[..])] {
-            let on = stabilize(&Window { frames: &window, target: 1 }, 0.8, follow, (64, 48));
+            let on = stabilize(&Window { frames: &window, target: 1, radius: 1 }, 0.8, follow, (64, 48));
             let worst = on.iter().zip(&off).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
             assert!(worst < 1e-5, "differs by {worst}");
         }
@@ -345,9 +361,9 @@ mod tests {
         unexplained.weight.data.iter_mut().for_each(|w| *w = 0.0);
         let identity = crate::Alignment::identity(40, 30);
         let window = [&frame, &other];
-        let on = stabilize(&Window { frames: &window, target: 0 }, 1.0, Some(&[&identity, &unexplained]), (40, 30));
+        let on = stabilize(&Window { frames: &window, target: 0, radius: 1 }, 1.0, Some(&[&identity, &unexplained]), (40, 30));
         // What is left is the frame's own values on the shared reference curve.
-        let reference: Vec<f64> = normalized_curve(&frame).unwrap().iter().zip(&normalized_curve(&other).unwrap()).map(|(a, b)| (a + b) / 2.0).collect();
+        let reference: Vec<f64> = normalized_curve(&frame).unwrap().iter().zip(&normalized_curve(&other).unwrap()).map(|(a, b)| (a + b * fade(1, 1)) / (1.0 + fade(1, 1))).collect();
         let own = match_curve(&frame, &reference);
         let worst = on.iter().zip(&own).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert!(worst < 1e-5, "differs by {worst}");
