@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from reference_u2netp import MEAN, STD, resize  # noqa: E402  (the numpy twin of crates/inference)
+from reference_u2netp import MEAN, STD, resize  # noqa: E402  (the numpy twin of crates/imaging/src/resize.rs)
 
 RUNS = 3
 

@@ -2,7 +2,7 @@
 
 For each scikit-image photo below: RGB/255 -> bilinear 320x320 -> ImageNet mean/std -> CHW ->
 onnxruntime (CPU) -> first output -> min-max -> bilinear back to the photo's size. The resize is the
-numpy twin of crates/inference/src/image.rs (half-pixel centres, edges repeated, no anti-aliasing),
+numpy twin of crates/imaging/src/resize.rs (half-pixel centres, edges repeated, no anti-aliasing),
 so the Rust pipeline must reproduce the matte to float rounding.
 
 Writes into <dest>: index.txt ("name width height" per line), <name>.rgb (u8 RGB, row-major) and

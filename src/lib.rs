@@ -12,12 +12,12 @@ ofx::export_plugins!(effects::LumaMatteExtract, effects::DepthMap, effects::Magi
 /// renders run none).
 #[no_mangle]
 pub extern "C" fn DeepMatteModelRuns() -> u64 {
-    inference::model_runs()
+    ofx::catch_panic(0, inference::model_runs)
 }
 
 /// Diagnostics for tests and benchmarks: how many optical flows Depth Map's Temporal Stability has
 /// computed in this process (cached renders compute none).
 #[no_mangle]
 pub extern "C" fn DeepMatteFlowRuns() -> u64 {
-    depth::flows_computed()
+    ofx::catch_panic(0, depth::flows_computed)
 }

@@ -60,10 +60,11 @@ pub mod temporal {
     pub const STATIC_LABEL: &str = "Static shot";
 }
 
+/// The most frames on each side Temporal Stability reads.
+const TEMPORAL_WINDOW_MAX: i32 = 12;
+
 const SOURCE: &str = "Source";
 const OUTPUT: &str = "Output";
-/// Largest Window (frames on each side) the control allows.
-const MAX_WINDOW: i32 = 12;
 
 /// The `quality` control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,11 +201,7 @@ impl Settings {
             invert: p.boolean("invert", time)?,
             finesse,
             output: p.choice("output", time)?,
-            // Hosts and project files may hold any value: Strength is a weight in 0–1 and
-            // Window at most the control's range.
-            temporal: temporal
-                .map(|t| Temporal { strength: t.strength.clamp(0.0, 1.0), radius: t.radius.clamp(0, MAX_WINDOW), ..t })
-                .filter(|t| t.strength > 0.0 && t.radius > 0),
+            temporal: temporal.filter(|t| t.strength > 0.0 && t.radius > 0),
             model_folder: p.string("model_folder")?,
         })
     }
@@ -271,7 +268,7 @@ impl Effect for DepthMap {
             .parent("temporal"),
         )?;
         d.param(ParamDef::double(temporal::STRENGTH, "Strength", "How much the neighbours count against the frame itself.", 0.8, (0.0, 1.0), (0.0, 1.0)).parent("temporal"))?;
-        d.param(ParamDef::int(temporal::WINDOW, "Window", "Frames on each side that stabilise a frame.", 2, (0, MAX_WINDOW), (0, 6)).parent("temporal"))?;
+        d.param(ParamDef::int(temporal::WINDOW, "Window", "Frames on each side that stabilise a frame.", 2, (0, TEMPORAL_WINDOW_MAX), (0, 6)).parent("temporal"))?;
         d.param(
             ParamDef::choice(
                 temporal::MOTION,
@@ -325,21 +322,23 @@ impl Effect for DepthMap {
         let bounds = source_view.bounds();
         let (width, height) = (bounds.width(), bounds.height());
         if width == 0 || height == 0 {
+            // Nothing to estimate (a 0×0 or inside-out source): the output is the empty source.
+            imaging::copy(&mut output.view_mut(), args.window, Some(&source_view));
             return Ok(());
         }
         let estimator = estimator(&settings.model_folder)?;
         let content = source_view.content_hash();
         let raw = raw_depth(&estimator, content, &source_view, settings.quality)?;
-        let temporal = settings.temporal.filter(|_| {
-            let available = fx.host_has_temporal_access();
-            if !available {
-                fx.persistent_message(
-                    MessageKind::Message,
-                    "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.",
-                );
-            }
-            available
-        });
+        let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
+        if settings.temporal.is_some() && temporal.is_none() {
+            fx.persistent_message(
+                MessageKind::Message,
+                "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.",
+            );
+        } else {
+            // This render worked: an error left by an earlier one (a missing model) is gone.
+            fx.clear_persistent_message();
+        }
         let size = (width, height);
         let depth = match temporal {
             None => FRAME_DEPTH.get_or_compute(std::slice::from_ref(&raw), 0, None, size, || to_frame_size(&normalize(&raw), &raw, width, height)),
@@ -360,7 +359,10 @@ impl Effect for DepthMap {
                 stabilized(&frames, target, temporal, size)
             }
         };
-        let mut plane = Plane { width, height, data: depth.to_vec() };
+        let mut data = Vec::new();
+        data.try_reserve_exact(depth.len()).map_err(|_| Error::new(ofx::Status::ERR_MEMORY, format!("Depth Map: not enough memory for a {width}×{height} frame")))?;
+        data.extend_from_slice(&depth);
+        let mut plane = Plane { width, height, data };
 
         let levels = settings.levels.prepared();
         plane.map(|d| levels.apply(d));
@@ -385,15 +387,15 @@ impl Effect for DepthMap {
         })
     }
 
-    fn purge_caches(&self) {
-        // Every cache of the effect is process-wide and rebuilt on demand from the source frames.
-        FRAME_DEPTH.clear();
-        MOTION.clear();
-        DepthEstimator::purge_shared_caches();
-    }
-
     fn whole_frame_inputs(&self) -> &'static [&'static str] {
         &[SOURCE]
+    }
+
+    /// Every cache of the process (raw depth, flows, finished planes) is shared by the instances of
+    /// every effect, so a purge frees them all (and closes the models no render is using); the next
+    /// render rebuilds what it needs.
+    fn purge_caches(&self) {
+        inference::budget::purge();
     }
 
     fn clip_preferences(&self, _fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
@@ -424,6 +426,9 @@ fn raw_depth(estimator: &DepthEstimator, content: u128, view: &ImageRef<'_>, qua
 /// and frames outside the clip, are left out).
 fn neighbour_images(clip: &ofx::Clip, time: f64, radius: i32, size: (usize, usize)) -> Result<Vec<(i32, Option<ofx::Image>)>> {
     let range = clip.frame_range();
+    // The control is clamped to its range when read; the bound holds here too, so no window
+    // size reaches an allocation unchecked.
+    let radius = radius.clamp(0, TEMPORAL_WINDOW_MAX);
     let mut images = Vec::with_capacity(2 * radius as usize + 1);
     for k in -radius..=radius {
         let t = time + f64::from(k);

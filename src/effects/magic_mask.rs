@@ -19,7 +19,7 @@ mod tracking;
 
 use self::overlay::{Edit, ViewerState};
 use self::prompts::{Prompt, PromptShape, Prompts};
-use self::tracking::{mask_plane, open_store, store_error, TrackJob};
+use self::tracking::{bad_store_id, is_store_id, mask_plane, open_store, store_error, PixelGrid, TrackJob};
 use imaging::{place_plane, Components, Finesse, MatteLevels, MatteOutput, Plane};
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
@@ -200,10 +200,20 @@ impl Effect for MagicMask {
         };
         let view = source.view();
         let bounds = view.bounds();
+        if bounds.is_empty() {
+            // Nothing to matte (a 0×0 or inside-out source): the output is the empty source.
+            imaging::copy(&mut output.view_mut(), args.window, Some(&view));
+            return Ok(());
+        }
         let frame = frame_of(args.time);
         let mut plane = match look.mode {
             Mode::Prompts => stored_matte(fx, frame, bounds.width(), bounds.height())?,
-            Mode::AutoSubject => auto_subject(fx, frame, &view)?,
+            Mode::AutoSubject => {
+                let plane = auto_subject(fx, frame, &view, &PixelGrid::of(&source))?;
+                // A model error from an earlier render no longer applies.
+                fx.clear_persistent_message();
+                plane
+            }
         };
         // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
         look.finesse.apply(&mut plane, &view, source.render_scale().0 as f32);
@@ -235,6 +245,10 @@ impl Effect for MagicMask {
                 }
             }
             "clear_prompts" => {
+                if !is_store_id(&fx.params().string("store_id")?) {
+                    // An id this plugin did not make is never used as a folder: start afresh.
+                    fx.params().set_string("store_id", &tracking::new_store_id())?;
+                }
                 let mut store = store(fx)?;
                 let frames: Vec<i32> = store.frames().map(|(f, _)| f).collect();
                 store.forget(frames).map_err(store_error)?;
@@ -265,6 +279,12 @@ impl Effect for MagicMask {
 
     fn whole_frame_inputs(&self) -> &'static [&'static str] {
         &[SOURCE]
+    }
+
+    /// Every cache of the process is shared by the instances of every effect, so a purge frees
+    /// them all (and closes the models no render is using); the next render rebuilds what it needs.
+    fn purge_caches(&self) {
+        inference::budget::purge();
     }
 
     fn clip_preferences(&self, _fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
@@ -397,8 +417,12 @@ fn export(fx: &Instance) -> Result<()> {
 fn stored_matte(fx: &Instance, frame: i32, width: usize, height: usize) -> Result<Plane> {
     let p = fx.params();
     let id = p.string("store_id")?;
+    let empty = || Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()));
     let read = if id.is_empty() {
         Err(StoreError::NotTracked(frame))
+    } else if !is_store_id(&id) {
+        fx.persistent_message(MessageKind::Error, &bad_store_id(&id).message);
+        return empty();
     } else {
         segment::MaskStore::open(&tracking::store_root(&p.string("store_folder")?)?, &id).and_then(|store| store.read(frame))
     };
@@ -409,22 +433,22 @@ fn stored_matte(fx: &Instance, frame: i32, width: usize, height: usize) -> Resul
             if (plane.width, plane.height) == (width, height) {
                 return Ok(plane);
             }
-            let data = inference::image::resize_plane(&plane.data, plane.width, plane.height, width, height, inference::image::Filter::Bilinear);
+            let data = imaging::resize::resize_plane(&plane.data, plane.width, plane.height, width, height, imaging::resize::Filter::Bilinear);
             Ok(Plane { width, height, data })
         }
         Err(StoreError::NotTracked(_)) => {
             fx.persistent_message(MessageKind::Warning, &format!("Magic Mask: frame {frame} is not tracked yet (empty matte): add a prompt or press Track."));
-            Ok(Plane::filled(width, height, 0.0))
+            empty()
         }
         Err(e) => {
             fx.persistent_message(MessageKind::Error, &format!("Magic Mask: {e}. Press Track This Frame to re-track it (empty matte until then)."));
-            Ok(Plane::filled(width, height, 0.0))
+            empty()
         }
     }
 }
 
 /// Auto Subject: the salient-object matte, or the subject under this frame's positive click.
-fn auto_subject(fx: &Instance, frame: i32, view: &imaging::ImageRef<'_>) -> Result<Plane> {
+fn auto_subject(fx: &Instance, frame: i32, view: &imaging::ImageRef<'_>, grid: &PixelGrid) -> Result<Plane> {
     let model = tracking::saliency_model(&fx.params().string("model_folder")?)?;
     let b = view.bounds();
     let image = segment::Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() };
@@ -437,8 +461,9 @@ fn auto_subject(fx: &Instance, frame: i32, view: &imaging::ImageRef<'_>) -> Resu
     let Some((x, y)) = click else {
         return Ok(Plane { width: image.width, height: image.height, data: saliency });
     };
-    // Canonical (y up) to the frame's pixel grid (y down from the top row).
-    let (px, py) = ((x - f64::from(b.x1)).max(0.0) as usize, (f64::from(b.y2) - y).max(0.0) as usize);
+    // Canonical (y up, full resolution) to the frame's pixels (y down from the top row).
+    let (px, py) = grid.top_down((x, y));
+    let (px, py) = (px.max(0.0) as usize, py.max(0.0) as usize);
     let selected = segment::subject::component_at(&saliency, image.width, image.height, px, py);
     let data = match selected {
         Some(inside) => saliency.iter().zip(inside).map(|(&s, keep)| if keep { s } else { 0.0 }).collect(),

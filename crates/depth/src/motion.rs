@@ -8,12 +8,14 @@
 //! for nothing. They are cached by the content of the frames ([`MotionCache`]), so moving any
 //! slider, Strength included, computes no flow again.
 
-use std::collections::HashMap;
+use std::convert::Infallible;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use imaging::{confidence, optical_flow, Flow, Plane};
+use imaging::resize::{resize_plane, Filter};
+use imaging::{confidence, optical_flow, shrink_area, Flow, Plane};
+use inference::budget::Lru;
 
 /// Luma histogram bins of a [`Signature`].
 const BINS: usize = 64;
@@ -77,7 +79,7 @@ impl Signature {
         let total = luma.data.len().max(1) as f64;
         let width = THUMB_WIDTH.min(luma.width).max(1);
         let height = ((luma.height * width) as f64 / luma.width.max(1) as f64).round().clamp(1.0, luma.height.max(1) as f64) as usize;
-        let mut thumbnail = if luma.data.is_empty() { Plane::filled(width, height, 0.0) } else { imaging::shrink_area(luma, width, height) };
+        let mut thumbnail = if luma.data.is_empty() { Plane::filled(width, height, 0.0) } else { shrink_area(luma, width, height) };
         let n = thumbnail.data.len() as f32;
         let mean = thumbnail.data.iter().sum::<f32>() / n;
         let deviation = (thumbnail.data.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt();
@@ -162,9 +164,29 @@ impl Alignment {
     }
 }
 
+/// Frames whose long side exceeds this are aligned at half size and the result scaled up: the
+/// flow of a 924×518 working frame (1080p) costs a quarter, and the depth it warps, upsampled by
+/// the model's head from 14-pixel patches, has no motion detail the half-size flow misses.
+pub const FLOW_SIDE: usize = 512;
+
 /// The alignments of `a` into `b` and of `b` into `a` (two flows; each needs the other's for
-/// its forward–backward check).
+/// its forward–backward check), at the frames' size, computed at half of it above [`FLOW_SIDE`].
 pub fn align(a: &Plane, b: &Plane) -> (Alignment, Alignment) {
+    let (w, h) = (a.width, a.height);
+    if w.max(h) <= FLOW_SIDE || w < 2 || h < 2 {
+        return align_at_size(a, b);
+    }
+    let (hw, hh) = (w / 2, h / 2);
+    let (small_a, small_b) = (shrink_area(a, hw, hh), shrink_area(b, hw, hh));
+    let (forward, backward) = align_at_size(&small_a, &small_b);
+    let grow = |alignment: Alignment| Alignment {
+        flow: alignment.flow.resized(w, h),
+        weight: Plane { width: w, height: h, data: resize_plane(&alignment.weight.data, hw, hh, w, h, Filter::Bilinear) },
+    };
+    (grow(forward), grow(backward))
+}
+
+fn align_at_size(a: &Plane, b: &Plane) -> (Alignment, Alignment) {
     let (forward, backward) = rayon::join(|| optical_flow(a, b), || optical_flow(b, a));
     FLOWS.fetch_add(2, Ordering::Relaxed);
     let (wa, wb) = rayon::join(|| confidence(a, b, &forward, &backward), || confidence(b, a, &backward, &forward));
@@ -174,100 +196,56 @@ pub fn align(a: &Plane, b: &Plane) -> (Alignment, Alignment) {
 /// Identifies a frame's content at a working size (the caller hashes the source's pixels).
 type FrameKey = (u128, (usize, usize));
 
-/// Signatures and alignments of frames by content, least recently used evicted beyond a budget.
+/// Signatures and alignments of frames by content, least recently used evicted beyond their own
+/// budget and the process-wide one ([`inference::budget`], which a purge empties).
 pub struct MotionCache {
-    budget_bytes: usize,
-    state: Mutex<State>,
+    signatures: Lru<FrameKey, Signature>,
+    alignments: Lru<(FrameKey, u128), Alignment>,
 }
 
-#[derive(Default)]
-struct State {
-    signatures: HashMap<FrameKey, (Arc<Signature>, u64)>,
-    alignments: HashMap<(FrameKey, u128), (Arc<Alignment>, u64)>,
-    bytes: usize,
-    clock: u64,
-}
-
-/// Signatures are tiny; this many are kept whatever the byte budget (hours of frames).
-const MAX_SIGNATURES: usize = 100_000;
+/// Bytes charged for a signature (histogram and a 16-wide thumbnail; tiny next to a flow).
+const SIGNATURE_BYTES: usize = 4 * (BINS + THUMB_WIDTH * THUMB_WIDTH);
 
 impl MotionCache {
-    /// A cache holding at most `budget_bytes` of alignments.
+    /// A cache holding at most `budget_bytes` of alignments (and a little for signatures).
     pub fn new(budget_bytes: usize) -> MotionCache {
-        MotionCache { budget_bytes, state: Mutex::new(State::default()) }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        MotionCache { signatures: Lru::new(budget_bytes / 64), alignments: Lru::new(budget_bytes) }
     }
 
     /// The signature of the frame with content hash `content` at `size`; `luma` (its luma at
     /// `size`) is called only when it is not cached.
     pub fn signature(&self, content: u128, size: (usize, usize), luma: impl FnOnce() -> Arc<Plane>) -> Arc<Signature> {
-        let key = (content, size);
-        {
-            let mut state = self.lock();
-            state.clock += 1;
-            let now = state.clock;
-            if let Some((signature, used)) = state.signatures.get_mut(&key) {
-                *used = now;
-                return signature.clone();
-            }
+        let computed = self.signatures.get_or_try_insert_with(&(content, size), |_| SIGNATURE_BYTES, || Ok::<_, Infallible>(Signature::of(&luma())));
+        match computed {
+            Ok(signature) => signature,
+            Err(never) => match never {},
         }
-        let signature = Arc::new(Signature::of(&luma()));
-        let mut state = self.lock();
-        let now = state.clock;
-        state.signatures.insert(key, (signature.clone(), now));
-        if state.signatures.len() > MAX_SIGNATURES {
-            let oldest = state.signatures.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                state.signatures.remove(&k);
-            }
-        }
-        signature
     }
 
     /// How the frame with content `from` maps into the frame with content `to`, at `size`;
     /// `lumas` (both frames' luma at `size`) is called only when it is not cached. Computing one
-    /// direction caches the other too.
+    /// direction caches the other too; one thread computes a pair while others wanting it wait.
     pub fn alignment(&self, from: u128, to: u128, size: (usize, usize), lumas: impl FnOnce() -> (Arc<Plane>, Arc<Plane>)) -> Arc<Alignment> {
         if from == to {
             return Arc::new(Alignment::identity(size.0, size.1));
         }
-        let key = ((from, size), to);
-        {
-            let mut state = self.lock();
-            state.clock += 1;
-            let now = state.clock;
-            if let Some((alignment, used)) = state.alignments.get_mut(&key) {
-                *used = now;
-                return alignment.clone();
-            }
+        let computed = self.alignments.get_or_try_insert_with(&((from, size), to), Alignment::bytes, || {
+            let (a, b) = lumas();
+            let (forward, backward) = align(&a, &b);
+            let bytes = backward.bytes();
+            self.alignments.insert(((to, size), from), Arc::new(backward), bytes);
+            Ok::<_, Infallible>(forward)
+        });
+        match computed {
+            Ok(alignment) => alignment,
+            Err(never) => match never {},
         }
-        let (a, b) = lumas();
-        let (forward, backward) = align(&a, &b);
-        let (forward, backward) = (Arc::new(forward), Arc::new(backward));
-        let mut state = self.lock();
-        state.clock += 1;
-        let now = state.clock;
-        for (k, alignment) in [(key, forward.clone()), (((to, size), from), backward)] {
-            state.bytes += alignment.bytes();
-            if let Some((old, _)) = state.alignments.insert(k, (alignment, now)) {
-                state.bytes -= old.bytes();
-            }
-        }
-        while state.bytes > self.budget_bytes && state.alignments.len() > 2 {
-            let oldest = state.alignments.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k);
-            if let Some((evicted, _)) = oldest.and_then(|k| state.alignments.remove(&k)) {
-                state.bytes -= evicted.bytes();
-            }
-        }
-        forward
     }
 
     /// Drops everything (the host asked to free memory).
     pub fn clear(&self) {
-        *self.lock() = State::default();
+        self.signatures.clear();
+        self.alignments.clear();
     }
 }
 
@@ -320,6 +298,20 @@ mod tests {
         assert_eq!(*same, Alignment::identity(48, 32));
         cache.clear();
         cache.alignment(1, 2, (48, 32), || (a.clone(), b.clone()));
+    }
+
+    #[test]
+    fn a_large_frame_is_aligned_at_half_size_and_comes_back_at_full_size() {
+        let texture = |offset: f32| {
+            let data = (0..40).flat_map(|y| (0..600).map(move |x| (x as f32 + offset, y as f32)));
+            Plane { width: 600, height: 40, data: data.map(|(x, y)| 0.5 + 0.25 * (x * 0.31).sin() * (y * 0.23).cos() + 0.2 * (x * 0.07 + y * 0.11).sin()).collect() }
+        };
+        let (a, b) = (texture(0.0), texture(4.0));
+        let (forward, backward) = align(&a, &b);
+        assert_eq!((forward.flow.width, forward.flow.height, forward.weight.data.len()), (600, 40, 600 * 40));
+        // Content moves 4 px left from a to b: the interior flow says so at full scale.
+        let i = 20 * 600 + 300;
+        assert!((forward.flow.dx[i] + 4.0).abs() < 0.3 && (backward.flow.dx[i] - 4.0).abs() < 0.3, "{} {}", forward.flow.dx[i], backward.flow.dx[i]);
     }
 
     #[test]

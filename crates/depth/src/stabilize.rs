@@ -18,8 +18,8 @@
 //! step is a pure function of the window's maps and alignments in frame order (no state, no
 //! parallel float reductions), so a frame renders the same whatever order the host renders in.
 
+use imaging::resize::{resize_plane, Filter};
 use imaging::{sample, Plane};
-use inference::image::{resize_plane, Filter};
 use rayon::prelude::*;
 
 use crate::motion::{working_size, Alignment};
@@ -171,7 +171,10 @@ fn sample_values(map: &DepthMap) -> Vec<f32> {
 
 /// The low and high percentiles of `values`.
 fn percentiles(mut values: Vec<f32>) -> (f64, f64) {
-    let last = values.len() - 1;
+    let Some(last) = values.len().checked_sub(1) else {
+        // An empty map (a 0×0 frame) has no spread: everything maps to 0.
+        return (0.0, 0.0);
+    };
     let rank = |p: f64| (p * last as f64).round() as usize;
     let low = *values.select_nth_unstable_by(rank(LOW_PERCENTILE), f32::total_cmp).1 as f64;
     let high = *values.select_nth_unstable_by(rank(HIGH_PERCENTILE), f32::total_cmp).1 as f64;
@@ -200,6 +203,9 @@ fn quantile_curve(map: &DepthMap) -> Vec<f32> {
 /// The quantile curve normalised to 0 at the low and 1 at the high percentile: the map's shape
 /// without its scale and shift. None for a flat map, which has no shape.
 fn normalized_curve(map: &DepthMap) -> Option<Vec<f64>> {
+    if map.values.is_empty() {
+        return None;
+    }
     let curve = quantile_curve(map);
     let (low, high) = (curve[0] as f64, curve[KNOTS] as f64);
     (high > low).then(|| curve.iter().map(|&q| (q as f64 - low) / (high - low)).collect())
@@ -293,6 +299,14 @@ mod tests {
     fn mean_change(outputs: &[Vec<f32>]) -> f32 {
         let pairs = outputs.windows(2).map(|p| p[0].iter().zip(&p[1]).map(|(a, b)| (a - b).abs()).sum::<f32>() / p[0].len() as f32);
         pairs.sum::<f32>() / (outputs.len() - 1) as f32
+    }
+
+    #[test]
+    fn empty_maps_normalise_to_empty_maps() {
+        let empty = DepthMap { width: 0, height: 0, values: Vec::new() };
+        assert!(normalize(&empty).is_empty());
+        assert!(stabilize(&Window { frames: &[&empty, &empty], target: 1, radius: 1 }, 0.8, None, (0, 0)).is_empty());
+        assert!(to_frame_size(&[], &empty, 0, 0).is_empty());
     }
 
     #[test]

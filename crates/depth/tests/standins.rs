@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use depth::{normalize, stabilize, standin, to_frame_size, DepthEstimator, DepthMap, Frame, Quality, Window};
-use inference::image::{IMAGENET_MEAN, IMAGENET_STD};
+use imaging::resize::{IMAGENET_MEAN, IMAGENET_STD};
 use inference::{InferenceError, Model, Runtime, SessionOptions};
 
 fn cache() -> PathBuf {
@@ -206,7 +206,7 @@ fn estimators_are_shared_and_wrong_models_are_reported() {
     let options = SessionOptions::default();
     let a = DepthEstimator::shared(&runtime, &models.join(standin::EXACT_FILE), &options).unwrap();
     let b = DepthEstimator::shared(&runtime, &models.join(standin::EXACT_FILE), &options).unwrap();
-    assert!(Arc::ptr_eq(&a, &b), "instances using the same model share one estimator and cache");
+    assert!(a.shares_cache_with(&b), "instances using the same model share one depth cache");
     println!("backend: {}", a.backend());
 
     let err = DepthEstimator::shared(&runtime, &models.join(standin::WRONG_NAMES_FILE), &options).err().unwrap();

@@ -63,20 +63,23 @@ impl Flow {
         (self.dx.len() + self.dy.len()) * std::mem::size_of::<f32>()
     }
 
-    /// This flow at twice the size (each vector doubled), for the next finer pyramid level.
-    fn upsampled(&self, width: usize, height: usize) -> Flow {
-        let up = |c: &[f32]| {
+    /// This flow resampled (bilinear, half-pixel centres) to `width` × `height`, each vector
+    /// scaled by the size ratio: for the next finer pyramid level, or a flow computed at a reduced
+    /// size used at the full one.
+    pub fn resized(&self, width: usize, height: usize) -> Flow {
+        let (sx, sy) = (width as f32 / self.width as f32, height as f32 / self.height as f32);
+        let resize = |c: &[f32], scale: f32| {
             let coarse = Plane { width: self.width, height: self.height, data: c.to_vec() };
             let mut out = vec![0.0f32; width * height];
-            out.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
-                let cy = (y as f32 + 0.5) * 0.5 - 0.5;
+            out.par_chunks_mut(width.max(1)).enumerate().for_each(|(y, row)| {
+                let cy = (y as f32 + 0.5) / sy - 0.5;
                 for (x, o) in row.iter_mut().enumerate() {
-                    *o = 2.0 * sample(&coarse, (x as f32 + 0.5) * 0.5 - 0.5, cy);
+                    *o = scale * sample(&coarse, (x as f32 + 0.5) / sx - 0.5, cy);
                 }
             });
             out
         };
-        Flow { width, height, dx: up(&self.dx), dy: up(&self.dy) }
+        Flow { width, height, dx: resize(&self.dx, sx), dy: resize(&self.dy, sy) }
     }
 }
 
@@ -153,7 +156,7 @@ pub fn optical_flow(from: &Plane, to: &Plane) -> Flow {
     for level in (0..pyramid_from.len()).rev() {
         let (i0, i1) = (&pyramid_from[level], &pyramid_to[level]);
         if (flow.width, flow.height) != (i0.width, i0.height) {
-            flow = flow.upsampled(i0.width, i0.height);
+            flow = flow.resized(i0.width, i0.height);
         }
         refine(i0, i1, &mut flow, if level == 0 { STEPS_FINE } else { STEPS_COARSE });
     }
@@ -416,6 +419,13 @@ mod tests {
         let flow = optical_flow(&a, &b);
         let e = error(&flow, 8, |x, y| ((s - 1.0) * (x - cx), (s - 1.0) * (y - cy)));
         assert!(e < 0.05, "zoom: mean end-point error {e} px");
+    }
+
+    #[test]
+    fn a_resized_flow_scales_its_vectors() {
+        let flow = Flow { width: 4, height: 2, dx: vec![1.0; 8], dy: vec![-0.5; 8] };
+        let up = flow.resized(8, 6);
+        assert!(up.dx.iter().all(|&v| (v - 2.0).abs() < 1e-6) && up.dy.iter().all(|&v| (v + 1.5).abs() < 1e-6));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod finesse;
 mod flow;
 mod luma;
 mod plane;
+pub mod resize;
 mod sample;
 mod view;
 
@@ -19,3 +20,18 @@ pub use luma::{copy, extract_matte, place_plane, LumaChannel, MatteLevels, Matte
 pub use plane::{box_blur, expand_contract, gaussian_blur, guided_filter, Plane};
 pub use sample::Sample;
 pub use view::{for_each_row, Components, ImageMut, ImageRef, Rect, RowMut, RowRef};
+
+/// A buffer for an image of this size cannot be had (its size overflows, or memory is short).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocError {
+    pub width: usize,
+    pub height: usize,
+}
+
+impl std::fmt::Display for AllocError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not enough memory for a {}×{} image", self.width, self.height)
+    }
+}
+
+impl std::error::Error for AllocError {}

@@ -5,7 +5,7 @@
 //! Steps: RGB in [0, 1] → bilinear to 320×320 → ImageNet mean/std → CHW; run; first output →
 //! min–max normalise → bilinear back to the frame size.
 
-use crate::image::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
 use crate::{Contract, Dim, InferenceError, Model, TensorSpec, TensorView};
 
 /// File name in the model folder.

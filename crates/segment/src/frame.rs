@@ -1,6 +1,6 @@
 //! Frames in, masks out: the pixel conventions of SAM 2's reference code (`models/sam2/CONTRACT.md` §5).
 
-use inference::image::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
 
 /// The image encoder's input size (both sides); frames are resized to it ignoring their aspect ratio.
 pub(crate) const MODEL_SIZE: usize = 1024;

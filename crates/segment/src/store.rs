@@ -102,6 +102,9 @@ pub enum StoreError {
         /// What is wrong with it.
         detail: String,
     },
+    /// The store id is not a plain folder name (it came from a project file, which anyone can edit).
+    #[error("the mask store id {0:?} is not a plain folder name (letters, digits, '-' and '_', at most 64)")]
+    BadId(String),
     /// The export naming template is not valid.
     #[error(transparent)]
     Template(#[from] TemplateError),
@@ -126,6 +129,10 @@ impl MaskStore {
     /// The store `<root>/<id>`. `root` (the user's store folder) must exist; the store's own folder
     /// is created on the first write, and a store not written yet has no frames.
     pub fn open(root: &Path, id: &str) -> Result<MaskStore, StoreError> {
+        if !is_plain_name(id) {
+            let shown: String = id.chars().take(80).collect();
+            return Err(StoreError::BadId(shown));
+        }
         if !root.is_dir() {
             return Err(StoreError::MissingFolder(root.to_path_buf()));
         }
@@ -226,7 +233,13 @@ impl MaskStore {
         let mut written = Vec::new();
         for &frame in self.manifest.frames.keys() {
             let mask = self.read(frame)?;
-            let path = folder.join(render_template(template, clip, frame)?);
+            let name = render_template(template, clip, frame)?;
+            let path = folder.join(&name);
+            // render_template gives one file name; check the joined path anyway, so no template
+            // (or a platform's idea of a path: `C:x`, `\\?\…`) writes outside the folder.
+            if path.parent() != Some(folder) || Path::new(&name).components().count() != 1 {
+                return Err(StoreError::Template(TemplateError::NotAFileName(template.to_owned())));
+            }
             write_atomically(&path, |out| encode_png(out, &mask))?;
             written.push(path);
         }
@@ -251,6 +264,16 @@ impl MaskStore {
             serde_json::to_writer_pretty(out, &self.manifest).map_err(io::Error::other)
         })
     }
+}
+
+/// The longest store id: ids the plugin makes are 19 characters.
+const MAX_ID_LEN: usize = 64;
+
+/// True when `id` names one folder directly inside the root whatever the platform: no separator,
+/// no `.` or `..`, no drive letter, NUL or other character a file system treats specially.
+/// Joining anything else onto the root could reach any folder the user can write.
+pub fn is_plain_name(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A folder whose permissions forbid writing is reported as read-only before anything is attempted

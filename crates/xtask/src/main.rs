@@ -10,6 +10,7 @@ mod hostdemo;
 mod icons;
 mod install;
 mod models;
+mod msrv;
 mod pixels;
 mod python;
 mod sample;

@@ -28,12 +28,31 @@ pub fn store_root(store_folder: &str) -> Result<PathBuf> {
 
 /// Opens the store, turning its errors into messages that name the folder.
 pub fn open_store(store_folder: &str, id: &str) -> Result<MaskStore> {
+    if !is_store_id(id) {
+        return Err(bad_store_id(id));
+    }
     MaskStore::open(&store_root(store_folder)?, id).map_err(store_error)
 }
 
 /// A store failure as a host message.
 pub fn store_error(e: StoreError) -> Error {
     Error::failed(format!("Magic Mask store: {e}"))
+}
+
+/// True for the ids [`new_store_id`] makes (`mm-` and 16 lowercase hex digits). The id comes back
+/// from a project file, which anyone can edit: nothing else is used as a folder name.
+pub fn is_store_id(id: &str) -> bool {
+    id.strip_prefix("mm-").is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+/// Why a saved id is refused, as the user reads it.
+pub fn bad_store_id(id: &str) -> Error {
+    let shown: String = id.chars().take(40).collect();
+    let more = if id.chars().count() > 40 { "…" } else { "" };
+    Error::failed(format!(
+        "Magic Mask: the project's mask store id {shown:?}{more} is not one Magic Mask makes (mm- and 16 hex digits), \
+         so it is not used as a folder; press Clear to start a new mask store"
+    ))
 }
 
 /// A new store id: unique per instance and machine, saved in the project.
@@ -45,18 +64,45 @@ pub fn new_store_id() -> String {
     format!("mm-{:016x}", h.finish())
 }
 
-/// The frame at `time` as the engine wants it (RGBA, top row first), and its bounds.
-pub fn fetch_frame(clip: &Clip, frame: i32) -> std::result::Result<(Frame, Rect), segment::SegmentError> {
+/// How canonical positions (clicks, the Point control) land on one image's pixels: the image's
+/// bounds, render scale and pixel aspect ratio (a proxy render at 0.5, anamorphic footage).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PixelGrid {
+    pub bounds: Rect,
+    pub scale: (f64, f64),
+    pub pixel_aspect: f64,
+}
+
+impl PixelGrid {
+    /// The grid of `image`.
+    pub fn of(image: &ofx::Image) -> PixelGrid {
+        PixelGrid { bounds: image.bounds(), scale: image.render_scale(), pixel_aspect: image.pixel_aspect() }
+    }
+
+    /// A canonical position as (column, row) from the top-left corner of the image's pixels.
+    /// Canonical to pixel (OFX "Coordinate Systems"): x times render scale over pixel aspect,
+    /// y times render scale; then rows counted down from the top.
+    pub fn top_down(&self, (x, y): (f64, f64)) -> (f64, f64) {
+        let (px, py) = (x * self.scale.0 / self.pixel_aspect, y * self.scale.1);
+        (px - f64::from(self.bounds.x1), f64::from(self.bounds.y2) - py)
+    }
+}
+
+/// The frame at `time` as the engine wants it (RGBA, top row first), and its pixel grid.
+pub fn fetch_frame(clip: &Clip, frame: i32) -> std::result::Result<(Frame, PixelGrid), segment::SegmentError> {
     let unavailable = |detail: String| segment::SegmentError::FrameUnavailable { frame, detail };
     let image = clip.image(f64::from(frame)).map_err(|e| unavailable(e.message))?.ok_or_else(|| unavailable("the host has no image there".into()))?;
     let view = image.view();
     let b = view.bounds();
-    Ok((Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() }, b))
+    Ok((Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() }, PixelGrid::of(&image)))
 }
 
-/// The prompts in frame pixel coordinates (x right, y down from the top-left of `bounds`).
-pub fn engine_prompts(prompts: &Prompts, bounds: Rect) -> segment::Prompts {
-    let to_px = |x: f64, y: f64| ((x - f64::from(bounds.x1)) as f32, (f64::from(bounds.y2) - y) as f32);
+/// The prompts in frame pixel coordinates (x right, y down from the top-left of the grid's bounds).
+pub fn engine_prompts(prompts: &Prompts, grid: &PixelGrid) -> segment::Prompts {
+    let to_px = |x: f64, y: f64| {
+        let (px, py) = grid.top_down((x, y));
+        (px as f32, py as f32)
+    };
     let mut out: segment::Prompts = BTreeMap::new();
     for p in &prompts.0 {
         let prompt = match p.shape {
@@ -95,8 +141,8 @@ pub struct TrackOutcome {
 pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob, model_folder: &str) -> Result<TrackOutcome> {
     let runtime = runtime()?;
     let tracker = Tracker::open(&runtime, &models_folder(model_folder), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
-    let (_, bounds) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
-    let engine = engine_prompts(prompts, bounds);
+    let (_, grid) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
+    let engine = engine_prompts(prompts, &grid);
     let hash = segment::prompt_hash(&engine);
     let total: usize = job.runs.iter().map(|(r, _)| r.clone().count()).sum();
     let progress = fx.progress("Magic Mask: tracking");
