@@ -403,8 +403,8 @@ pub(crate) fn render_frame(
         if last.as_ref().is_some_and(|c| c.id == ctx.id) {
             *last = None;
         }
-        let image = lock(&canvas).clone();
-        image
+        // The render is over and every image it fetched released: the canvas is handed out, not copied.
+        std::mem::replace(&mut *lock(&canvas), Image::new(Rect::new(0, 0, 0, 0), format.0, format.1))
     };
     if window.is_empty() {
         return Ok(finish(ctx));

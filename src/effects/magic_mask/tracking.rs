@@ -9,19 +9,21 @@ use ofx::{Clip, Error, Instance, Result};
 use segment::{Direction, Frame, Mask, MaskStore, Prompt, StoreError, Tracker};
 use std::collections::BTreeMap;
 use std::ops::{ControlFlow, RangeInclusive};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The model recorded with every stored mask.
 pub const MODEL_NAME: &str = "sam2.1";
 
 /// Where an instance's masks live: `<store folder>/<id>`; the default store folder is the user's
-/// DeepMatte cache, so masks survive the host's own caches being cleared.
+/// DeepMatte data folder (`<user data>/masks`, see [`inference::user_masks_dir`]), not a cache
+/// folder: users and cleaning tools empty caches, and tracked masks are work.
 pub fn store_root(store_folder: &str) -> Result<PathBuf> {
     let folder = store_folder.trim();
     if !folder.is_empty() {
         return Ok(PathBuf::from(folder));
     }
-    let root = ofx::cache_dir().map(|d| d.join("masks")).ok_or_else(|| Error::failed("no cache folder: set Store Folder"))?;
+    let root = inference::user_masks_dir().ok_or_else(|| Error::failed("no per-user data folder (neither HOME nor APPDATA is set): set Store Folder"))?;
     std::fs::create_dir_all(&root).map_err(|e| Error::failed(format!("cannot create {}: {e}", root.display())))?;
     Ok(root)
 }
@@ -32,6 +34,63 @@ pub fn open_store(store_folder: &str, id: &str) -> Result<MaskStore> {
         return Err(bad_store_id(id));
     }
     MaskStore::open(&store_root(store_folder)?, id).map_err(store_error)
+}
+
+/// The hash recorded with every mask tracked from `prompts`: of the prompts as saved (canonical
+/// coordinates), so it is the same at every render scale and tells a frame tracked from other
+/// prompts from a current one.
+pub fn prompts_hash(prompts: &Prompts) -> String {
+    let canonical = PixelGrid { bounds: Rect::default(), scale: (1.0, 1.0), pixel_aspect: 1.0 };
+    segment::prompt_hash(&engine_prompts(prompts, &canonical))
+}
+
+/// Which live instances use which store folder, with the hash of their prompts: copy and paste in
+/// the host duplicates a node with its hidden store id, and two nodes writing one folder would
+/// overwrite each other's frames.
+static SHARERS: Mutex<Vec<Sharer>> = Mutex::new(Vec::new());
+
+struct Sharer {
+    folder: PathBuf,
+    owner: u64,
+    prompts: String,
+}
+
+/// Notes that instance `owner` uses `folder` with prompts of hash `prompts` (renders and writes do).
+pub fn note_use(folder: &Path, owner: u64, prompts: &str) {
+    let mut sharers = SHARERS.lock().unwrap_or_else(|p| p.into_inner());
+    match sharers.iter_mut().find(|s| s.owner == owner) {
+        Some(s) if s.folder == folder => prompts.clone_into(&mut s.prompts),
+        Some(s) => *s = Sharer { folder: folder.to_path_buf(), owner, prompts: prompts.to_owned() },
+        None => sharers.push(Sharer { folder: folder.to_path_buf(), owner, prompts: prompts.to_owned() }),
+    }
+}
+
+/// Forgets instance `owner` (it was destroyed).
+pub fn release(owner: u64) {
+    SHARERS.lock().unwrap_or_else(|p| p.into_inner()).retain(|s| s.owner != owner);
+}
+
+/// Whether another live instance uses `folder` with other prompts than `prompts`: then a write by
+/// `owner` would change masks that instance shows as its own.
+pub fn shared_with_others(folder: &Path, owner: u64, prompts: &str) -> bool {
+    SHARERS.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|s| s.owner != owner && s.folder == folder && s.prompts != prompts)
+}
+
+/// Copies the masks of the store in `from` into the new, empty store folder `to`, so a forked
+/// instance keeps every frame it showed (those tracked with other prompts are then shown stale).
+pub fn copy_store(from: &Path, to: &Path) -> Result<()> {
+    let failed = |e: std::io::Error| Error::failed(format!("Magic Mask store: cannot copy {} to {}: {e}", from.display(), to.display()));
+    std::fs::create_dir(to).map_err(failed)?;
+    let Ok(entries) = std::fs::read_dir(from) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let text = name.to_string_lossy();
+        let wanted = text == "manifest.json" || (text.starts_with("frame_") && text.ends_with(".png"));
+        if wanted && entry.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::copy(entry.path(), to.join(&name)).map_err(failed)?;
+        }
+    }
+    Ok(())
 }
 
 /// A store failure as a host message.
@@ -143,7 +202,7 @@ pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts,
     let tracker = Tracker::open(&runtime, &models_folder(model_folder), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
     let (_, grid) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
     let engine = engine_prompts(prompts, &grid);
-    let hash = segment::prompt_hash(&engine);
+    let hash = prompts_hash(prompts);
     let total: usize = job.runs.iter().map(|(r, _)| r.clone().count()).sum();
     let progress = fx.progress("Magic Mask: tracking");
     let (mut done, mut cancelled) = (0usize, false);
