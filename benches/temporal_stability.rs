@@ -32,6 +32,10 @@ fn main() {
     let flows = || ofx_host::plugin_counter(&bundle_dir, "DeepMatteFlowRuns").expect("DeepMatteFlowRuns");
 
     println!("temporal stability benchmark: {}x{} float RGBA, {FRAMES} frames per shot, flicker stand-in, Strength 0.8, Window 2", SIZE.0, SIZE.1);
+    // Times are wall clock on a machine others may be using: say how busy it was.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average at start: {} ({} threads here)", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "), rayon::current_num_threads());
+    }
     println!();
     println!("{:<14} | {:>27} | {:>27} | {:>33}", "", "flicker (motion-aligned)", "sharpness", "ms per frame, cold");
     println!("{:<14} | {:>8} {:>8} {:>9} | {:>8} {:>8} {:>9} | {:>8} {:>8} {:>15}", "shot", "off", "static", "follow", "off", "static", "follow", "off", "static", "follow (flows)");

@@ -19,7 +19,7 @@
 //! parallel float reductions), so a frame renders the same whatever order the host renders in.
 
 use imaging::resize::{resize_plane, Filter};
-use imaging::{sample, Plane};
+use imaging::{warp, Plane};
 use rayon::prelude::*;
 
 use crate::motion::{working_size, Alignment};
@@ -118,6 +118,10 @@ pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment
     // 2. The neighbours averaged in, along the motion.
     let weights: Vec<f32> = members.iter().map(|&i| weight(i) as f32).collect();
     let centre = &matched[own];
+    let pulled: Vec<Option<Plane>> = match follow {
+        None => vec![None; matched.len()],
+        Some(alignments) => matched.par_iter().enumerate().map(|(k, plane)| (k != own).then(|| warp(plane, &alignments[members[k]].flow))).collect(),
+    };
     let mut data = vec![0.0f32; work.0 * work.1];
     data.par_chunks_mut(work.0).enumerate().for_each(|(y, row)| {
         for (x, out) in row.iter_mut().enumerate() {
@@ -128,18 +132,17 @@ pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment
                 if k == own {
                     continue;
                 }
-                let (depth, w) = match follow {
-                    None => (plane.data[i], weights[k]),
-                    Some(alignments) => {
-                        let a = alignments[members[k]];
-                        let explained = a.weight.data[i];
+                let (depth, w) = match (follow, &pulled[k]) {
+                    (Some(alignments), Some(pulled)) => {
+                        let explained = alignments[members[k]].weight.data[i];
                         if explained < MIN_WEIGHT {
                             continue;
                         }
-                        let depth = sample(plane, x as f32 + a.flow.dx[i], y as f32 + a.flow.dy[i]);
+                        let depth = pulled.data[i];
                         let d = (depth - own_depth) / DEPTH_SIGMA;
                         (depth, weights[k] * explained * (-d * d).exp())
                     }
+                    _ => (plane.data[i], weights[k]),
                 };
                 sum += w * depth;
                 total += w;

@@ -15,7 +15,7 @@ mod sample;
 mod view;
 
 pub use finesse::{luma_plane, Finesse};
-pub use flow::{confidence, optical_flow, sample, shrink_area, warp, Flow, PHOTOMETRIC_SIGMA, ROUND_TRIP_SIGMA, WINDOW};
+pub use flow::{confidence, optical_flow, shrink_area, warp, Flow};
 pub use luma::{copy, extract_matte, place_plane, pow_unit, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
 pub use plane::{box_blur, expand_contract, gaussian_blur, guided_filter, Plane};
 pub use sample::Sample;
