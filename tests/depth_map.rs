@@ -288,7 +288,8 @@ fn missing_bad_and_corrupt_models_give_specific_messages() {
     fx.set_input("Source", ClipSource::Still(source.clone()));
     fx.set_param_text("model_folder", empty.path().to_str().unwrap()).unwrap();
     let text = render_error(&fx);
-    assert!(text.contains(MODEL) && text.contains("was not found") && text.contains("cargo xtask models"), "{text}");
+    assert!(text.contains(MODEL) && text.contains("was not found") && text.contains("`deepmatte models install depth`"), "{text}");
+    assert!(text.contains(&format!("{} (Model Folder)", empty.path().display())) && text.contains("Download Model"), "{text}");
 
     let wrong = model_folder_with(WRONG_NAMES_FILE, MODEL);
     fx.set_param_text("model_folder", wrong.path().to_str().unwrap()).unwrap();

@@ -20,6 +20,7 @@ fn missing_runtime_library_is_a_message_not_a_crash() {
     let messages: Vec<String> = fx.messages().into_iter().map(|m| m.text).collect();
     let text = format!("{err} | {}", messages.join(" | "));
     assert!(text.contains("ONNX Runtime library could not be loaded") && text.contains("/nonexistent/"), "{text}");
+    assert!(text.contains("reinstall the bundle") && !text.contains("cargo"), "{text}");
     // Luma Matte Extract, which needs no model, still renders in the same process.
     let mut luma = bundle.create_instance("luma-matte-extract", Context::Filter).unwrap();
     luma.set_input("Source", ClipSource::Still(Image::new(Rect::new(0, 0, 8, 8), BitDepth::U8, Components::Rgba)));

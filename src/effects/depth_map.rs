@@ -29,7 +29,7 @@ use ofx::{
 };
 use std::sync::{Arc, LazyLock, OnceLock};
 
-use super::runtime::{models_folder, runtime, user_error};
+use super::runtime::{download_model, model_search, runtime, user_error};
 
 /// The effect; the model and depth cache live in the process-wide estimator.
 pub struct DepthMap;
@@ -84,6 +84,9 @@ const TEMPORAL_WINDOW_MAX: i32 = 12;
 
 const SOURCE: &str = "Source";
 const OUTPUT: &str = "Output";
+
+/// The Download Model push button (script name, fixed).
+pub const DOWNLOAD_MODEL: &str = "download_model";
 
 /// The `quality` control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -313,11 +316,16 @@ impl Effect for DepthMap {
             .parent("temporal"),
         )?;
 
+        d.param(ParamDef::push_button(
+            DOWNLOAD_MODEL,
+            "Download Model",
+            "Download Depth Anything V2 Small (about 99 MB, Apache-2.0) from its publisher into your DeepMatte models folder, check its sha256, and use it.",
+        ))?;
         d.param(ParamDef::label_text("status", "Status", "The backend the model runs on, and why a faster one is not used."))?;
         d.param(ParamDef::string(
             "model_folder",
             "Model Folder",
-            "Folder holding depth_anything_v2_small.onnx; empty = DEEPMATTE_MODELS, else the bundle's models folder.",
+            "Folder searched first for depth_anything_v2_small.onnx; then DEEPMATTE_MODELS, your DeepMatte models folder (where Download Model puts it), the bundle's models folder.",
             "",
         ))?;
         Ok(())
@@ -333,9 +341,15 @@ impl Effect for DepthMap {
         if reason != ChangeReason::UserEdit || param == "status" {
             return Ok(());
         }
+        let downloaded = if param == DOWNLOAD_MODEL { Some(download_model(fx, "Depth Map", depth::FILE)?) } else { None };
         let text = match estimator(&fx.params().string("model_folder")?) {
             Ok(estimator) => format!("Model runs on {}", estimator.backend()),
             Err(e) => e.message,
+        };
+        // Setting Status also makes the host render again, now with the model.
+        let text = match downloaded {
+            Some(done) => format!("{done}. {text}"),
+            None => text,
         };
         log::info!("Depth Map: {text}");
         fx.params().set_string("status", &text)
@@ -450,7 +464,7 @@ impl Effect for DepthMap {
 /// The shared estimator for the depth model in the chosen folder.
 fn estimator(model_folder: &str) -> Result<Arc<DepthEstimator>> {
     let runtime = runtime()?;
-    let path = inference::locate_model(&models_folder(model_folder), depth::FILE).map_err(user_error)?;
+    let path = model_search(model_folder).locate(depth::FILE).map_err(user_error)?;
     let estimator = DepthEstimator::shared(&runtime, &path, &SessionOptions::default()).map_err(user_error)?;
     Ok(estimator)
 }

@@ -196,7 +196,7 @@ impl Effect for MagicMask {
         d.param(ParamDef::folder(
             "model_folder",
             "Model Folder",
-            "Folder holding the SAM 2 parts and u2netp.onnx; empty = DEEPMATTE_MODELS, else the bundle's models folder.",
+            "Folder searched first for the SAM 2 parts and u2netp.onnx; then DEEPMATTE_MODELS, your DeepMatte models folder, the bundle's models folder.",
         ).parent("store"))?;
 
         d.param(ParamDef::group("finesse", "Matte Finesse", "Refine the matte.", true))?;

@@ -4,11 +4,14 @@
 //! ```text
 //! deepmatte list [--bundle PATH]
 //! deepmatte render --effect luma-matte-extract --input in.png --output matte.png --set output=matte_rgba
+//! deepmatte models install [depth|all] [--dest DIR]
 //! ```
 
+mod formats;
 mod list;
 mod locate;
 mod media;
+mod models;
 mod pipeline;
 mod render;
 mod sequence;
@@ -38,6 +41,11 @@ enum Command {
     },
     /// Render frames through an effect.
     Render(Box<render::RenderArgs>),
+    /// Install the models the effects need, or show where they are looked for.
+    Models {
+        #[command(subcommand)]
+        command: models::ModelsCommand,
+    },
 }
 
 /// How to load the bundle.
@@ -81,6 +89,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::List { host } => host.load().and_then(|bundle| list::run(&bundle)),
         Command::Render(args) => render::run(&args),
+        Command::Models { command } => models::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! What a clip's frames come from (a still, a numbered sequence, a video) and where rendered frames
-//! go, chosen from the path: a `#`/`%d` placeholder means a sequence, `.mp4/.mov/.mkv` a video.
+//! go, chosen from the path: a `#`/`%d` placeholder means a sequence, `.mp4/.mov/.mkv` a video; image
+//! files are any of [`formats`](crate::formats).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,17 +8,15 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use ofx_host::{BitDepth, ClipSource, Image};
 
+use crate::formats;
 use crate::sequence::{extension, Pattern};
 use crate::video::{self, VideoInput, VideoOutput};
 
-/// Image file extensions read and written.
-const IMAGE_EXTENSIONS: &[&str] = &["png", "exr"];
-
-fn check_extension(path: &Path, ext: &str, video_ok: bool) -> Result<()> {
-    if IMAGE_EXTENSIONS.contains(&ext) || (video_ok && video::EXTENSIONS.contains(&ext)) {
+fn check_extension(path: &Path, ext: &str, video_ok: bool, images: &[&str]) -> Result<()> {
+    if images.contains(&ext) || (video_ok && video::EXTENSIONS.contains(&ext)) {
         return Ok(());
     }
-    let mut known: Vec<&str> = IMAGE_EXTENSIONS.to_vec();
+    let mut known: Vec<&str> = images.to_vec();
     if video_ok {
         known.extend(video::EXTENSIONS);
     }
@@ -39,13 +38,13 @@ impl Media {
     /// Opens `path`, failing clearly on a missing file, an empty pattern or an unknown format.
     pub fn open(path: &Path) -> Result<Media> {
         if let Some(pattern) = Pattern::parse(path)? {
-            check_extension(path, &pattern.extension(), false)?;
+            check_extension(path, &pattern.extension(), false, formats::READ)?;
             let frames = pattern.existing_frames()?;
             let first = load(&pattern.path(frames[0]))?;
             return Ok(Media::Sequence { pattern, frames, first });
         }
         let ext = extension(path);
-        check_extension(path, &ext, true)?;
+        check_extension(path, &ext, true, formats::READ)?;
         if video::EXTENSIONS.contains(&ext.as_str()) {
             return Ok(Media::Video(Arc::new(VideoInput::open(path)?)));
         }
@@ -83,7 +82,8 @@ impl Media {
             Media::Still(image) => ClipSource::Still(image.clone()),
             Media::Sequence { pattern, .. } => {
                 let pattern = pattern.clone();
-                ClipSource::Func(Arc::new(move |time| Image::load(&pattern.path(time.round() as i32)).ok()))
+                let ext = pattern.extension();
+                ClipSource::Func(Arc::new(move |time| formats::load(&pattern.path(time.round() as i32), &ext).ok()))
             }
             Media::Video(video) => {
                 let video = Arc::clone(video);
@@ -97,7 +97,7 @@ fn load(path: &Path) -> Result<Image> {
     if !path.is_file() {
         bail!("input file not found: {}", path.display());
     }
-    Image::load(path).with_context(|| format!("cannot read {}", path.display()))
+    formats::load(path, &extension(path))
 }
 
 /// Where rendered frames go.
@@ -117,11 +117,11 @@ impl Sink {
             std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
         }
         if let Some(pattern) = Pattern::parse(path)? {
-            check_extension(path, &pattern.extension(), false)?;
+            check_extension(path, &pattern.extension(), false, formats::WRITE)?;
             return Ok(Sink::Sequence(pattern));
         }
         let ext = extension(path);
-        check_extension(path, &ext, true)?;
+        check_extension(path, &ext, true, formats::WRITE)?;
         if video::EXTENSIONS.contains(&ext.as_str()) {
             video::require_ffmpeg(path)?;
             return Ok(Sink::Video { path: path.to_path_buf(), rate: rate.to_string(), encoder: None });
@@ -136,9 +136,7 @@ impl Sink {
 
     /// Writes frame `frame`; PNGs get `png_bits` (8 or 16) per channel, EXR float.
     pub fn write(&mut self, frame: i32, image: &Image, png_bits: u8) -> Result<()> {
-        let save = |path: &Path| {
-            image.save_as(path, png_bits).with_context(|| format!("cannot write {}", path.display()))
-        };
+        let save = |path: &Path| formats::save(image, path, &extension(path), png_bits);
         match self {
             Sink::File(path) => save(path),
             Sink::Sequence(pattern) => save(&pattern.path(frame)),

@@ -213,7 +213,6 @@ fn estimators_are_shared_and_wrong_models_are_reported() {
     assert!(matches!(err, InferenceError::ContractMismatch { .. }), "{err}");
     assert!(err.to_string().contains("input 0 is named `input`, expected `image` or `pixel_values`"), "{err}");
 
-    let folder = inference::model_folder(None, &models);
-    let err = inference::locate_model(&folder, depth::FILE).err().unwrap();
+    let err = inference::ModelSearch::only(&models).locate(depth::FILE).err().unwrap();
     assert!(err.to_string().contains("`depth_anything_v2_small.onnx` was not found"), "{err}");
 }

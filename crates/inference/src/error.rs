@@ -1,5 +1,6 @@
 //! Errors phrased for the person reading them in a host's message box: what is missing, where we
-//! looked, and the command that fixes it.
+//! looked, and what the user can do about it (a button, the `deepmatte` command, a folder) — never a
+//! developer's command.
 
 use std::path::PathBuf;
 
@@ -9,8 +10,8 @@ pub enum InferenceError {
     /// `libonnxruntime` could not be loaded (absent, wrong version, not a library).
     #[error(
         "the ONNX Runtime library could not be loaded from {path}: {detail}. \
-         Run `cargo xtask bundle` (it puts libonnxruntime.so.1.31.1 next to the plugin binary) or \
-         `cargo xtask setup`, or set DEEPMATTE_ORT_LIB to the library's absolute path"
+         It ships inside DeepMatte.ofx.bundle, next to the plugin binary: reinstall the bundle from \
+         the release archive, or set DEEPMATTE_ORT_LIB to the library's absolute path"
     )]
     RuntimeMissing {
         /// The absolute path that was tried.
@@ -18,18 +19,15 @@ pub enum InferenceError {
         /// What the loader said.
         detail: String,
     },
-    /// The model file is not in the model folder.
-    #[error(
-        "model file `{file}` was not found in {folder}. Install it with `{install}`, or set \
-         Model Folder (or DEEPMATTE_MODELS) to a folder that holds it"
-    )]
+    /// The model file is in none of the folders searched (see `paths`).
+    #[error("model file `{file}` was not found in {searched}. {remedy}")]
     ModelMissing {
         /// The file name that was expected.
         file: String,
-        /// The folder that was searched.
-        folder: PathBuf,
-        /// The command that installs it.
-        install: String,
+        /// The folders searched, in order, each with where it came from.
+        searched: String,
+        /// What the user can do: the button, the install command, where to put the file.
+        remedy: String,
     },
     /// The file is an ONNX model, but not one with the inputs and outputs the engine needs.
     #[error("model {path} does not match the {contract} contract: {}", .problems.join("; "))]
@@ -44,15 +42,15 @@ pub enum InferenceError {
     /// The file exists but ONNX Runtime cannot read it as a model.
     #[error(
         "model {path} could not be read as an ONNX model (corrupt or incomplete file?): {detail}. \
-         Re-install it with `{install}`"
+         Delete it, then install it again. {remedy}"
     )]
     CorruptModel {
         /// The model file.
         path: PathBuf,
         /// What ONNX Runtime said.
         detail: String,
-        /// The command that installs it again.
-        install: String,
+        /// How to install it again.
+        remedy: String,
     },
     /// The model opened but a run failed (wrong input size, out of memory, ...).
     #[error("running model {path} failed: {detail}")]

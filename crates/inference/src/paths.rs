@@ -17,6 +17,9 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::download::Manifest;
+use crate::InferenceError;
+
 /// The folder name under the platform's per-user data folder.
 pub const APP_FOLDER: &str = "DeepMatte";
 
@@ -149,10 +152,34 @@ impl ModelSearch {
         self.folders.iter().map(|(place, folder)| (*place, folder.join(file))).find(|(_, path)| path.is_file())
     }
 
+    /// The first folder's `file`, or [`InferenceError::ModelMissing`] naming every folder searched and
+    /// what the user can do (from the manifest: the Download Model button and `deepmatte models
+    /// install`, or where a model with no download comes from).
+    pub fn locate(&self, file: &str) -> Result<PathBuf, InferenceError> {
+        if let Some((_, path)) = self.find(file) {
+            return Ok(path);
+        }
+        let searched = if self.folders.is_empty() {
+            "no folder (no Model Folder, no DEEPMATTE_MODELS, no home folder)".to_owned()
+        } else {
+            self.folders.iter().map(|(place, folder)| format!("{} ({place})", folder.display())).collect::<Vec<_>>().join(", ")
+        };
+        let folder = self.install_folder().unwrap_or_default();
+        Err(InferenceError::ModelMissing { file: file.to_owned(), searched, remedy: remedy(file, &folder) })
+    }
+
     /// Where an installer puts a model for this search to find it: the per-user models folder,
     /// else (no home) the first folder searched.
     pub fn install_folder(&self) -> Option<PathBuf> {
         self.user_models.clone().or_else(|| self.folders.first().map(|(_, f)| f.clone()))
+    }
+}
+
+/// What a user can do to get `file` into `folder`: the manifest's remedy for a model it knows.
+pub fn remedy(file: &str, folder: &Path) -> String {
+    match Manifest::embedded().by_file(file) {
+        Some(model) => model.remedy(folder),
+        None => format!("Put it in {}, or set Model Folder to a folder that holds it", folder.display()),
     }
 }
 
@@ -224,6 +251,15 @@ mod tests {
         let search = ModelSearch::from_parts(Some(Path::new("  ")), Some(OsString::new()), Some(user.clone()), Some(&bundle));
         assert_eq!(search.folders().len(), 2);
         assert_eq!(search.find("a.onnx"), Some((ModelPlace::Bundle, bundle.join("a.onnx"))));
+
+        let err = search.locate("depth_anything_v2_small.onnx").unwrap_err().to_string();
+        assert!(err.contains("`depth_anything_v2_small.onnx` was not found in"), "{err}");
+        assert!(err.contains(&format!("{} (your DeepMatte models folder)", user.display())), "{err}");
+        assert!(err.contains(&format!("{} (the bundle)", bundle.display())), "{err}");
+        assert!(err.contains("Download Model") && err.contains("`deepmatte models install depth`"), "{err}");
+        assert!(!err.contains("cargo"), "{err}");
+        let err = search.locate("sam2_mask_decoder.onnx").unwrap_err().to_string();
+        assert!(err.contains("no download") && err.contains("export_sam2.py"), "{err}");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

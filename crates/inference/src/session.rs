@@ -21,7 +21,7 @@ use ort::ep::{self, ExecutionProvider};
 use ort::session::{Session, SessionInputValue};
 use ort::value::{Outlet, TensorRef, ValueType};
 
-use crate::{Backend, BackendReport, Contract, InferenceError, Runtime, TensorInfo, INSTALL_COMMAND};
+use crate::{paths, Backend, BackendReport, Contract, InferenceError, Runtime, TensorInfo};
 
 /// How a model is opened; part of the session cache key.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -275,12 +275,9 @@ impl Model {
 }
 
 fn missing(path: &Path) -> InferenceError {
-    let folder = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    InferenceError::ModelMissing {
-        file: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-        install: format!("{INSTALL_COMMAND} --dest {}", folder.display()),
-        folder,
-    }
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    InferenceError::ModelMissing { remedy: paths::remedy(&file, folder), searched: folder.display().to_string(), file }
 }
 
 /// Tries each backend in [`Backend::PREFERENCE`] order with errors surfaced, then checks the contract.
@@ -298,9 +295,10 @@ fn open_model(runtime: &Runtime, path: &Path, contract: &Contract, options: &Ses
                 continue;
             }
             Err(detail) => {
-                let install = format!("{INSTALL_COMMAND} --dest {}", path.parent().unwrap_or(Path::new(".")).display());
+                let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                let remedy = paths::remedy(&file, path.parent().unwrap_or(Path::new(".")));
                 let detail = detail.trim_end_matches('.').to_owned();
-                return Err(InferenceError::CorruptModel { path: path.to_path_buf(), detail, install });
+                return Err(InferenceError::CorruptModel { path: path.to_path_buf(), detail, remedy });
             }
         };
         let inputs: Vec<TensorInfo> = session.inputs().iter().map(describe).collect();

@@ -31,7 +31,8 @@ fn missing_model_names_file_folder_and_install_command() {
     let msg = err.to_string();
     assert!(msg.contains("`depth_anything_v2_small.onnx` was not found in"), "{msg}");
     assert!(msg.contains(&folder.display().to_string()), "{msg}");
-    assert!(msg.contains("cargo xtask models --dest"), "{msg}");
+    assert!(msg.contains("`deepmatte models install depth`") && msg.contains("Download Model"), "{msg}");
+    assert!(!msg.contains("cargo"), "{msg}");
 }
 
 #[test]
@@ -78,6 +79,7 @@ fn random_bytes_are_a_corrupt_model() {
     assert!(matches!(err, InferenceError::CorruptModel { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("could not be read as an ONNX model"), "{msg}");
-    assert!(msg.contains("cargo xtask models --dest"), "{msg}");
+    assert!(msg.contains("Delete it, then install it again") && msg.contains("`deepmatte models install depth`"), "{msg}");
+    assert!(!msg.contains("cargo"), "{msg}");
     println!("{msg}");
 }

@@ -12,7 +12,8 @@ fn missing_library_is_reported_then_a_retry_succeeds() {
     assert!(matches!(err, InferenceError::RuntimeMissing { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains(&absent.display().to_string()), "{msg}");
-    assert!(msg.contains("cargo xtask bundle"), "{msg}");
+    assert!(msg.contains("reinstall the bundle from the release archive"), "{msg}");
+    assert!(!msg.contains("cargo"), "{msg}");
     assert!(msg.contains("DEEPMATTE_ORT_LIB"), "{msg}");
 
     let not_a_library = common::cached("models/depth_standin_exact.onnx");

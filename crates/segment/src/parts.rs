@@ -1,9 +1,8 @@
 //! The four SAM 2.1 ONNX parts: their contracts (`models/sam2/CONTRACT.md`) and typed runs.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use inference::{locate_model, Contract, Dim, InferenceError, Model, Runtime, SessionOptions, TensorSpec, TensorView};
+use inference::{Contract, Dim, InferenceError, Model, ModelSearch, Runtime, SessionOptions, TensorSpec, TensorView};
 
 use crate::frame::{LOWRES, MODEL_SIZE};
 
@@ -134,9 +133,10 @@ pub(crate) struct MemoryInputs {
 }
 
 impl Sam2Parts {
-    /// Opens the four files in `folder` (each once per process, shared) and checks their contracts.
-    pub fn open(runtime: &Runtime, folder: &Path, options: &SessionOptions) -> Result<Sam2Parts, InferenceError> {
-        let open = |file: &str, contract: &Contract| runtime.open(&locate_model(folder, file)?, contract, options);
+    /// Opens the four files, each where `models` finds it first (each once per process, shared),
+    /// and checks their contracts.
+    pub fn open(runtime: &Runtime, models: &ModelSearch, options: &SessionOptions) -> Result<Sam2Parts, InferenceError> {
+        let open = |file: &str, contract: &Contract| runtime.open(&models.locate(file)?, contract, options);
         Ok(Sam2Parts {
             encoder: open("sam2_image_encoder.onnx", &ENCODER)?,
             decoder: open("sam2_mask_decoder.onnx", &DECODER)?,

@@ -2,10 +2,9 @@
 //! prompts, every other frame from the memory of the prompted frames and the frames just tracked.
 
 use std::ops::{ControlFlow, RangeInclusive};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use inference::{Runtime, SessionOptions};
+use inference::{ModelSearch, Runtime, SessionOptions};
 
 use crate::frame::{mask_for_memory, mask_from_lowres, Frame, Mask};
 use crate::memory::{FrameMemory, MemoryBank};
@@ -60,9 +59,9 @@ struct Conditioned {
 }
 
 impl Tracker {
-    /// Opens the four parts in `folder` (see [`Sam2Parts::open`]).
-    pub fn open(runtime: &Runtime, folder: &Path, options: &SessionOptions) -> Result<Tracker, SegmentError> {
-        Ok(Tracker { parts: Sam2Parts::open(runtime, folder, options)? })
+    /// Opens the four parts where `models` finds them (see [`Sam2Parts::open`]).
+    pub fn open(runtime: &Runtime, models: &ModelSearch, options: &SessionOptions) -> Result<Tracker, SegmentError> {
+        Ok(Tracker { parts: Sam2Parts::open(runtime, models, options)? })
     }
 
     /// The backend the models run on (see [`Sam2Parts::backend`]).

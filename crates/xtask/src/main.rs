@@ -41,7 +41,8 @@ enum Command {
         #[arg(long)]
         dest: Option<PathBuf>,
     },
-    /// Download the real models of models/manifest.toml, verify their sha256 (default into .cache/models).
+    /// Download the real models of models/manifest.toml, verify their sha256 (`deepmatte models install all`;
+    /// default into the per-user models folder).
     Models {
         /// Model folder to install into.
         #[arg(long)]

@@ -33,11 +33,20 @@ pub fn run() -> Result<()> {
     if !skips.is_empty() {
         std::fs::write(&skip_log, skips.iter().map(|s| format!("{s}\n")).collect::<String>())?;
     }
+    let user_data = util::target_dir().join("test-user-data");
+    if user_data.exists() {
+        std::fs::remove_dir_all(&user_data)?;
+    }
+    std::fs::create_dir_all(&user_data)?;
     let mut cargo_test = util::cargo();
     cargo_test
         .args(["test", "--release", "--workspace", "--no-fail-fast"])
         .env("DEEPMATTE_BUNDLE", &bundle)
         .env("DEEPMATTE_SKIP_LOG", &skip_log)
+        // Models installed for this user (or named by the environment) must not answer for the
+        // tests' own model folders: the search falls through to them otherwise.
+        .env("XDG_DATA_HOME", &user_data)
+        .env_remove("DEEPMATTE_MODELS")
         .stdout(Stdio::piped());
     if hostdemo::binary().is_file() {
         cargo_test.env("DEEPMATTE_HOSTDEMO", hostdemo::binary());

@@ -2,7 +2,7 @@
 //! the engine's coordinates, tracking runs with progress and cancel, and where masks live.
 
 use super::prompts::{PromptShape, Prompts};
-use crate::effects::runtime::{models_folder, runtime, user_error};
+use crate::effects::runtime::{model_search, runtime, user_error};
 use imaging::{Plane, Rect};
 use inference::SessionOptions;
 use ofx::{Clip, Error, Instance, Result};
@@ -199,7 +199,7 @@ pub struct TrackOutcome {
 /// cancel keeps every frame already stored.
 pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob, model_folder: &str) -> Result<TrackOutcome> {
     let runtime = runtime()?;
-    let tracker = Tracker::open(&runtime, &models_folder(model_folder), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
+    let tracker = Tracker::open(&runtime, &model_search(model_folder), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
     let (_, grid) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
     let engine = engine_prompts(prompts, &grid);
     let hash = prompts_hash(prompts);
@@ -241,6 +241,6 @@ pub fn mask_plane(mask: &Mask) -> Plane {
 /// Loads U²-Netp for Auto Subject.
 pub fn saliency_model(model_folder: &str) -> Result<std::sync::Arc<inference::Model>> {
     let runtime = runtime()?;
-    let path = inference::locate_model(&models_folder(model_folder), inference::u2netp::FILE).map_err(user_error)?;
+    let path = model_search(model_folder).locate(inference::u2netp::FILE).map_err(user_error)?;
     runtime.open(&path, &inference::u2netp::CONTRACT, &SessionOptions::default()).map_err(user_error)
 }

@@ -44,7 +44,7 @@ pub fn standins() -> &'static Path {
 /// A tracker on the stand-ins, CPU only so figures are comparable.
 pub fn tracker() -> Tracker {
     let options = SessionOptions { cpu_only: true, ..Default::default() };
-    Tracker::open(&runtime(), standins(), &options).unwrap_or_else(|e| panic!("{e}"))
+    Tracker::open(&runtime(), &inference::ModelSearch::only(standins()), &options).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A fresh scratch folder for one test.
