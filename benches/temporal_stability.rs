@@ -117,9 +117,10 @@ fn flow_cost(shot: &Sequence) {
     align.sort();
     let pair = ms(align[1]);
     println!(
-        "optical flow per 1080p frame (computed at {}x{}): luma {luma_ms:.1} ms (includes reading the host rows) + 2 pairs x {pair:.1} ms (2 flows + 2 confidences each, median of 3) = {:.1} ms; on {} threads",
+        "optical flow per 1080p frame (working size {}x{}, flows at half of it, {}): luma {luma_ms:.1} ms (this benchmark's own slow read of the host image through Image::get) + 2 pairs x {pair:.1} ms (2 flows + 2 confidences each, median of 3) = {:.1} ms; on {} threads",
         work.0,
         work.1,
+        format_args!("{}x{}", work.0 / 2, work.1 / 2),
         luma_ms + 2.0 * pair,
         rayon::current_num_threads()
     );
