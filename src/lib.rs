@@ -14,3 +14,10 @@ ofx::export_plugins!(effects::LumaMatteExtract, effects::DepthMap, effects::Magi
 pub extern "C" fn DeepMatteModelRuns() -> u64 {
     ofx::catch_panic(0, inference::model_runs)
 }
+
+/// Diagnostics for tests and benchmarks: how many optical flows Depth Map's Temporal Stability has
+/// computed in this process (cached renders compute none).
+#[no_mangle]
+pub extern "C" fn DeepMatteFlowRuns() -> u64 {
+    ofx::catch_panic(0, depth::flows_computed)
+}

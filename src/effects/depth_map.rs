@@ -1,9 +1,10 @@
 //! **Depth Map** — a matte from monocular depth (Depth Anything V2 Small), near = white.
 //!
 //! The controls are Resolve Studio's (Quality, Depth Map Preview, Adjust Map Levels, Isolate
-//! Specific Depth, Invert, Map Finesse) plus what Resolve lacks: Temporal Stability, which aligns
-//! each frame's depth to its neighbours so mattes do not flicker, and a depth cache, so moving
-//! any slider re-renders without running the model.
+//! Specific Depth, Invert, Map Finesse) plus what Resolve lacks: Temporal Stability, which maps
+//! each frame's depth onto a curve shared with its neighbours and averages the neighbours in along
+//! the source's motion, so mattes neither flicker nor smear, and a depth cache, so moving any
+//! slider re-renders without running the model (or the optical flow).
 //!
 //! - Identifier `org.deepmatte.DepthMap`, grouping `DeepMatte`, version 1.0 (a minor bump keeps
 //!   projects loading; a major bump makes hosts treat it as a new effect).
@@ -12,17 +13,21 @@
 //!   safe (the model is shared and its runs are serialised inside the engine).
 //!
 //! Render, top to bottom: source frame → raw depth (cache or model) → normalised, or stabilised
-//! over the frame's window → frame size → levels → isolate → invert → finesse → output.
+//! over the frame's window (cut at scene cuts, aligned by optical flow) → frame size → levels →
+//! isolate → invert → finesse → output.
 
-use depth::{normalize, stabilize, to_frame_size, DepthEstimator, DepthMap as RawDepth, FrameDepthCache, Quality as ModelQuality, Window};
-use imaging::{place_plane, Components, Finesse, ImageRef, MatteLevels, MatteOutput, Plane};
+use depth::{
+    normalize, same_shot, stabilize, to_frame_size, working_size, Alignment, DepthEstimator, DepthMap as RawDepth, FrameDepthCache, Motion as StabilizerMotion,
+    MotionCache, Quality as ModelQuality, Window,
+};
+use imaging::{luma_plane, place_plane, shrink_area, Components, Finesse, ImageRef, MatteLevels, MatteOutput, Plane};
 use inference::budget::Lru;
 use inference::SessionOptions;
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded, Host,
     Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
 };
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use super::runtime::{download_model, model_search, runtime, user_error};
 
@@ -31,6 +36,30 @@ pub struct DepthMap;
 
 /// Finished depth planes, shared by every instance (256 MB: about 30 frames at 1080p).
 static FRAME_DEPTH: LazyLock<FrameDepthCache> = LazyLock::new(|| FrameDepthCache::new(256 << 20));
+/// Shot signatures and optical-flow alignments of source frames, shared by every instance
+/// (256 MB: at 1080p, whose flow runs at 924×518, the ±2-frame windows of about 10 frames).
+static MOTION: LazyLock<MotionCache> = LazyLock::new(|| MotionCache::new(256 << 20));
+
+/// Script names, choice ids and labels of the Temporal Stability controls. Hosts save them in
+/// projects and scripts set them, so they never change.
+pub mod temporal {
+    /// The on/off switch.
+    pub const STABILITY: &str = "temporal_stability";
+    /// How much the neighbours count against the frame itself.
+    pub const STRENGTH: &str = "temporal_strength";
+    /// Frames on each side.
+    pub const WINDOW: &str = "temporal_window";
+    /// How neighbours are brought to the frame.
+    pub const MOTION: &str = "temporal_motion";
+    /// Motion choice: along the optical flow (the default).
+    pub const FOLLOW_ID: &str = "follow";
+    /// Label of [`FOLLOW_ID`].
+    pub const FOLLOW_LABEL: &str = "Follow motion";
+    /// Motion choice: in place, for locked-off shots.
+    pub const STATIC_ID: &str = "static";
+    /// Label of [`STATIC_ID`].
+    pub const STATIC_LABEL: &str = "Static shot";
+}
 
 /// Finished mattes (after levels, isolate, invert and finesse), so each tile of a tiled host and
 /// each re-render with unchanged settings costs only its own pixels (256 MB: ~30 frames at 1080p).
@@ -70,6 +99,35 @@ impl Choice for Quality {
     ];
 }
 
+/// The `temporal_motion` control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Motion(StabilizerMotion);
+
+impl Choice for Motion {
+    const OPTIONS: &'static [ChoiceOption<Self>] = &[
+        ChoiceOption {
+            value: Motion(StabilizerMotion::Follow),
+            id: temporal::FOLLOW_ID,
+            label: temporal::FOLLOW_LABEL,
+            hint: "For shots that move (camera or subject): neighbours are aligned to the frame by optical flow and only what the flow explains is averaged, so nothing smears or ghosts.",
+        },
+        ChoiceOption {
+            value: Motion(StabilizerMotion::Static),
+            id: temporal::STATIC_ID,
+            label: temporal::STATIC_LABEL,
+            hint: "For locked-off shots where nothing moves: neighbours are averaged in place (no optical flow, cheaper); anything that moves will smear.",
+        },
+    ];
+}
+
+/// Temporal Stability as set: strength (above 0), window radius (at least 1) and motion.
+#[derive(Clone, Copy)]
+struct Temporal {
+    strength: f32,
+    radius: i32,
+    motion: StabilizerMotion,
+}
+
 /// The `output` control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Output {
@@ -99,7 +157,7 @@ struct Settings {
     invert: bool,
     finesse: Option<Finesse>,
     output: Output,
-    temporal: Option<(f32, i32)>,
+    temporal: Option<Temporal>,
     model_folder: String,
 }
 
@@ -159,8 +217,12 @@ impl Settings {
             }),
             false => None,
         };
-        let temporal = match p.boolean("temporal_stability", time)? {
-            true => Some((p.double("temporal_strength", time)? as f32, p.int("temporal_window", time)?)),
+        let temporal = match p.boolean(temporal::STABILITY, time)? {
+            true => Some(Temporal {
+                strength: p.double(temporal::STRENGTH, time)? as f32,
+                radius: p.int(temporal::WINDOW, time)?,
+                motion: p.choice::<Motion>(temporal::MOTION, time)?.0,
+            }),
             false => None,
         };
         Ok(Settings {
@@ -176,7 +238,7 @@ impl Settings {
             invert: p.boolean("invert", time)?,
             finesse,
             output: p.choice("output", time)?,
-            temporal: temporal.filter(|(strength, window)| *strength > 0.0 && *window > 0),
+            temporal: temporal.filter(|t| t.strength > 0.0 && t.radius > 0),
             model_folder: p.string("model_folder")?,
         })
     }
@@ -233,9 +295,26 @@ impl Effect for DepthMap {
         d.param(ParamDef::choice("output", "Output", "What the effect outputs.", Output::Alpha))?;
 
         d.param(ParamDef::group("temporal", "Temporal Stability", "Remove frame-to-frame flicker of the depth.", true))?;
-        d.param(ParamDef::boolean("temporal_stability", "Temporal Stability", "Align each frame's depth to its neighbours so the matte does not flicker.", true).parent("temporal"))?;
-        d.param(ParamDef::double("temporal_strength", "Strength", "How much the neighbours count against the frame itself.", 0.8, (0.0, 1.0), (0.0, 1.0)).parent("temporal"))?;
-        d.param(ParamDef::int("temporal_window", "Window", "Frames on each side that stabilise a frame.", 2, (0, TEMPORAL_WINDOW_MAX), (0, 6)).parent("temporal"))?;
+        d.param(
+            ParamDef::boolean(
+                temporal::STABILITY,
+                "Temporal Stability",
+                "Match each frame's depth to its neighbours' and average them in along the motion, so the matte does not flicker. Neighbours across a scene cut are never used.",
+                true,
+            )
+            .parent("temporal"),
+        )?;
+        d.param(ParamDef::double(temporal::STRENGTH, "Strength", "How much the neighbours count against the frame itself.", 0.8, (0.0, 1.0), (0.0, 1.0)).parent("temporal"))?;
+        d.param(ParamDef::int(temporal::WINDOW, "Window", "Frames on each side that stabilise a frame.", 2, (0, TEMPORAL_WINDOW_MAX), (0, 6)).parent("temporal"))?;
+        d.param(
+            ParamDef::choice(
+                temporal::MOTION,
+                "Motion",
+                "Follow motion for shots that move (the default); Static shot for locked-off shots, where averaging in place is right and cheaper.",
+                Motion(StabilizerMotion::Follow),
+            )
+            .parent("temporal"),
+        )?;
 
         d.param(ParamDef::push_button(
             DOWNLOAD_MODEL,
@@ -305,7 +384,8 @@ impl Effect for DepthMap {
             }
             Err(e) => return Err(e),
         };
-        let raw = raw_depth(&estimator, &source_view, settings.quality)?;
+        let content = source_view.content_hash();
+        let raw = raw_depth(&estimator, content, &source_view, settings.quality)?;
         let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
         if settings.temporal.is_some() && temporal.is_none() {
             fx.persistent_message(
@@ -316,21 +396,26 @@ impl Effect for DepthMap {
             // This render worked: an error left by an earlier one (a missing model) is gone.
             fx.clear_persistent_message();
         }
-        let (window, target) = match temporal {
-            None => (vec![raw.clone()], 0),
-            Some((_, radius)) => neighbours(&source_clip, &estimator, args.time, radius, &raw, (width, height), settings.quality)?,
-        };
-        let strength = temporal.map(|(strength, _)| strength);
-        let depth = FRAME_DEPTH.get_or_compute(&window, target, strength, (width, height), || {
-            let normalized = match strength {
-                None => normalize(&raw),
-                Some(strength) => {
-                    let frames: Vec<&RawDepth> = window.iter().map(|m| m.as_ref()).collect();
-                    stabilize(&Window { frames: &frames, target }, strength)
+        let size = (width, height);
+        let depth = match temporal {
+            None => FRAME_DEPTH.get_or_compute(std::slice::from_ref(&raw), 0, None, size, || to_frame_size(&normalize(&raw), &raw, width, height)),
+            Some(temporal) => {
+                let images = neighbour_images(&source_clip, args.time, temporal.radius, size)?;
+                let views: Vec<Option<ImageRef<'_>>> = images.iter().map(|(_, image)| image.as_ref().map(|i| i.view())).collect();
+                let mut frames = Vec::with_capacity(views.len());
+                for view in &views {
+                    frames.push(match view {
+                        None => ShotFrame::new(content, raw.clone(), &source_view),
+                        Some(view) => {
+                            let hash = view.content_hash();
+                            ShotFrame::new(hash, raw_depth(&estimator, hash, view, settings.quality)?, view)
+                        }
+                    });
                 }
-            };
-            to_frame_size(&normalized, &raw, width, height)
-        });
+                let target = images.iter().position(|(k, _)| *k == 0).expect("the frame itself is in its window");
+                stabilized(&frames, target, temporal, size)
+            }
+        };
         // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
         let scale = source.render_scale().0 as f32;
         let show_depth = settings.preview || settings.output == Output::Depth;
@@ -361,7 +446,7 @@ impl Effect for DepthMap {
     fn frames_needed(&self, fx: &Instance, time: f64) -> Result<Vec<FramesNeeded>> {
         let settings = Settings::read(fx, time)?;
         Ok(match settings.temporal {
-            Some((_, radius)) => vec![FramesNeeded { clip: SOURCE, first: time - f64::from(radius), last: time + f64::from(radius) }],
+            Some(t) => vec![FramesNeeded { clip: SOURCE, first: time - f64::from(t.radius), last: time + f64::from(t.radius) }],
             None => Vec::new(),
         })
     }
@@ -370,8 +455,9 @@ impl Effect for DepthMap {
         &[SOURCE]
     }
 
-    /// Every cache of the process is shared by the instances of every effect, so a purge frees
-    /// them all (and closes the models no render is using); the next render rebuilds what it needs.
+    /// Every cache of the process (raw depth, flows, finished planes) is shared by the instances of
+    /// every effect, so a purge frees them all (and closes the models no render is using); the next
+    /// render rebuilds what it needs.
     fn purge_caches(&self) {
         inference::budget::purge();
     }
@@ -392,48 +478,85 @@ fn estimator(model_folder: &str) -> Result<Arc<DepthEstimator>> {
     Ok(estimator)
 }
 
-/// The raw depth of one frame: a hash of the host's rows finds it in the cache; only a miss
-/// converts the frame and runs the model.
-fn raw_depth(estimator: &DepthEstimator, view: &ImageRef<'_>, quality: ModelQuality) -> Result<Arc<RawDepth>> {
+/// The raw depth of one frame: `content` (a hash of the host's rows) finds it in the cache; only
+/// a miss converts the frame and runs the model.
+fn raw_depth(estimator: &DepthEstimator, content: u128, view: &ImageRef<'_>, quality: ModelQuality) -> Result<Arc<RawDepth>> {
     let b = view.bounds();
-    estimator.depth_of(view.content_hash(), quality, || (view.to_rgba_top_down(), b.width(), b.height())).map_err(user_error)
+    estimator.depth_of(content, quality, || (view.to_rgba_top_down(), b.width(), b.height())).map_err(user_error)
 }
 
-/// Raw depth of the frames around `time` (the target included), in frame order, and the target's
-/// index among them. Frames the host does not have, or of another size, are left out.
-fn neighbours(
-    clip: &ofx::Clip,
-    estimator: &DepthEstimator,
-    time: f64,
-    radius: i32,
-    target: &Arc<RawDepth>,
-    size: (usize, usize),
-    quality: ModelQuality,
-) -> Result<(Vec<Arc<RawDepth>>, usize)> {
+/// The frames around `time` by offset from it, in frame order: the frame itself as offset 0 with
+/// no image (the caller has it), then the neighbours the host has at the frame's size (others,
+/// and frames outside the clip, are left out).
+fn neighbour_images(clip: &ofx::Clip, time: f64, radius: i32, size: (usize, usize)) -> Result<Vec<(i32, Option<ofx::Image>)>> {
     let range = clip.frame_range();
     // The control is clamped to its range when read; the bound holds here too, so no window
     // size reaches an allocation unchecked.
     let radius = radius.clamp(0, TEMPORAL_WINDOW_MAX);
-    let mut window = Vec::with_capacity(2 * radius as usize + 1);
-    let mut target_index = 0;
+    let mut images = Vec::with_capacity(2 * radius as usize + 1);
     for k in -radius..=radius {
         let t = time + f64::from(k);
         if k == 0 {
-            target_index = window.len();
-            window.push(target.clone());
+            images.push((0, None));
             continue;
         }
         if range.is_some_and(|(first, last)| t < first || t > last) {
             continue;
         }
         let Some(image) = clip.image(t)? else { continue };
-        let view: ImageRef<'_> = image.view();
-        if (view.bounds().width(), view.bounds().height()) != size {
-            continue;
+        let bounds = image.view().bounds();
+        if (bounds.width(), bounds.height()) == size {
+            images.push((k, Some(image)));
         }
-        window.push(raw_depth(estimator, &view, quality)?);
     }
-    Ok((window, target_index))
+    Ok(images)
+}
+
+/// One frame of a temporal window: its content hash, raw depth and pixels, and its luma at the
+/// stabiliser's working size, made at most once and only when a signature or flow is not cached.
+struct ShotFrame<'a> {
+    content: u128,
+    raw: Arc<RawDepth>,
+    view: &'a ImageRef<'a>,
+    luma: OnceLock<Arc<Plane>>,
+}
+
+impl<'a> ShotFrame<'a> {
+    fn new(content: u128, raw: Arc<RawDepth>, view: &'a ImageRef<'a>) -> ShotFrame<'a> {
+        ShotFrame { content, raw, view, luma: OnceLock::new() }
+    }
+
+    fn luma(&self, size: (usize, usize)) -> Arc<Plane> {
+        self.luma.get_or_init(|| Arc::new(shrink_area(&luma_plane(self.view), size.0, size.1))).clone()
+    }
+}
+
+/// Frame `frames[target]`'s depth at `size`, stabilised over the frames of its shot in the window:
+/// cut at scene cuts, then (Follow motion) aligned by optical flow. Signatures and flows come
+/// from the motion cache, the finished plane from the frame cache.
+fn stabilized(frames: &[ShotFrame<'_>], target: usize, temporal: Temporal, size: (usize, usize)) -> Arc<Vec<f32>> {
+    let raw = &frames[target].raw;
+    let work = working_size(size, (raw.width, raw.height));
+    let signatures: Vec<_> = frames.iter().map(|f| MOTION.signature(f.content, work, || f.luma(work))).collect();
+    let shot = same_shot(&signatures.iter().map(|s| s.as_ref()).collect::<Vec<_>>(), target);
+    // Raw maps of another size (the host changed the source's format mid-clip) cannot be averaged.
+    let members: Vec<&ShotFrame<'_>> = frames[shot.clone()].iter().filter(|f| (f.raw.width, f.raw.height) == (raw.width, raw.height)).collect();
+    let target = members.iter().position(|f| std::ptr::eq(*f, &frames[target])).expect("the frame is in its own shot");
+    let window: Vec<Arc<RawDepth>> = members.iter().map(|f| f.raw.clone()).collect();
+    FRAME_DEPTH.get_or_compute(&window, target, Some((temporal.strength, temporal.radius as usize, temporal.motion)), size, || {
+        let maps: Vec<&RawDepth> = window.iter().map(|m| m.as_ref()).collect();
+        let window = Window { frames: &maps, target, radius: temporal.radius as usize };
+        match temporal.motion {
+            StabilizerMotion::Static => stabilize(&window, temporal.strength, None, size),
+            StabilizerMotion::Follow => {
+                let own = members[target];
+                let alignments: Vec<Arc<Alignment>> =
+                    members.iter().map(|f| MOTION.alignment(own.content, f.content, work, || (own.luma(work), f.luma(work)))).collect();
+                let alignments: Vec<&Alignment> = alignments.iter().map(|a| a.as_ref()).collect();
+                stabilize(&window, temporal.strength, Some(&alignments), size)
+            }
+        }
+    })
 }
 
 /// Isolate, invert and Map Finesse, in that order, on the levelled depth.

@@ -64,3 +64,5 @@ pub fn model_folder_with(file: &str, as_name: &str) -> tempfile::TempDir {
     std::fs::copy(cache_models().join(file), dir.path().join(as_name)).expect("copy the stand-in");
     dir
 }
+
+pub mod sequences;

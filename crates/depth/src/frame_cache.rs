@@ -4,13 +4,14 @@
 //!
 //! Entries are matched by the identity of their raw maps (`Arc` pointers, which the entry keeps
 //! alive so they cannot be reused), plus the stabiliser's settings and the frame size: two renders
-//! that got the same raw maps from [`crate::DepthCache`] get the same plane.
+//! that got the same raw maps from [`crate::DepthCache`] get the same plane (the raw-depth cache
+//! is keyed by the source's pixels, so the same maps also mean the same source frames and flows).
 
 use std::sync::Arc;
 
 use inference::budget::Lru;
 
-use crate::DepthMap;
+use crate::{DepthMap, Motion};
 
 /// A least-recently-used cache of frame-size depth planes, bounded in bytes by its own budget and
 /// the process-wide one. An entry is charged for its plane and for the raw maps it keeps alive.
@@ -19,12 +20,13 @@ pub struct FrameDepthCache {
 }
 
 /// The raw maps by address (the entry keeps them alive, so no other map can take an address),
-/// the target's index, the strength's bits and the frame size.
+/// the target's index, the stabiliser's settings (strength's bits, radius, motion) and the frame
+/// size.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
     window: Vec<usize>,
     target: usize,
-    strength: Option<u32>,
+    stabilizer: Option<(u32, usize, Motion)>,
     size: (usize, usize),
 }
 
@@ -41,21 +43,22 @@ impl FrameDepthCache {
         FrameDepthCache { entries: Lru::new(budget_bytes) }
     }
 
-    /// The plane of frame `window[target]` at `size`, stabilised with `strength` (None: normalised
-    /// alone), computing it with `compute` when not cached. One thread computes a missing plane;
-    /// others asking for the same one at the same time (tiles of one frame) wait for it.
+    /// The plane of frame `window[target]` at `size`, stabilised with `stabilizer` (strength,
+    /// window radius and motion; None: normalised alone), computing it with `compute` when not
+    /// cached. One thread computes a missing plane; others asking for the same one at the same
+    /// time (tiles of one frame) wait for it.
     pub fn get_or_compute(
         &self,
         window: &[Arc<DepthMap>],
         target: usize,
-        strength: Option<f32>,
+        stabilizer: Option<(f32, usize, Motion)>,
         size: (usize, usize),
         compute: impl FnOnce() -> Vec<f32>,
     ) -> Arc<Vec<f32>> {
         let key = Key {
             window: window.iter().map(|m| Arc::as_ptr(m) as usize).collect(),
             target,
-            strength: strength.map(f32::to_bits),
+            stabilizer: stabilizer.map(|(strength, radius, motion)| (strength.to_bits(), radius, motion)),
             size,
         };
         let weigh = |e: &Entry| {
@@ -94,8 +97,8 @@ mod tests {
         let cache = FrameDepthCache::new(1 << 20);
         let (a, b) = (map(1.0), map(2.0));
         let computed = std::cell::Cell::new(0);
-        let get = |window: &[Arc<DepthMap>], strength| {
-            cache.get_or_compute(window, 0, strength, (4, 4), || {
+        let get = |window: &[Arc<DepthMap>], stabilizer| {
+            cache.get_or_compute(window, 0, stabilizer, (4, 4), || {
                 computed.set(computed.get() + 1);
                 vec![0.0; 16]
             })
@@ -105,9 +108,13 @@ mod tests {
         assert_eq!(computed.get(), 1, "same raw map: cached");
         get(&[map(1.0)], None);
         assert_eq!(computed.get(), 2, "equal values in another map are not the same frame");
-        get(&[a.clone(), b.clone()], Some(0.8));
-        get(&[a.clone(), b.clone()], Some(0.5));
-        assert_eq!(computed.get(), 4, "window and strength are part of the key");
+        get(&[a.clone(), b.clone()], Some((0.8, 2, Motion::Follow)));
+        get(&[a.clone(), b.clone()], Some((0.5, 2, Motion::Follow)));
+        get(&[a.clone(), b.clone()], Some((0.5, 2, Motion::Static)));
+        get(&[a.clone(), b.clone()], Some((0.5, 2, Motion::Static)));
+        // A window cut short by scene cuts can hold the same frames at another radius.
+        get(&[a.clone(), b.clone()], Some((0.5, 3, Motion::Static)));
+        assert_eq!(computed.get(), 6, "window, strength, radius and motion are part of the key");
     }
 
     #[test]
@@ -130,7 +137,7 @@ mod tests {
     fn entries_are_charged_for_the_raw_maps_they_keep_alive() {
         let cache = FrameDepthCache::new(1 << 20);
         let raw = Arc::new(DepthMap { width: 10, height: 10, values: vec![0.0; 100] });
-        cache.get_or_compute(&[raw.clone(), raw.clone()], 0, Some(0.5), (4, 4), || vec![0.0; 16]);
+        cache.get_or_compute(&[raw.clone(), raw.clone()], 0, Some((0.5, 2, Motion::Follow)), (4, 4), || vec![0.0; 16]);
         assert_eq!(cache.bytes(), 16 * 4 + 2 * 100 * 4);
     }
 }

@@ -14,13 +14,15 @@
 mod cache;
 mod frame_cache;
 pub mod estimator;
+mod motion;
 mod stabilize;
 pub mod standin;
 
 pub use cache::{CacheKey, DepthCache};
 pub use frame_cache::FrameDepthCache;
 pub use estimator::{inference_size, DepthEstimator, Frame, Quality, Timings, CONTRACT, FILE};
-pub use stabilize::{normalize, stabilize, to_frame_size, Window, LOW_PERCENTILE, HIGH_PERCENTILE};
+pub use motion::{align, flows_computed, same_shot, working_size, Alignment, MotionCache, Signature, CUT_DISTANCE};
+pub use stabilize::{normalize, stabilize, to_frame_size, Motion, Window, LOW_PERCENTILE, HIGH_PERCENTILE};
 
 /// Raw model output for one frame: relative inverse depth (larger = nearer, unknown scale and
 /// shift), at the resolution the model ran at.

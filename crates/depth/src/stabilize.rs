@@ -1,19 +1,28 @@
 //! From raw depth to a 0–1 map (near = 1), per frame or stabilised over a window of frames.
 //!
-//! Relative-depth models drift in scale and shift (and a little in shape) from frame to frame, and
-//! normalising each frame by its own min/max turns that drift into flicker. Stabilising frame t
-//! uses only the raw maps of the frames around it, which the caller fetches by frame number:
-//! 1. each neighbour is aligned to frame t by a robust (Huber, iteratively reweighted) least-squares
-//!    scale and shift; a neighbour that does not fit (a cut) is left out;
-//! 2. the aligned maps are averaged, the neighbours weighted by the strength;
-//! 3. the result is normalised by the 2nd and 98th percentiles of all aligned maps of the window.
+//! Flicker in relative-depth models is two things, and each is removed on its own:
+//! 1. **Drift of the whole map** — scale, shift and curve change from frame to frame (what per-frame
+//!    normalisation turns into flicker). Each frame's raw depth is mapped, value by value, onto a
+//!    reference curve shared by the window: the weighted mean of the window's normalised quantile
+//!    functions (histogram matching). Quantiles need no pixel correspondence, so motion does not
+//!    disturb them, and a value map never moves or blurs a pixel; on a flicker-free shot the
+//!    reference is the frame's own curve and nothing changes.
+//! 2. **Per-pixel noise** — the matched neighbours are averaged into the frame along the motion:
+//!    each neighbour is pulled back to the frame by the optical flow of the *source* frames
+//!    ([`crate::motion`]), and each of its pixels counts by how well the flow explains it (a
+//!    photometric and round-trip check) and how close its depth is to the frame's, so occluded,
+//!    disoccluded and moving things get no weight and nothing ghosts. For a locked-off shot the
+//!    flow can be skipped and the neighbours averaged in place.
 //!
-//! Every step is a pure function of the window's maps in frame order (no state, no parallel float
-//! reductions), so frame t renders the same whatever order the host renders frames in.
+//! The caller cuts the window at scene cuts ([`crate::same_shot`]) before it gets here. Every
+//! step is a pure function of the window's maps and alignments in frame order (no state, no
+//! parallel float reductions), so a frame renders the same whatever order the host renders in.
 
 use imaging::resize::{resize_plane, Filter};
+use imaging::{warp, Plane};
 use rayon::prelude::*;
 
+use crate::motion::{working_size, Alignment};
 use crate::DepthMap;
 
 /// Percentile mapped to 0 (far).
@@ -21,75 +30,43 @@ pub const LOW_PERCENTILE: f64 = 0.02;
 /// Percentile mapped to 1 (near).
 pub const HIGH_PERCENTILE: f64 = 0.98;
 
-/// Fits and percentiles read every 4th pixel of every 4th row: ~30,000 samples at 924×518.
+/// Quantiles and curves read every 4th pixel of every 4th row: ~30,000 samples at 924×518.
 const STRIDE: usize = 4;
-/// Huber threshold in robust standard deviations (95 % efficiency on Gaussian residuals).
-const HUBER: f64 = 1.345;
-/// Reweighting rounds; the fit settles in 3–5 on real drift.
-const ROUNDS: usize = 8;
-/// A neighbour whose median alignment error exceeds this fraction of frame t's depth range is
-/// another shot (a cut, a flash) and is left out.
-const CUT: f64 = 0.15;
+/// Intervals of the quantile curves between the two percentiles: fine enough for any smooth
+/// tone curve, coarse enough that 30,000 samples fill each interval.
+const KNOTS: usize = 64;
+/// Depth tolerance of the motion-aligned average, in normalised depth: a neighbour's pixel whose
+/// depth differs from the frame's by 2× this counts 2 %, so a wrong match cannot drag an edge.
+const DEPTH_SIGMA: f32 = 0.05;
+/// Neighbour pixels the flow explains less than this are skipped (their weight rounds to 0).
+const MIN_WEIGHT: f32 = 1e-3;
+
+/// How Temporal Stability brings the neighbours to the frame before averaging them in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Motion {
+    /// Along the optical flow of the source frames, each pixel weighted by how well the flow
+    /// explains it.
+    Follow,
+    /// In place, every pixel at full weight (a locked-off shot; no flow is computed).
+    Static,
+}
 
 /// The raw maps around a frame, in frame order, and which of them is the frame being rendered.
 #[derive(Clone, Copy, Debug)]
 pub struct Window<'a> {
-    /// Raw depth of the frames in the window, in frame order (missing frames at the ends of a clip
-    /// are simply absent).
+    /// Raw depth of the frames in the window, in frame order, all of the same shot and size.
     pub frames: &'a [&'a DepthMap],
     /// Index in `frames` of the frame being rendered.
     pub target: usize,
+    /// Frames on each side the window was gathered over (the Window control): a neighbour's
+    /// weight fades with its distance over it ([`fade`]).
+    pub radius: usize,
 }
 
 /// Frame `map` alone mapped to 0–1 by its own robust percentiles (Temporal Stability off).
 pub fn normalize(map: &DepthMap) -> Vec<f32> {
-    let (low, high) = percentiles(sample(map));
+    let (low, high) = percentiles(sample_values(map));
     remap(&map.values, low, high)
-}
-
-/// The window's target frame, aligned with its neighbours and mapped to 0–1 by percentiles shared
-/// across the window. `strength` in 0–1 weights the neighbours against the frame itself; 0 gives
-/// exactly [`normalize`] of the target.
-pub fn stabilize(window: &Window<'_>, strength: f32) -> Vec<f32> {
-    let target = window.frames[window.target];
-    if target.values.is_empty() {
-        return Vec::new();
-    }
-    let target_samples = sample(target);
-    let (low, high) = percentiles(target_samples.clone());
-    let range = (high - low).max(f64::EPSILON);
-
-    // (map, scale, shift, weight) of every frame taking part, the target first.
-    let mut members: Vec<(&DepthMap, f64, f64, f64)> = vec![(target, 1.0, 0.0, 1.0)];
-    if strength > 0.0 {
-        for (i, &frame) in window.frames.iter().enumerate() {
-            if i == window.target || (frame.width, frame.height) != (target.width, target.height) {
-                continue;
-            }
-            let fit = robust_fit(&sample(frame), &target_samples);
-            // Depth order cannot invert within a shot: a negative scale means another shot too.
-            if fit.scale > 0.0 && fit.median_error <= CUT * range {
-                members.push((frame, fit.scale, fit.shift, strength as f64));
-            }
-        }
-    }
-
-    let mut pooled = Vec::with_capacity(target_samples.len() * members.len());
-    for &(map, scale, shift, _) in &members {
-        pooled.extend(sample(map).iter().map(|&v| (scale * v as f64 + shift) as f32));
-    }
-    let (low, high) = percentiles(pooled);
-
-    let total: f64 = members.iter().map(|m| m.3).sum();
-    let mut combined = vec![0.0f32; target.values.len()];
-    combined.par_chunks_mut(target.width).enumerate().for_each(|(y, row)| {
-        let start = y * target.width;
-        for (x, out) in row.iter_mut().enumerate() {
-            let sum: f64 = members.iter().map(|&(m, s, b, w)| w * (s * m.values[start + x] as f64 + b)).sum();
-            *out = (sum / total) as f32;
-        }
-    });
-    remap(&combined, low, high)
 }
 
 /// A normalised map at model resolution resized (bilinear) to the frame's size.
@@ -97,7 +74,101 @@ pub fn to_frame_size(normalized: &[f32], map: &DepthMap, width: usize, height: u
     resize_plane(normalized, map.width, map.height, width, height, Filter::Bilinear)
 }
 
-fn sample(map: &DepthMap) -> Vec<f32> {
+/// The window's target frame, stabilised, at the frame's `size`. `strength` in 0–1 weights the
+/// neighbours against the frame itself (faded with distance), in the reference curve and in the
+/// average; 0 gives
+/// exactly [`normalize`] of the target, resized.
+///
+/// `follow` brings the neighbours to the frame along the motion: one [`Alignment`] per frame of
+/// the window (the target into that frame; the target's own entry is not read), at
+/// [`working_size`]`(size, target map size)`. None averages them in place, every pixel at full
+/// weight: right for a locked-off shot, where it also needs no flow.
+pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment]>, size: (usize, usize)) -> Vec<f32> {
+    let target = window.frames[window.target];
+    let curves: Vec<Option<Vec<f64>>> = window.frames.par_iter().map(|m| normalized_curve(m)).collect();
+    let (Some(_), true) = (&curves[window.target], strength > 0.0) else {
+        return to_frame_size(&normalize(target), target, size.0, size.1);
+    };
+    let weight = |i: usize| if i == window.target { 1.0 } else { strength as f64 * fade(i.abs_diff(window.target), window.radius) };
+
+    // 1. Every frame's values onto the window's reference curve.
+    let mut reference = vec![0.0f64; KNOTS + 1];
+    let mut total = 0.0;
+    for (i, curve) in curves.iter().enumerate() {
+        if let Some(curve) = curve {
+            total += weight(i);
+            for (r, c) in reference.iter_mut().zip(curve) {
+                *r += weight(i) * c;
+            }
+        }
+    }
+    reference.iter_mut().for_each(|r| *r /= total);
+    let work = working_size(size, (target.width, target.height));
+    let members: Vec<usize> = (0..window.frames.len()).filter(|&i| curves[i].is_some()).collect();
+    let matched: Vec<Plane> = members
+        .par_iter()
+        .map(|&i| {
+            let map = window.frames[i];
+            let values = match_curve(map, &reference);
+            Plane { width: work.0, height: work.1, data: resize_plane(&values, map.width, map.height, work.0, work.1, Filter::Bilinear) }
+        })
+        .collect();
+    let own = members.iter().position(|&i| i == window.target).expect("the target has a curve");
+
+    // 2. The neighbours averaged in, along the motion.
+    let weights: Vec<f32> = members.iter().map(|&i| weight(i) as f32).collect();
+    let centre = &matched[own];
+    let pulled: Vec<Option<Plane>> = match follow {
+        None => vec![None; matched.len()],
+        Some(alignments) => matched.par_iter().enumerate().map(|(k, plane)| (k != own).then(|| warp(plane, &alignments[members[k]].flow))).collect(),
+    };
+    let mut data = vec![0.0f32; work.0 * work.1];
+    data.par_chunks_mut(work.0).enumerate().for_each(|(y, row)| {
+        for (x, out) in row.iter_mut().enumerate() {
+            let i = y * work.0 + x;
+            let own_depth = centre.data[i];
+            let (mut sum, mut total) = (own_depth, 1.0f32);
+            for (k, plane) in matched.iter().enumerate() {
+                if k == own {
+                    continue;
+                }
+                let (depth, w) = match (follow, &pulled[k]) {
+                    (Some(alignments), Some(pulled)) => {
+                        let explained = alignments[members[k]].weight.data[i];
+                        if explained < MIN_WEIGHT {
+                            continue;
+                        }
+                        let depth = pulled.data[i];
+                        let d = (depth - own_depth) / DEPTH_SIGMA;
+                        (depth, weights[k] * explained * (-d * d).exp())
+                    }
+                    _ => (plane.data[i], weights[k]),
+                };
+                sum += w * depth;
+                total += w;
+            }
+            *out = sum / total;
+        }
+    });
+    if work == size {
+        data
+    } else {
+        resize_plane(&data, work.0, work.1, size.0, size.1, Filter::Bilinear)
+    }
+}
+
+/// A neighbour's weight at `distance` frames in a window of `radius`, before Strength: a
+/// half cosine, 1 at the frame and 0 one frame beyond the window. Frames enter and leave the
+/// window gently, which makes the shared reference curve change less from frame to frame than
+/// equal weights would (this taper minimises the squared weight steps for a given support).
+fn fade(distance: usize, radius: usize) -> f64 {
+    if distance > radius {
+        return 0.0;
+    }
+    (std::f64::consts::FRAC_PI_2 * distance as f64 / (radius + 1) as f64).cos()
+}
+
+fn sample_values(map: &DepthMap) -> Vec<f32> {
     (0..map.height).step_by(STRIDE).flat_map(|y| map.values[y * map.width..(y + 1) * map.width].iter().step_by(STRIDE).copied()).collect()
 }
 
@@ -118,42 +189,64 @@ fn remap(values: &[f32], low: f64, high: f64) -> Vec<f32> {
     values.par_iter().map(|&v| ((v - low) * scale).clamp(0.0, 1.0)).collect()
 }
 
-struct Fit {
-    scale: f64,
-    shift: f64,
-    median_error: f64,
+/// The map's quantiles at `KNOTS + 1` evenly spaced levels from the low to the high percentile
+/// (the rank rule of [`percentiles`], so the ends are exactly the values [`normalize`] uses).
+fn quantile_curve(map: &DepthMap) -> Vec<f32> {
+    let mut values = sample_values(map);
+    values.sort_unstable_by(f32::total_cmp);
+    let last = values.len() - 1;
+    (0..=KNOTS)
+        .map(|k| {
+            let p = LOW_PERCENTILE + (HIGH_PERCENTILE - LOW_PERCENTILE) * k as f64 / KNOTS as f64;
+            values[(p * last as f64).round() as usize]
+        })
+        .collect()
 }
 
-/// Scale and shift taking `x` onto `y` by Huber-weighted least squares (IRLS).
-fn robust_fit(x: &[f32], y: &[f32]) -> Fit {
-    let mut weights = vec![1.0f64; x.len()];
-    let mut fit = Fit { scale: 1.0, shift: 0.0, median_error: f64::INFINITY };
-    let mut errors = vec![0.0f64; x.len()];
-    for _ in 0..ROUNDS {
-        let (mut sw, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for ((&xi, &yi), &w) in x.iter().zip(y).zip(&weights) {
-            let (xi, yi) = (xi as f64, yi as f64);
-            sw += w;
-            sx += w * xi;
-            sy += w * yi;
-            sxx += w * xi * xi;
-            sxy += w * xi * yi;
-        }
-        let det = sw * sxx - sx * sx;
-        fit.scale = if det.abs() > f64::EPSILON * sw * sxx { (sw * sxy - sx * sy) / det } else { 0.0 };
-        fit.shift = (sy - fit.scale * sx) / sw;
-        for ((e, &xi), &yi) in errors.iter_mut().zip(x).zip(y) {
-            *e = (fit.scale * xi as f64 + fit.shift - yi as f64).abs();
-        }
-        let mut sorted = errors.clone();
-        let middle = sorted.len() / 2;
-        fit.median_error = *sorted.select_nth_unstable_by(middle, f64::total_cmp).1;
-        let threshold = (HUBER * 1.4826 * fit.median_error).max(1e-12);
-        for (w, &e) in weights.iter_mut().zip(&errors) {
-            *w = if e <= threshold { 1.0 } else { threshold / e };
+/// The quantile curve normalised to 0 at the low and 1 at the high percentile: the map's shape
+/// without its scale and shift. None for a flat map, which has no shape.
+fn normalized_curve(map: &DepthMap) -> Option<Vec<f64>> {
+    if map.values.is_empty() {
+        return None;
+    }
+    let curve = quantile_curve(map);
+    let (low, high) = (curve[0] as f64, curve[KNOTS] as f64);
+    (high > low).then(|| curve.iter().map(|&q| (q as f64 - low) / (high - low)).collect())
+}
+
+/// `map`'s values taken onto `reference` by their rank: the piecewise-linear map from the map's
+/// own quantiles to the reference's, clamped to 0–1 outside them. Quantiles that tie (a value
+/// shared by many pixels) map to the mean of their reference values.
+fn match_curve(map: &DepthMap, reference: &[f64]) -> Vec<f32> {
+    let curve = quantile_curve(map);
+    let mut knots: Vec<(f32, f64, usize)> = Vec::with_capacity(curve.len());
+    for (&x, &y) in curve.iter().zip(reference) {
+        match knots.last_mut() {
+            Some((last, sum, n)) if *last == x => {
+                *sum += y;
+                *n += 1;
+            }
+            _ => knots.push((x, y, 1)),
         }
     }
-    fit
+    let knots: Vec<(f32, f32)> = knots.into_iter().map(|(x, sum, n)| (x, (sum / n as f64) as f32)).collect();
+    let (first, last) = (knots[0], knots[knots.len() - 1]);
+    map.values
+        .par_iter()
+        .map(|&v| {
+            let y = if v <= first.0 {
+                first.1
+            } else if v >= last.0 {
+                last.1
+            } else {
+                // knots[j - 1].0 < v <= knots[j].0
+                let j = knots.partition_point(|k| k.0 < v);
+                let (a, b) = (knots[j - 1], knots[j]);
+                a.1 + (b.1 - a.1) * ((v - a.0) / (b.0 - a.0))
+            };
+            y.clamp(0.0, 1.0)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -202,7 +295,8 @@ mod tests {
     fn render(frames: &[DepthMap], t: usize, radius: usize, strength: f32) -> Vec<f32> {
         let (first, last) = (t.saturating_sub(radius), (t + radius).min(frames.len() - 1));
         let window: Vec<&DepthMap> = frames[first..=last].iter().collect();
-        stabilize(&Window { frames: &window, target: t - first }, strength)
+        let size = (frames[0].width, frames[0].height);
+        stabilize(&Window { frames: &window, target: t - first, radius }, strength, None, size)
     }
 
     fn mean_change(outputs: &[Vec<f32>]) -> f32 {
@@ -214,7 +308,7 @@ mod tests {
     fn empty_maps_normalise_to_empty_maps() {
         let empty = DepthMap { width: 0, height: 0, values: Vec::new() };
         assert!(normalize(&empty).is_empty());
-        assert!(stabilize(&Window { frames: &[&empty, &empty], target: 1 }, 0.8).is_empty());
+        assert!(stabilize(&Window { frames: &[&empty, &empty], target: 1, radius: 1 }, 0.8, None, (0, 0)).is_empty());
         assert!(to_frame_size(&[], &empty, 0, 0).is_empty());
     }
 
@@ -239,23 +333,56 @@ mod tests {
     }
 
     #[test]
-    fn a_neighbour_from_another_shot_is_left_out() {
-        let mut frames = flickering_frames(5, 40, 30);
-        let other: Vec<f32> = scene(40, 30).iter().rev().copied().collect();
-        frames[3].values = other;
-        let with_cut = render(&frames, 2, 2, 1.0);
-        let without: Vec<DepthMap> = frames.iter().enumerate().filter(|(i, _)| *i != 3).map(|(_, f)| f.clone()).collect();
-        assert!(with_cut == render(&without, 2, 2, 1.0), "the cut frame changed the output");
+    fn curve_matching_removes_a_tone_curve_without_touching_the_scene() {
+        // The same scene under five unrelated scale/shift/gamma curves and no noise: matched to
+        // one reference, every frame gives the same map, and that map is the scene's own
+        // percentile normalisation bent by one curve only (order kept, nothing blurred).
+        let base = scene(64, 48);
+        let curves = [(1.0, 0.0, 1.0), (0.6, 1.5, 0.8), (1.4, -0.2, 1.2), (0.9, 0.7, 1.05), (1.2, 0.3, 0.9)];
+        let frames: Vec<DepthMap> =
+            curves.iter().map(|&(s, t, g): &(f32, f32, f32)| DepthMap { width: 64, height: 48, values: base.iter().map(|&d| s * d.powf(g) + t).collect() }).collect();
+        let shapes: Vec<Vec<f64>> = frames.iter().map(|f| normalized_curve(f).unwrap()).collect();
+        let reference: Vec<f64> = (0..=KNOTS).map(|k| shapes.iter().map(|c| c[k]).sum::<f64>() / shapes.len() as f64).collect();
+        let matched: Vec<Vec<f32>> = frames.iter().map(|f| match_curve(f, &reference)).collect();
+        for m in &matched[1..] {
+            let worst = m.iter().zip(&matched[0]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            // Within a knot interval the curves are matched linearly: close, not exact.
+            assert!(worst < 5e-3, "frames differ by {worst} after matching");
+        }
+        let order_kept = base.iter().zip(&matched[0]).all(|(&a, &m)| base.iter().zip(&matched[0]).all(|(&b, &n)| a <= b || m >= n));
+        assert!(order_kept, "matching keeps depth order");
     }
 
     #[test]
-    fn robust_fit_ignores_outliers() {
-        let x: Vec<f32> = (0..1000).map(|i| i as f32 / 1000.0).collect();
-        let mut y: Vec<f32> = x.iter().map(|v| 3.0 * v - 0.5).collect();
-        for v in y.iter_mut().step_by(10) {
-            *v += 5.0; // 10 % of the samples are wrong
+    fn a_flicker_free_window_changes_nothing() {
+        // Identical raw maps (and identity motion): the reference is the frame's own curve, so
+        // stabilising gives the per-frame normalisation.
+        let frame = DepthMap { width: 64, height: 48, values: scene(64, 48) };
+        let window = [&frame, &frame, &frame];
+        let identity = crate::Alignment::identity(64, 48);
+        let alignments = [&identity, &identity, &identity];
+        let off = normalize(&frame);
+        for follow in [None, Some(&alignments[..])] {
+            let on = stabilize(&Window { frames: &window, target: 1, radius: 1 }, 0.8, follow, (64, 48));
+            let worst = on.iter().zip(&off).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "differs by {worst}");
         }
-        let fit = robust_fit(&x, &y);
-        assert!((fit.scale - 3.0).abs() < 1e-3 && (fit.shift + 0.5).abs() < 1e-3, "{} {}", fit.scale, fit.shift);
+    }
+
+    #[test]
+    fn a_neighbour_pixel_the_flow_does_not_explain_is_not_used() {
+        // The neighbour is another picture entirely; with zero weight everywhere it must not count.
+        let frame = DepthMap { width: 40, height: 30, values: scene(40, 30) };
+        let other = DepthMap { width: 40, height: 30, values: scene(40, 30).iter().rev().copied().collect() };
+        let mut unexplained = crate::Alignment::identity(40, 30);
+        unexplained.weight.data.iter_mut().for_each(|w| *w = 0.0);
+        let identity = crate::Alignment::identity(40, 30);
+        let window = [&frame, &other];
+        let on = stabilize(&Window { frames: &window, target: 0, radius: 1 }, 1.0, Some(&[&identity, &unexplained]), (40, 30));
+        // What is left is the frame's own values on the shared reference curve.
+        let reference: Vec<f64> = normalized_curve(&frame).unwrap().iter().zip(&normalized_curve(&other).unwrap()).map(|(a, b)| (a + b * fade(1, 1)) / (1.0 + fade(1, 1))).collect();
+        let own = match_curve(&frame, &reference);
+        let worst = on.iter().zip(&own).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "differs by {worst}");
     }
 }

@@ -148,15 +148,15 @@ fn shot(width: usize, height: usize) -> Vec<Vec<f32>> {
 fn render(estimator: &DepthEstimator, shot: &[Vec<f32>], t: usize, width: usize, height: usize, stable: bool) -> Vec<f32> {
     let raw = |i: usize| estimator.depth(&Frame { pixels: &shot[i], width, height, channels: 4 }, Quality::Faster).unwrap();
     let target = raw(t);
-    let normalised = if stable {
+    if stable {
+        // A static shot: the neighbours averaged in place.
         let (first, last) = (t.saturating_sub(RADIUS), (t + RADIUS).min(FRAMES - 1));
         let maps: Vec<Arc<DepthMap>> = (first..=last).map(raw).collect();
         let frames: Vec<&DepthMap> = maps.iter().map(|m| m.as_ref()).collect();
-        stabilize(&Window { frames: &frames, target: t - first }, 1.0)
+        stabilize(&Window { frames: &frames, target: t - first, radius: RADIUS }, 1.0, None, (width, height))
     } else {
-        normalize(&target)
-    };
-    to_frame_size(&normalised, &target, width, height)
+        to_frame_size(&normalize(&target), &target, width, height)
+    }
 }
 
 fn mean_change(outputs: &[Vec<f32>]) -> f64 {

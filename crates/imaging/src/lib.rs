@@ -7,6 +7,7 @@
 //! depth, and rows run in parallel on rayon's pool.
 
 mod finesse;
+mod flow;
 mod luma;
 mod mark;
 mod plane;
@@ -15,6 +16,7 @@ mod sample;
 mod view;
 
 pub use finesse::{luma_plane, Finesse};
+pub use flow::{confidence, optical_flow, shrink_area, warp, Flow};
 pub use luma::{copy, extract_matte, place_plane, pow_unit, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
 pub use mark::{failure_stripes, on_failure_stripe, FAILURE_RED, FAILURE_STRIPE};
 pub use plane::{box_blur, expand_contract, gaussian_blur, guided_filter, Plane};
