@@ -10,6 +10,7 @@ mod hostdemo;
 mod icons;
 mod install;
 mod models;
+mod nvrtc;
 mod pixels;
 mod python;
 mod sample;

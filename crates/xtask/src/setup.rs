@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{hostdemo, python, util};
+use crate::{hostdemo, nvrtc, python, util};
 
 /// One idempotent setup step. Adding a step is adding one entry to [`STEPS`].
 struct Step {
@@ -18,6 +18,7 @@ const STEPS: &[Step] = &[
     Step { name: "system packages", run: system_packages },
     Step { name: "OpenFX hostDemo (independent host for tests)", run: hostdemo::build },
     Step { name: "Python venv, ONNX Runtime library, stand-in models, references", run: python::setup },
+    Step { name: "NVRTC 13.0 (pinned wheel) for the CUDA kernel compile tests", run: nvrtc::setup },
 ];
 
 /// Debian packages: libclang for bindgen (openfx-sys); a C++ toolchain and make for the official

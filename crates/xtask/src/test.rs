@@ -14,7 +14,7 @@ use std::process::Stdio;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{bundle, hostdemo, setup, util};
+use crate::{bundle, hostdemo, nvrtc, setup, util};
 
 /// Runs the whole test suite; exits with cargo test's code when a test fails.
 pub fn run() -> Result<()> {
@@ -32,6 +32,7 @@ pub fn run() -> Result<()> {
         .args(["test", "--release", "--workspace", "--no-fail-fast"])
         .env("DEEPMATTE_BUNDLE", &bundle)
         .env("DEEPMATTE_SKIP_LOG", &skip_log)
+        .env("DEEPMATTE_NVRTC_DIR", nvrtc::dir())
         .stdout(Stdio::piped());
     if hostdemo::binary().is_file() {
         cargo_test.env("DEEPMATTE_HOSTDEMO", hostdemo::binary());
