@@ -133,11 +133,12 @@ impl Device {
         if !driver_present() {
             return Err(GpuError::Unavailable("no CUDA driver".into()));
         }
-        let dir = crate::nvrtc::library_dir(None).ok_or_else(|| GpuError::Unavailable("NVRTC 13.0 not installed".into()))?;
-        let nvrtc = crate::nvrtc::load(&dir)?;
         let mut dev: sys::CUdevice = 0;
+        // An out-parameter; fails without a current context.
         driver("cuCtxGetDevice", || unsafe { sys::cuCtxGetDevice(&mut dev).result() })?;
         let cc = compute_capability(dev)?;
+        let dir = crate::nvrtc::library_dir(None).ok_or_else(|| GpuError::Unavailable("NVRTC 13.0 not installed".into()))?;
+        let nvrtc = crate::nvrtc::load(&dir)?;
         if stream != 0 {
             let current = driver("cuCtxGetCurrent", result::ctx::get_current)?;
             let mut owner: sys::CUcontext = std::ptr::null_mut();
