@@ -14,3 +14,11 @@ ofx::export_plugins!(effects::LumaMatteExtract, effects::DepthMap, effects::Magi
 pub extern "C" fn DeepMatteModelRuns() -> u64 {
     inference::model_runs()
 }
+
+/// Diagnostics for the headless host's `resolve-cuda` profile: host↔device frame copies the
+/// plugin made in this process (a CUDA render makes none; only the Load self-test reads back its
+/// 5×3 test image).
+#[no_mangle]
+pub extern "C" fn DeepMatteCudaFrameCopies() -> u64 {
+    gpu::device::frame_copies()
+}

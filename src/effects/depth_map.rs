@@ -218,7 +218,7 @@ impl Effect for DepthMap {
             return Ok(());
         }
         let text = match estimator(&fx.params().string("model_folder")?) {
-            Ok(estimator) => format!("Model runs on {}", estimator.backend()),
+            Ok(estimator) => format!("Model runs on {} · {}", estimator.backend(), super::gpu_status::stages()),
             Err(e) => e.message,
         };
         log::info!("Depth Map: {text}");

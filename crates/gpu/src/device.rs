@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::ffi::{c_void, CString};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use cudarc::driver::{result, sys};
@@ -111,6 +112,15 @@ fn self_test(dev: sys::CUdevice, cc: (u32, u32), nvrtc: (i32, i32)) -> Result<()
     outcome.and(restore).and(release)
 }
 
+/// Host↔device copies of frame-sized data made by this process ([`Device::read_back`]). A CUDA
+/// render makes none: the plugin exports this so the headless host can check it stays 0.
+static FRAME_COPIES: AtomicU64 = AtomicU64::new(0);
+
+/// See [`FRAME_COPIES`].
+pub fn frame_copies() -> u64 {
+    FRAME_COPIES.load(Ordering::Relaxed)
+}
+
 /// The kernels loaded into one context, by family.
 struct Modules(HashMap<Family, usize>);
 
@@ -198,6 +208,7 @@ impl Device {
     /// headless host's tests only; renders never read frames back.
     pub fn read_back(&self, ptr: u64, len: usize) -> Result<Vec<f32>, GpuError> {
         self.finish()?;
+        FRAME_COPIES.fetch_add(1, Ordering::Relaxed);
         let mut out = vec![0.0f32; len];
         // `ptr` holds at least `len` f32 (the caller's buffer) and the stream is idle.
         driver("cuMemcpyDtoH", || unsafe { result::memcpy_dtoh_sync(&mut out, ptr) })?;

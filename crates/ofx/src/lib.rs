@@ -8,6 +8,7 @@
 
 mod binary;
 mod clip;
+mod cuda;
 mod describe;
 mod effect;
 mod entry;
@@ -22,6 +23,7 @@ mod suites;
 
 pub use binary::{bundle_resources, plugin_binary_path};
 pub use clip::Clip;
+pub use cuda::{gpu_error, status_line as cuda_status_line, support as cuda_support, CudaRender};
 pub use describe::{ClipDef, Describe};
 pub use effect::{
     BitDepth, ChangeReason, ClipPreferences, Context, Effect, EffectInfo, FramesNeeded, RenderArgs,
