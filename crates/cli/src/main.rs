@@ -56,6 +56,8 @@ pub struct HostArgs {
 enum Profile {
     Generic,
     Resolve,
+    /// Resolve rendering on CUDA (device images on a stream); needs a CUDA device.
+    ResolveCuda,
     Nuke,
     Natron,
     Mlt,
@@ -68,6 +70,7 @@ impl HostArgs {
         let profile = match self.profile {
             Profile::Generic => HostProfile::Generic,
             Profile::Resolve => HostProfile::Resolve,
+            Profile::ResolveCuda => HostProfile::ResolveCuda,
             Profile::Nuke => HostProfile::Nuke,
             Profile::Natron => HostProfile::Natron,
             Profile::Mlt => HostProfile::Mlt,

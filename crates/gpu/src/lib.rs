@@ -18,6 +18,7 @@ pub mod device;
 #[cfg(feature = "emulate")]
 pub mod emulated;
 pub mod exec;
+pub mod host;
 pub mod kernels;
 pub mod nvrtc;
 pub mod ops;

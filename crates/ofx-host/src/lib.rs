@@ -25,6 +25,7 @@ mod actions;
 mod bundle;
 mod clips;
 mod counters;
+mod cuda;
 mod image;
 mod instance;
 mod io;

@@ -76,7 +76,7 @@ unsafe extern "C" fn fetch_suite(
 /// keep the pointer as long as its binary stays loaded.
 pub(crate) fn ofx_host(profile: HostProfile) -> *mut sys::OfxHost {
     static HOSTS: LazyLock<Vec<(HostProfile, usize)>> = LazyLock::new(|| {
-        [HostProfile::Generic, HostProfile::Resolve, HostProfile::Nuke, HostProfile::Natron, HostProfile::Mlt]
+        crate::profile::ALL
             .into_iter()
             .map(|p| {
                 let props = p.properties();
