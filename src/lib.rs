@@ -6,7 +6,18 @@
 
 pub mod effects;
 
-ofx::export_plugins!(effects::LumaMatteExtract, effects::DepthMap, effects::MagicMask);
+/// What this binary is: version, commit and CUDA kernel-source hash (stamped by build.rs), logged
+/// at Load so a log names the build and the kernels it ran.
+pub const BUILD: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DEEPMATTE_COMMIT"),
+    ", CUDA kernels ",
+    env!("DEEPMATTE_KERNEL_HASH"),
+    ")"
+);
+
+ofx::export_plugins!(build = BUILD; effects::LumaMatteExtract, effects::DepthMap, effects::MagicMask);
 
 /// Diagnostics for tests and benchmarks: how many times any model ran in this process (cached
 /// renders run none).

@@ -124,3 +124,10 @@ fn gpu_luma_matte_extract_on_cuda_equals_the_cpu() {
         }
     }
 }
+
+#[test]
+fn the_binary_is_stamped_with_the_kernels_it_carries() {
+    // build.rs hashes the kernel files itself; gpu hashes the sources it compiles in.
+    assert!(deepmatte_ofx::BUILD.contains(gpu::kernels::source_hash()), "{} vs {}", deepmatte_ofx::BUILD, gpu::kernels::source_hash());
+    assert!(deepmatte_ofx::BUILD.starts_with(env!("CARGO_PKG_VERSION")));
+}

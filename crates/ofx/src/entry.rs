@@ -39,6 +39,13 @@ impl PluginList {
     }
 }
 
+static BUILD_INFO: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Names the plugin build for the Load log line (set by [`crate::export_plugins!`]).
+pub fn set_build_info(info: &'static str) {
+    let _ = BUILD_INFO.set(info);
+}
+
 /// The `OfxPlugin` record of effect `E`.
 pub fn plugin_entry<E: Effect>() -> sys::OfxPlugin {
     sys::OfxPlugin {
@@ -128,6 +135,7 @@ fn dispatch<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, in_args
     if is(sys::kOfxActionLoad) {
         crate::logfile::init();
         crate::suites::suites()?;
+        log::info!("{} loaded: build {}", E::INFO.id.to_string_lossy(), BUILD_INFO.get().copied().unwrap_or("unnamed"));
         if E::CUDA {
             crate::cuda::init();
         }
