@@ -6,6 +6,7 @@
 
 mod bundle;
 mod demo;
+mod gpu_check;
 mod hostdemo;
 mod icons;
 mod install;
@@ -53,6 +54,9 @@ enum Command {
     Demo,
     /// Setup, bundle, build everything, then run every test of the workspace against the bundle.
     Test,
+    /// Stage the CUDA path's check (GPU tests, resolve-cuda renders, per-stage times) into
+    /// target/gpu-check/ and run it when this machine has an NVIDIA GPU.
+    GpuCheck,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,5 +68,6 @@ fn main() -> anyhow::Result<()> {
         Command::Sample => sample::run(),
         Command::Demo => demo::run(),
         Command::Test => test::run(),
+        Command::GpuCheck => gpu_check::run(),
     }
 }
