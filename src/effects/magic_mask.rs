@@ -267,6 +267,12 @@ impl Effect for MagicMask {
         &[SOURCE]
     }
 
+    /// Every cache of the process is shared by the instances of every effect, so a purge frees
+    /// them all (and closes the models no render is using); the next render rebuilds what it needs.
+    fn purge_caches(&self) {
+        inference::budget::purge();
+    }
+
     fn clip_preferences(&self, _fx: &Instance, prefs: &mut ClipPreferences) -> Result<()> {
         prefs.output_components = Some(Components::Rgba);
         prefs.output_premultiplied = Some(false);

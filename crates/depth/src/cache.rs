@@ -5,8 +5,9 @@
 //! Keyed by a hash of the pixels rather than by frame number: the host may hand us the same frame
 //! number with new content (an upstream node changed), and the same content under another number.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use inference::budget::Lru;
 
 use xxhash_rust::xxh3::Xxh3;
 
@@ -37,57 +38,44 @@ impl CacheKey {
     }
 }
 
-/// A least-recently-used cache of raw depth maps, bounded in bytes.
+/// A least-recently-used cache of raw depth maps, bounded in bytes by its own budget and by the
+/// process-wide one ([`inference::budget`]).
 pub struct DepthCache {
-    budget_bytes: usize,
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    entries: HashMap<CacheKey, (Arc<DepthMap>, u64)>,
-    bytes: usize,
-    clock: u64,
+    entries: Lru<CacheKey, DepthMap>,
 }
 
 impl DepthCache {
     /// A cache holding at most `budget_bytes` of depth values (the most recently used are kept).
     pub fn new(budget_bytes: usize) -> DepthCache {
-        DepthCache { budget_bytes, state: Mutex::new(State::default()) }
+        DepthCache { entries: Lru::new(budget_bytes) }
     }
 
     /// The map for `key`, marking it recently used.
     pub fn get(&self, key: &CacheKey) -> Option<Arc<DepthMap>> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.clock += 1;
-        let now = state.clock;
-        state.entries.get_mut(key).map(|(map, used)| {
-            *used = now;
-            map.clone()
-        })
+        self.entries.get(key)
     }
 
     /// Stores `map` under `key`, evicting the least recently used maps beyond the budget.
     pub fn insert(&self, key: CacheKey, map: Arc<DepthMap>) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.clock += 1;
-        let now = state.clock;
-        let size = map.values.len() * std::mem::size_of::<f32>();
-        if let Some((old, _)) = state.entries.insert(key, (map, now)) {
-            state.bytes -= old.values.len() * std::mem::size_of::<f32>();
-        }
-        state.bytes += size;
-        while state.bytes > self.budget_bytes && state.entries.len() > 1 {
-            let oldest = state.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k);
-            if let Some((evicted, _)) = oldest.and_then(|k| state.entries.remove(&k)) {
-                state.bytes -= evicted.values.len() * std::mem::size_of::<f32>();
-            }
-        }
+        let bytes = map.bytes();
+        self.entries.insert(key, map, bytes);
+    }
+
+    /// The map for `key`, else `compute`'s, computed by one thread at a time per key: hosts render
+    /// neighbouring frames on several threads and their temporal windows overlap, so without this
+    /// two threads would run the model on the same frame one after the other.
+    pub fn get_or_compute<E>(&self, key: &CacheKey, compute: impl FnOnce() -> Result<DepthMap, E>) -> Result<Arc<DepthMap>, E> {
+        self.entries.get_or_try_insert_with(key, DepthMap::bytes, compute)
+    }
+
+    /// Frees every map.
+    pub fn clear(&self) {
+        self.entries.clear();
     }
 
     /// Number of maps held.
     pub fn len(&self) -> usize {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).entries.len()
+        self.entries.len()
     }
 
     /// Whether the cache holds nothing.

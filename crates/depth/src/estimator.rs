@@ -5,14 +5,19 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::collections::HashSet;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use imaging::resize::{normalize_planes, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
 use inference::{BackendReport, Contract, Dim, InferenceError, Model, Runtime, SessionOptions, TensorSpec, TensorView};
 
 use crate::{CacheKey, DepthCache, DepthMap};
+
+impl SharedDepth {
+    fn new(cache_budget_bytes: usize) -> SharedDepth {
+        SharedDepth { cache: DepthCache::new(cache_budget_bytes), inferences: AtomicU64::new(0) }
+    }
+}
 
 /// The depth model's file name in the model folder (public interface of the Depth Map effect).
 pub const FILE: &str = "depth_anything_v2_small.onnx";
@@ -102,57 +107,52 @@ pub fn preprocess(frame: &Frame<'_>, quality: Quality) -> (Vec<f32>, usize, usiz
     (planes, width, height)
 }
 
-/// A Depth Anything V2 model with its depth cache, shared by every Depth Map instance using the file.
+/// A Depth Anything V2 model with its depth cache. [`DepthEstimator::shared`] hands every caller
+/// of one model file the same cache; the model itself is held only as long as the estimator is, so
+/// the process-wide budget can close a model no render uses (its cache stays, for when it reopens).
 pub struct DepthEstimator {
     model: Arc<Model>,
+    shared: Arc<SharedDepth>,
+}
+
+/// What outlives one render: the raw-depth cache and the run count.
+struct SharedDepth {
     cache: DepthCache,
     inferences: AtomicU64,
-    /// Frames whose depth a thread is computing now: hosts render neighbouring frames on several
-    /// threads, and their temporal windows overlap, so without this two threads would run the
-    /// model on the same frame one after the other.
-    in_flight: Mutex<HashSet<CacheKey>>,
-    finished: Condvar,
 }
 
-/// Removes a frame from the in-flight set when its computation ends, even by an error.
-struct InFlight<'a> {
-    estimator: &'a DepthEstimator,
-    key: CacheKey,
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.estimator.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
-        self.estimator.finished.notify_all();
-    }
-}
-
-/// One estimator per opened model, so instances of the effect share one cache.
-static ESTIMATORS: Mutex<Vec<Arc<DepthEstimator>>> = Mutex::new(Vec::new());
+/// The cache of each model file ([`Model::identity`]), so instances of the effect share one.
+static SHARED: Mutex<Vec<(u64, Arc<SharedDepth>)>> = Mutex::new(Vec::new());
 
 impl DepthEstimator {
-    /// The estimator for the model at `path` (opened and contract-checked by `runtime`), shared
-    /// process-wide with every caller that opens the same file with the same options.
+    /// The estimator for the model at `path` (opened and contract-checked by `runtime`), sharing
+    /// its depth cache with every caller that opens the same file with the same options. Hold it
+    /// for one render, not longer: it keeps the model open.
     pub fn shared(runtime: &Runtime, path: &Path, options: &SessionOptions) -> Result<Arc<DepthEstimator>, InferenceError> {
         let model = runtime.open(path, &CONTRACT, options)?;
-        let mut estimators = ESTIMATORS.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = estimators.iter().find(|e| Arc::ptr_eq(&e.model, &model)) {
-            return Ok(found.clone());
-        }
-        let estimator = Arc::new(DepthEstimator::new(model, CACHE_BUDGET_BYTES));
-        estimators.push(estimator.clone());
-        Ok(estimator)
+        let identity = model.identity();
+        let mut registry = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        // Caches of files that changed or are gone, emptied by the budget and used by no one.
+        registry.retain(|(id, s)| *id == identity || !s.cache.is_empty() || Arc::strong_count(s) > 1);
+        let shared = match registry.iter().find(|(id, _)| *id == identity) {
+            Some((_, shared)) => shared.clone(),
+            None => {
+                let shared = Arc::new(SharedDepth::new(CACHE_BUDGET_BYTES));
+                registry.push((identity, shared.clone()));
+                shared
+            }
+        };
+        Ok(Arc::new(DepthEstimator { model, shared }))
     }
 
     /// An estimator of its own (not shared) over an opened model, with a cache of `cache_budget_bytes`.
     pub fn new(model: Arc<Model>, cache_budget_bytes: usize) -> DepthEstimator {
-        DepthEstimator {
-            model,
-            cache: DepthCache::new(cache_budget_bytes),
-            inferences: AtomicU64::new(0),
-            in_flight: Mutex::new(HashSet::new()),
-            finished: Condvar::new(),
-        }
+        DepthEstimator { model, shared: Arc::new(SharedDepth::new(cache_budget_bytes)) }
+    }
+
+    /// Whether `other` shares this estimator's depth cache.
+    pub fn shares_cache_with(&self, other: &DepthEstimator) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// The backend the model runs on and why faster ones are not used.
@@ -162,49 +162,28 @@ impl DepthEstimator {
 
     /// How many times the model has run (cache misses), for tests and benchmarks.
     pub fn inferences(&self) -> u64 {
-        self.inferences.load(Ordering::Relaxed)
+        self.shared.inferences.load(Ordering::Relaxed)
     }
 
     /// The raw depth of `frame` at `quality`, from the cache when these pixels were seen before.
     pub fn depth(&self, frame: &Frame<'_>, quality: Quality) -> Result<Arc<DepthMap>, InferenceError> {
         let content = CacheKey::new(frame, quality);
-        self.cached_or(content, || Ok(self.estimate(frame, quality)?.0))
+        self.shared.cache.get_or_compute(&content, || Ok(self.estimate(frame, quality)?.0))
     }
 
     /// The raw depth of the frame with content hash `content` at `quality`: from the cache, or
-    /// from the model on the pixels `frame` makes (only called on a miss).
+    /// from the model on the pixels `frame` makes (only called on a miss). One thread at a time
+    /// computes a frame; others asking for it wait and read the cache.
     pub fn depth_of(
         &self,
         content: u128,
         quality: Quality,
         frame: impl FnOnce() -> (Vec<f32>, usize, usize),
     ) -> Result<Arc<DepthMap>, InferenceError> {
-        self.cached_or(CacheKey::from_content(content, quality), || {
+        self.shared.cache.get_or_compute(&CacheKey::from_content(content, quality), || {
             let (pixels, width, height) = frame();
             Ok(self.estimate(&Frame { pixels: &pixels, width, height, channels: 4 }, quality)?.0)
         })
-    }
-
-    /// The cached map for `key`, else `compute`'s, computed by one thread at a time per key: a
-    /// thread that finds the key in flight waits for it and then reads the cache.
-    fn cached_or(&self, key: CacheKey, compute: impl FnOnce() -> Result<DepthMap, InferenceError>) -> Result<Arc<DepthMap>, InferenceError> {
-        loop {
-            if let Some(map) = self.cache.get(&key) {
-                return Ok(map);
-            }
-            let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-            if !in_flight.contains(&key) {
-                in_flight.insert(key);
-                break;
-            }
-            // Another thread is on it: wait, then look in the cache again (if it failed, this
-            // thread takes the key over).
-            drop(self.finished.wait_while(in_flight, |set| set.contains(&key)).unwrap_or_else(|p| p.into_inner()));
-        }
-        let _in_flight = InFlight { estimator: self, key };
-        let map = Arc::new(compute()?);
-        self.cache.insert(key, map.clone());
-        Ok(map)
     }
 
     /// Runs the model on `frame` without the cache, timing each step.
@@ -213,7 +192,7 @@ impl DepthEstimator {
         let (input, width, height) = preprocess(frame, quality);
         let preprocessed = Instant::now();
         let mut outputs = self.model.run(&[TensorView { shape: &[1, 3, height, width], data: &input }])?;
-        self.inferences.fetch_add(1, Ordering::Relaxed);
+        self.shared.inferences.fetch_add(1, Ordering::Relaxed);
         let depth = outputs.swap_remove(0);
         let (out_height, out_width) = match depth.shape[..] {
             [_, h, w] => (h, w),

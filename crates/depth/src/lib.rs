@@ -33,3 +33,10 @@ pub struct DepthMap {
     /// Row-major values, `width * height` of them.
     pub values: Vec<f32>,
 }
+
+impl DepthMap {
+    /// Memory the values take, as caches charge it.
+    pub fn bytes(&self) -> usize {
+        self.values.len() * std::mem::size_of::<f32>()
+    }
+}

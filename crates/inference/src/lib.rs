@@ -12,9 +12,11 @@
 //! Every failure is an [`InferenceError`] whose message tells the user what is missing and how to fix it.
 
 mod backend;
+pub mod budget;
 mod contract;
 mod error;
 mod folder;
+pub mod paths;
 mod runtime;
 mod session;
 pub mod u2netp;
@@ -23,5 +25,6 @@ pub use backend::{Backend, BackendReport};
 pub use contract::{Contract, Dim, TensorInfo, TensorSpec};
 pub use error::InferenceError;
 pub use folder::{locate_model, model_folder, resolve_model_folder, INSTALL_COMMAND};
+pub use paths::{user_data_dir, user_masks_dir, user_models_dir, ModelPlace, ModelSearch};
 pub use runtime::{library_path, Runtime, ORT_LIBRARY_FILE};
-pub use session::{model_runs, Model, SessionOptions, Tensor, TensorView};
+pub use session::{is_open, model_runs, Model, SessionOptions, Tensor, TensorView};

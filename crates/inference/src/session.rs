@@ -2,10 +2,17 @@
 //!
 //! Opening a model costs from a fraction of a second (CPU) to minutes (a TensorRT engine build), so
 //! each (file, contract, options) is opened once per process and handed out as an `Arc<Model>`.
-//! A failed open is not remembered: installing the missing piece and rendering again is enough.
+//! Only callers of the model being opened wait for it: the registry's lock is held to find or make
+//! the model's slot, never while a model opens. A failed open is not remembered: installing the
+//! missing piece and rendering again is enough.
+//!
+//! Opened models are a [`crate::budget::Pool`] weighing their file size: when the process-wide
+//! budget needs room, the least recently used model leaves the registry, and its session closes as
+//! soon as no render holds it (callers keep an `Arc<Model>` only for the length of a render).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::SystemTime;
@@ -49,6 +56,14 @@ pub struct Tensor {
 /// spreads one run over all cores).
 pub struct Model {
     path: PathBuf,
+    /// The same for every opening of one file (unchanged on disk) with one contract and options,
+    /// so caches of results can outlive a session the budget closed.
+    identity: u64,
+    /// What the budget charges for the open session: the file's size (the weights ONNX Runtime
+    /// keeps in memory).
+    bytes: usize,
+    /// [`crate::budget::tick`] of the last open or run, for least-recently-used closing.
+    used: AtomicU64,
     session: Mutex<Session>,
     backend: BackendReport,
     inputs: Vec<TensorInfo>,
@@ -70,7 +85,108 @@ struct CacheKey {
     options: SessionOptions,
 }
 
-static MODELS: LazyLock<Mutex<HashMap<CacheKey, Arc<Model>>>> = LazyLock::new(Default::default);
+/// The opened models of the process, registered with the budget.
+static MODELS: LazyLock<Arc<Openings<CacheKey, Model>>> = LazyLock::new(|| {
+    let openings = Arc::new(Openings::default());
+    let weak: std::sync::Weak<Openings<CacheKey, Model>> = Arc::downgrade(&openings);
+    crate::budget::register(weak);
+    openings
+});
+
+/// What the budget needs to know of an opened value.
+trait Opened: Send + Sync {
+    fn bytes(&self) -> usize;
+    fn last_used(&self) -> u64;
+}
+
+impl Opened for Model {
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
+    fn last_used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+}
+
+/// Values opened once per key, where an opening of one key never waits for another key's: each
+/// key has its own slot, and only the slot is locked while its value opens.
+struct Openings<K, V> {
+    slots: Mutex<HashMap<K, Arc<Mutex<Option<Arc<V>>>>>>,
+}
+
+impl<K, V> Default for Openings<K, V> {
+    fn default() -> Self {
+        Openings { slots: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Eq + Hash + Clone, V> Openings<K, V> {
+    /// The value for `key`, opening it with `open` when no thread has; callers for the same key
+    /// wait for that one opening, callers for other keys do not.
+    fn get_or_open<E>(&self, key: &K, open: impl FnOnce() -> Result<Arc<V>, E>) -> Result<Arc<V>, E> {
+        let slot = self.slots.lock().unwrap_or_else(|p| p.into_inner()).entry(key.clone()).or_default().clone();
+        let mut value = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(opened) = value.as_ref() {
+            return Ok(opened.clone());
+        }
+        match open() {
+            Ok(opened) => {
+                *value = Some(opened.clone());
+                Ok(opened)
+            }
+            Err(e) => {
+                drop(value);
+                // Not remembered; a slot another thread refilled meanwhile stays.
+                let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+                if slots.get(key).is_some_and(|s| Arc::ptr_eq(s, &slot) && s.try_lock().is_ok_and(|v| v.is_none())) {
+                    slots.remove(key);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The opened values (slots still opening are skipped: they are in use).
+    fn opened(&self) -> Vec<(K, Arc<V>)> {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.iter().filter_map(|(k, s)| s.try_lock().ok().and_then(|v| v.clone()).map(|v| (k.clone(), v))).collect()
+    }
+
+    fn remove(&self, key: &K) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+impl<K: Eq + Hash + Clone + Send + Sync, V: Opened> crate::budget::Pool for Openings<K, V> {
+    fn bytes(&self) -> usize {
+        self.opened().iter().map(|(_, v)| v.bytes()).sum()
+    }
+
+    fn oldest(&self) -> Option<u64> {
+        self.opened().iter().map(|(_, v)| v.last_used()).min()
+    }
+
+    fn evict_oldest(&self) -> bool {
+        match self.opened().into_iter().min_by_key(|(_, v)| v.last_used()) {
+            Some((key, _)) => {
+                self.remove(&key);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn purge(&self) {
+        for (key, _) in self.opened() {
+            self.remove(&key);
+        }
+    }
+}
+
+/// Whether `model` is still the registry's (not closed to make room or by a purge).
+pub fn is_open(model: &Model) -> bool {
+    MODELS.opened().iter().any(|(_, m)| std::ptr::eq(Arc::as_ptr(m), model))
+}
 
 /// Model runs in this process, every model counted: tests and benchmarks check that cached
 /// renders run none (the plugin exports it as `DeepMatteModelRuns`).
@@ -93,13 +209,23 @@ impl Runtime {
             contract: contract.name,
             options: options.clone(),
         };
-        let mut models = MODELS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(model) = models.get(&key) {
-            return Ok(model.clone());
+        let mut opened_now = false;
+        let model = MODELS.get_or_open(&key, || {
+            opened_now = true;
+            let identity = {
+                use std::hash::{BuildHasher, Hasher};
+                let mut h = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
+                key.hash(&mut h);
+                h.finish()
+            };
+            let model = Arc::new(open_model(self, path, contract, options, identity)?);
+            log::info!("{} model {} runs on {}", contract.name, path.display(), model.backend);
+            Ok(model)
+        })?;
+        model.used.store(crate::budget::tick(), Ordering::Relaxed);
+        if opened_now {
+            crate::budget::enforce();
         }
-        let model = Arc::new(open_model(self, path, contract, options)?);
-        log::info!("{} model {} runs on {}", contract.name, path.display(), model.backend);
-        models.insert(key, model.clone());
         Ok(model)
     }
 }
@@ -113,6 +239,11 @@ impl Model {
     /// The model file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Equal for every opening of the same unchanged file with the same contract and options.
+    pub fn identity(&self) -> u64 {
+        self.identity
     }
 
     /// The file's inputs, as read when it was opened.
@@ -133,6 +264,7 @@ impl Model {
             .map(|t| TensorRef::from_array_view((t.shape, t.data)).map(SessionInputValue::from))
             .collect::<Result<Vec<_>, _>>()
             .map_err(failed)?;
+        self.used.store(crate::budget::tick(), Ordering::Relaxed);
         let mut session = self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let outputs = session.run(values.as_slice()).map_err(failed)?;
         MODEL_RUNS.fetch_add(1, Ordering::Relaxed);
@@ -156,7 +288,7 @@ fn missing(path: &Path) -> InferenceError {
 }
 
 /// Tries each backend in [`Backend::PREFERENCE`] order with errors surfaced, then checks the contract.
-fn open_model(runtime: &Runtime, path: &Path, contract: &Contract, options: &SessionOptions) -> Result<Model, InferenceError> {
+fn open_model(runtime: &Runtime, path: &Path, contract: &Contract, options: &SessionOptions, identity: u64) -> Result<Model, InferenceError> {
     let mut passed_over = Vec::new();
     for backend in Backend::PREFERENCE {
         if options.cpu_only && backend != Backend::Cpu {
@@ -187,6 +319,9 @@ fn open_model(runtime: &Runtime, path: &Path, contract: &Contract, options: &Ses
         }
         return Ok(Model {
             path: path.to_path_buf(),
+            identity,
+            bytes: std::fs::metadata(path).map_or(0, |m| m.len() as usize),
+            used: AtomicU64::new(0),
             session: Mutex::new(session),
             backend: BackendReport { used: backend, passed_over },
             inputs,
@@ -251,5 +386,81 @@ fn describe(outlet: &Outlet) -> TensorInfo {
             TensorInfo { name: outlet.name().to_owned(), dtype: ty.to_string(), shape: shape.to_vec() }
         }
         other => TensorInfo { name: outlet.name().to_owned(), dtype: format!("{other:?}"), shape: Vec::new() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A model whose opening hangs (a TensorRT build, a slow disk) holds up only its own callers.
+    #[test]
+    fn a_slow_opening_blocks_only_its_own_model() {
+        let openings: Openings<&str, u32> = Openings::default();
+        let (release, released) = mpsc::channel::<()>();
+        let (fast_done, fast_finished) = mpsc::channel::<u32>();
+        let opened_slow = AtomicU64::new(0);
+        let (openings, opened_slow_ref) = (&openings, &opened_slow);
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let v = openings.get_or_open(&"slow", || {
+                    opened_slow_ref.fetch_add(1, Ordering::SeqCst);
+                    released.recv().ok();
+                    Ok::<_, ()>(Arc::new(1))
+                });
+                assert_eq!(*v.unwrap(), 1);
+            });
+            // Let the slow opening start and take its slot.
+            while opened_slow.load(Ordering::SeqCst) == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let waiter = s.spawn(|| *openings.get_or_open(&"slow", || Ok::<_, ()>(Arc::new(99))).unwrap());
+            s.spawn(move || {
+                let v = openings.get_or_open(&"fast", || Ok::<_, ()>(Arc::new(2))).unwrap();
+                fast_done.send(*v).unwrap();
+            });
+            let fast = fast_finished.recv_timeout(Duration::from_secs(10));
+            assert_eq!(fast, Ok(2), "the fast model opened while the slow one was still opening");
+            release.send(()).unwrap();
+            assert_eq!(waiter.join().unwrap(), 1, "a second caller of the slow model waited for its one opening");
+        });
+        assert_eq!(opened_slow.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_failed_opening_is_not_remembered() {
+        let openings: Openings<&str, u32> = Openings::default();
+        assert!(openings.get_or_open(&"m", || Err::<Arc<u32>, _>("missing")).is_err());
+        assert!(openings.opened().is_empty());
+        assert_eq!(*openings.get_or_open(&"m", || Ok::<_, ()>(Arc::new(3))).unwrap(), 3);
+    }
+
+    struct Weighed(usize, u64);
+    impl Opened for Weighed {
+        fn bytes(&self) -> usize {
+            self.0
+        }
+        fn last_used(&self) -> u64 {
+            self.1
+        }
+    }
+
+    #[test]
+    fn the_least_recently_used_model_closes_first() {
+        use crate::budget::Pool;
+        let openings: Openings<&str, Weighed> = Openings::default();
+        for (key, used) in [("a", 5), ("b", 2), ("c", 9)] {
+            openings.get_or_open(&key, || Ok::<_, ()>(Arc::new(Weighed(100, used)))).unwrap();
+        }
+        assert_eq!(openings.bytes(), 300);
+        assert_eq!(openings.oldest(), Some(2));
+        assert!(openings.evict_oldest());
+        let mut left: Vec<&str> = openings.opened().into_iter().map(|(k, _)| k).collect();
+        left.sort();
+        assert_eq!(left, ["a", "c"]);
+        openings.purge();
+        assert_eq!(openings.bytes(), 0);
     }
 }
