@@ -80,7 +80,11 @@ pub fn depth_matte(plane: &mut [f32], range: Option<(f32, f32)>, levels: MatteLe
     for d in plane.iter_mut() {
         let mut v = *d;
         if let Some((offset, scale)) = range {
-            v = ((v - offset) * scale).max(0.0).min(1.0);
+            // max/min as the kernel's fmaxf/fminf: a NaN becomes 0 (clamp would keep it).
+            #[allow(clippy::manual_clamp)]
+            {
+                v = ((v - offset) * scale).max(0.0).min(1.0);
+            }
         }
         v = levels.apply(v);
         if let Some((isolate, invert)) = matte {

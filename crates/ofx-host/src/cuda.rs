@@ -15,11 +15,14 @@ pub(crate) fn host() -> Result<&'static HostCuda, String> {
     HOST.get_or_init(|| HostCuda::new().map_err(|e| e.to_string())).as_ref().map_err(Clone::clone)
 }
 
+/// A device buffer of a render, and the host image to read it back into (the output only).
+type DeviceBuffer = (u64, Option<Arc<Mutex<Image>>>);
+
 /// The device images of one CUDA render: inputs uploaded when fetched, the output allocated when
 /// fetched and read back into the host image by [`CudaFrames::finish`].
 pub(crate) struct CudaFrames {
     pub host: &'static HostCuda,
-    buffers: Mutex<Vec<(u64, Option<Arc<Mutex<Image>>>)>>,
+    buffers: Mutex<Vec<DeviceBuffer>>,
 }
 
 impl CudaFrames {
