@@ -147,8 +147,7 @@ impl Device {
         // An out-parameter; fails without a current context.
         driver("cuCtxGetDevice", || unsafe { sys::cuCtxGetDevice(&mut dev).result() })?;
         let cc = compute_capability(dev)?;
-        let dir = crate::nvrtc::library_dir(None).ok_or_else(|| GpuError::Unavailable("NVRTC 13.0 not installed".into()))?;
-        let nvrtc = crate::nvrtc::load(&dir)?;
+        let nvrtc = crate::nvrtc::loaded_or_load()?;
         if stream != 0 {
             let current = driver("cuCtxGetCurrent", result::ctx::get_current)?;
             let mut owner: sys::CUcontext = std::ptr::null_mut();

@@ -45,8 +45,19 @@ pub fn library_dir(plugin_dir: Option<&Path>) -> Option<PathBuf> {
 /// Loads NVRTC from `dir` once per process and returns its version; later calls return the first
 /// outcome (a process cannot swap libraries it has loaded).
 pub fn load(dir: &Path) -> Result<(i32, i32), GpuError> {
-    static LOADED: OnceLock<Result<(i32, i32), GpuError>> = OnceLock::new();
     LOADED.get_or_init(|| load_now(dir)).clone()
+}
+
+static LOADED: OnceLock<Result<(i32, i32), GpuError>> = OnceLock::new();
+
+/// NVRTC as loaded by this process (the Load self-test loads it from wherever it found it), or
+/// loaded now from [`library_dir`] without a plugin folder.
+pub fn loaded_or_load() -> Result<(i32, i32), GpuError> {
+    if let Some(outcome) = LOADED.get() {
+        return outcome.clone();
+    }
+    let dir = library_dir(None).ok_or_else(|| GpuError::Unavailable("NVRTC 13.0 not installed".into()))?;
+    load(&dir)
 }
 
 fn load_now(dir: &Path) -> Result<(i32, i32), GpuError> {
