@@ -23,7 +23,7 @@ ofx::export_plugins!(build = BUILD; effects::LumaMatteExtract, effects::DepthMap
 /// renders run none).
 #[no_mangle]
 pub extern "C" fn DeepMatteModelRuns() -> u64 {
-    inference::model_runs()
+    ofx::catch_panic(0, inference::model_runs)
 }
 
 /// Diagnostics for the headless host's `resolve-cuda` profile: host↔device frame copies the

@@ -16,6 +16,7 @@
 
 use depth::{normalize, stabilize, to_frame_size, DepthEstimator, DepthMap as RawDepth, FrameDepthCache, Quality as ModelQuality, Window};
 use imaging::{place_plane, Components, Finesse, ImageRef, MatteLevels, MatteOutput, Plane};
+use inference::budget::Lru;
 use inference::SessionOptions;
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded,
@@ -30,6 +31,27 @@ pub struct DepthMap;
 
 /// Finished depth planes, shared by every instance (256 MB: about 30 frames at 1080p).
 static FRAME_DEPTH: LazyLock<FrameDepthCache> = LazyLock::new(|| FrameDepthCache::new(256 << 20));
+
+/// Finished mattes (after levels, isolate, invert and finesse), so each tile of a tiled host and
+/// each re-render with unchanged settings costs only its own pixels (256 MB: ~30 frames at 1080p).
+static FINISHED: LazyLock<Lru<FinishedKey, Finished>> = LazyLock::new(|| Lru::new(256 << 20));
+
+/// A finished matte: the depth plane it was made from (by address; the entry keeps it alive so the
+/// address stays its own, and that plane stands for the source pixels and the temporal window),
+/// plus every setting applied after it and the render scale, as bits.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct FinishedKey {
+    depth: usize,
+    look: Vec<u32>,
+}
+
+struct Finished {
+    _depth: Arc<Vec<f32>>,
+    plane: Plane,
+}
+
+/// The most frames on each side Temporal Stability reads.
+const TEMPORAL_WINDOW_MAX: i32 = 12;
 
 const SOURCE: &str = "Source";
 const OUTPUT: &str = "Output";
@@ -101,6 +123,21 @@ impl Isolate {
 }
 
 impl Settings {
+    /// Everything applied after the depth plane, as bits for [`FinishedKey`].
+    fn look_bits(&self, show_depth: bool, scale: f32) -> Vec<u32> {
+        let mut bits = vec![self.levels.black.to_bits(), self.levels.white.to_bits(), self.levels.gamma.to_bits(), u32::from(show_depth), scale.to_bits()];
+        if !show_depth {
+            bits.push(u32::from(self.invert));
+            if let Some(i) = self.isolate {
+                bits.extend([1, i.target.to_bits(), i.tolerance.to_bits(), i.softness.to_bits()]);
+            }
+            if let Some(f) = self.finesse {
+                bits.extend([2, f.expand_contract.to_bits(), f.blur.to_bits(), f.edge_radius.to_bits()]);
+            }
+        }
+        bits
+    }
+
     fn read(fx: &Instance, time: f64) -> Result<Settings> {
         let p = fx.params();
         let isolate = match p.boolean("isolate", time)? {
@@ -195,7 +232,7 @@ impl Effect for DepthMap {
         d.param(ParamDef::group("temporal", "Temporal Stability", "Remove frame-to-frame flicker of the depth.", true))?;
         d.param(ParamDef::boolean("temporal_stability", "Temporal Stability", "Align each frame's depth to its neighbours so the matte does not flicker.", true).parent("temporal"))?;
         d.param(ParamDef::double("temporal_strength", "Strength", "How much the neighbours count against the frame itself.", 0.8, (0.0, 1.0), (0.0, 1.0)).parent("temporal"))?;
-        d.param(ParamDef::int("temporal_window", "Window", "Frames on each side that stabilise a frame.", 2, (0, 12), (0, 6)).parent("temporal"))?;
+        d.param(ParamDef::int("temporal_window", "Window", "Frames on each side that stabilise a frame.", 2, (0, TEMPORAL_WINDOW_MAX), (0, 6)).parent("temporal"))?;
 
         d.param(ParamDef::label_text("status", "Status", "The backend the model runs on, and why a faster one is not used."))?;
         d.param(ParamDef::string(
@@ -240,20 +277,22 @@ impl Effect for DepthMap {
         let bounds = source_view.bounds();
         let (width, height) = (bounds.width(), bounds.height());
         if width == 0 || height == 0 {
+            // Nothing to estimate (a 0×0 or inside-out source): the output is the empty source.
+            imaging::copy(&mut output.view_mut(), args.window, Some(&source_view));
             return Ok(());
         }
         let estimator = estimator(&settings.model_folder)?;
         let raw = raw_depth(&estimator, &source_view, settings.quality)?;
-        let temporal = settings.temporal.filter(|_| {
-            let available = fx.host_has_temporal_access();
-            if !available {
-                fx.persistent_message(
-                    MessageKind::Message,
-                    "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.",
-                );
-            }
-            available
-        });
+        let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
+        if settings.temporal.is_some() && temporal.is_none() {
+            fx.persistent_message(
+                MessageKind::Message,
+                "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.",
+            );
+        } else {
+            // This render worked: an error left by an earlier one (a missing model) is gone.
+            fx.clear_persistent_message();
+        }
         let (window, target) = match temporal {
             None => (vec![raw.clone()], 0),
             Some((_, radius)) => neighbours(&source_clip, &estimator, args.time, radius, &raw, (width, height), settings.quality)?,
@@ -269,20 +308,30 @@ impl Effect for DepthMap {
             };
             to_frame_size(&normalized, &raw, width, height)
         });
-        let mut plane = Plane { width, height, data: depth.to_vec() };
-
-        let levels = settings.levels.prepared();
-        plane.map(|d| levels.apply(d));
+        // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
+        let scale = source.render_scale().0 as f32;
         let show_depth = settings.preview || settings.output == Output::Depth;
-        if !show_depth {
-            // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
-            finish_matte(&mut plane, &settings, &source_view, source.render_scale().0 as f32);
-        }
+        // Every tile of a frame wants the same finished plane: the first makes it, the others
+        // (and re-renders with the same settings) only place their own rows.
+        let key = FinishedKey { depth: Arc::as_ptr(&depth) as usize, look: settings.look_bits(show_depth, scale) };
+        let finished = FINISHED.get_or_try_insert_with(&key, |f| (f.plane.data.len() + f._depth.len()) * 4, || {
+            let mut data = Vec::new();
+            data.try_reserve_exact(depth.len()).map_err(|_| Error::new(ofx::Status::ERR_MEMORY, format!("Depth Map: not enough memory for a {width}×{height} frame")))?;
+            data.extend_from_slice(&depth);
+            let mut plane = Plane { width, height, data };
+            let levels = settings.levels.prepared();
+            plane.map(|d| levels.apply(d));
+            if !show_depth {
+                finish_matte(&mut plane, &settings, &source_view, scale);
+            }
+            Ok::<_, Error>(Finished { _depth: depth.clone(), plane })
+        })?;
+        let plane = &finished.plane;
         let mode = match (show_depth, settings.output) {
             (false, Output::Alpha) => MatteOutput::AlphaStraight,
             _ => MatteOutput::Grey,
         };
-        place_plane(&mut output.view_mut(), args.window, Some(&source_view), &plane, bounds, mode);
+        place_plane(&mut output.view_mut(), args.window, Some(&source_view), plane, bounds, mode);
         Ok(())
     }
 
@@ -339,6 +388,9 @@ fn neighbours(
     quality: ModelQuality,
 ) -> Result<(Vec<Arc<RawDepth>>, usize)> {
     let range = clip.frame_range();
+    // The control is clamped to its range when read; the bound holds here too, so no window
+    // size reaches an allocation unchecked.
+    let radius = radius.clamp(0, TEMPORAL_WINDOW_MAX);
     let mut window = Vec::with_capacity(2 * radius as usize + 1);
     let mut target_index = 0;
     for k in -radius..=radius {

@@ -1,6 +1,8 @@
 //! Shared helpers for the tests that drive the built bundle through `ofx-host`.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod reference;
+
 use ofx_host::{BitDepth, Bundle, Components, HostProfile, Image, Rect};
 use std::path::PathBuf;
 

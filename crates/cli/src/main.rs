@@ -9,6 +9,7 @@
 mod list;
 mod locate;
 mod media;
+mod pipeline;
 mod render;
 mod sequence;
 mod video;

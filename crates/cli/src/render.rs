@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ofx_host::{BitDepth, Context, HostError, Instance, MessageKind, ParamKind, RenderOptions};
 
 use crate::media::{Media, Sink};
+use crate::pipeline;
 use crate::sequence::parse_range;
 use crate::{video, HostArgs};
 
@@ -82,9 +83,9 @@ pub fn run(args: &RenderArgs) -> Result<()> {
     }
     let mut fx = bundle.create_instance(&id, context)?;
     set_params(&mut fx, args)?;
-    fx.set_input("Source", source.clip_source());
+    fx.set_input("Source", pipeline::clip_source(&source, &frames));
     for (clip, media) in &clips {
-        fx.set_input(clip, media.clip_source());
+        fx.set_input(clip, pipeline::clip_source(media, &frames));
     }
     let (first, last) = (frames[0], frames[frames.len() - 1]);
     fx.set_frame_range(first as f64, last as f64);
@@ -115,26 +116,48 @@ fn press_buttons(fx: &mut Instance, presses: &[String], time: f64) -> Result<()>
 }
 
 /// Renders every frame at the input's depth, one host sequence per run of consecutive frames,
-/// writing each as it comes; a progress bar shows on sequences.
+/// writing each as it comes (image sequences on writer threads, while the next frames render); a
+/// progress bar shows on sequences.
 fn render_frames(fx: &Instance, frames: &[i32], depth: BitDepth, sink: &mut Sink) -> Result<()> {
     // PNG keeps the input's 8 bits; anything deeper is written as 16-bit.
     let png_bits = if depth == BitDepth::U8 { 8 } else { 16 };
     let options = RenderOptions { output_depth: Some(depth), ..RenderOptions::default() };
     let progress = progress_bar(frames.len());
+    let writer = match &*sink {
+        Sink::Sequence(pattern) => {
+            let pattern = pattern.clone();
+            Some(pipeline::Writer::new(move |frame, image| {
+                let path = pattern.path(frame);
+                image.save_as(&path, png_bits).with_context(|| format!("cannot write {}", path.display()))
+            }))
+        }
+        _ => None,
+    };
     let mut write_error = None;
     for (first, last) in contiguous_runs(frames) {
         let rendered = fx.render_sequence(first, last, &options, |frame, image| {
             progress.inc(1);
+            let written = match &writer {
+                Some(writer) => writer.write(frame, image),
+                None => sink.write(frame, &image, png_bits),
+            };
             // A failed write stops the sequence; its own error is the one reported.
-            sink.write(frame, &image, png_bits).map_err(|e| {
+            written.map_err(|e| {
                 write_error = Some(e);
                 HostError::Cancelled { frame: frame + 1 }
             })
         });
         if let Some(error) = write_error.take() {
+            if let Some(writer) = writer {
+                // The writers' own first failure says more than "an earlier frame failed".
+                writer.finish()?;
+            }
             return Err(error);
         }
         rendered.with_context(|| format!("rendering frames {first}..={last}"))?;
+    }
+    if let Some(writer) = writer {
+        writer.finish()?;
     }
     progress.finish_and_clear();
     Ok(())

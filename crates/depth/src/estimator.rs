@@ -83,18 +83,35 @@ pub struct Timings {
     pub inference: Duration,
 }
 
+/// The widest aspect ratio the model sees at its full short side: 4:1 holds every delivery
+/// format (2.39:1 scope, 32:9 panoramas at 3.56:1).
+const MAX_ASPECT: usize = 4;
+
 /// The model input size (width, height) for a frame: the short side is the quality's, the long side
 /// the multiple of 14 nearest to keeping the aspect ratio (1920×1080 at Better → 924×518).
+///
+/// Both sides are bounded whatever the frame: the long side is at most [`MAX_ASPECT`] times the
+/// quality's short side, and a frame more extreme than that (a 131×1 strip, a 16:1 banner) keeps
+/// its aspect ratio by shrinking the short side instead (never below one patch). Without the cap
+/// a 131×1 source would make a 518 × 67,858 input.
 pub fn inference_size(width: usize, height: usize, quality: Quality) -> (usize, usize) {
     let short = quality.short_side();
-    let long_for = |long: usize, short_in: usize| {
-        let exact = long as f64 * short as f64 / short_in as f64;
-        ((exact / PATCH as f64).round() as usize).max(1) * PATCH
+    let max_long = MAX_ASPECT * short;
+    let patches = |exact: f64| ((exact / PATCH as f64).round().max(1.0) as usize) * PATCH;
+    let sides = |long_in: usize, short_in: usize| {
+        let (long_in, short_in) = (long_in.max(1) as f64, short_in.max(1) as f64);
+        let long = patches(long_in * short as f64 / short_in);
+        if long <= max_long {
+            (long, short)
+        } else {
+            (max_long, patches(max_long as f64 * short_in / long_in).min(short))
+        }
     };
     if width >= height {
-        (long_for(width, height), short)
+        sides(width, height)
     } else {
-        (short, long_for(height, width))
+        let (long, short) = sides(height, width);
+        (short, long)
     }
 }
 
@@ -214,12 +231,29 @@ mod tests {
         assert_eq!(inference_size(1080, 1920, Quality::Better), (518, 924));
         assert_eq!(inference_size(1920, 1080, Quality::Faster), (476, 266));
         assert_eq!(inference_size(512, 512, Quality::Better), (518, 518));
-        for (w, h) in [(4096, 2160), (720, 576), (10, 3000)] {
+        for (w, h) in [(4096, 2160), (720, 576), (2000, 600)] {
             for q in [Quality::Faster, Quality::Better] {
                 let (iw, ih) = inference_size(w, h, q);
                 assert_eq!((iw % PATCH, ih % PATCH), (0, 0));
                 assert_eq!(iw.min(ih), q.short_side());
             }
         }
+    }
+
+    #[test]
+    fn extreme_aspect_ratios_are_bounded_on_both_sides() {
+        for q in [Quality::Faster, Quality::Better] {
+            let max_long = MAX_ASPECT * q.short_side();
+            for (w, h) in [(131, 1), (1, 131), (1, 1), (1, 100_000), (100_000, 1), (1600, 100), (100, 1600), (0, 0), (0, 7)] {
+                let (iw, ih) = inference_size(w, h, q);
+                assert!(iw.max(ih) <= max_long && iw.min(ih) <= q.short_side(), "{w}×{h} at {q:?} → {iw}×{ih}");
+                assert!(iw >= PATCH && ih >= PATCH && iw % PATCH == 0 && ih % PATCH == 0, "{w}×{h} → {iw}×{ih}");
+            }
+            // 16:1 keeps its aspect ratio (within a patch) rather than being squashed to 4:1.
+            let (iw, ih) = inference_size(1600, 100, q);
+            assert_eq!(iw, max_long);
+            assert!((iw as f64 / ih as f64 - 16.0).abs() < 16.0 * PATCH as f64 / ih as f64, "{iw}×{ih}");
+        }
+        assert_eq!(inference_size(131, 1, Quality::Better), (2072, 14));
     }
 }

@@ -100,8 +100,8 @@ mod tests {
                 vec![0.0; 16]
             })
         };
-        get(&[a.clone()], None);
-        get(&[a.clone()], None);
+        get(std::slice::from_ref(&a), None);
+        get(std::slice::from_ref(&a), None);
         assert_eq!(computed.get(), 1, "same raw map: cached");
         get(&[map(1.0)], None);
         assert_eq!(computed.get(), 2, "equal values in another map are not the same frame");

@@ -52,6 +52,9 @@ pub fn normalize(map: &DepthMap) -> Vec<f32> {
 /// exactly [`normalize`] of the target.
 pub fn stabilize(window: &Window<'_>, strength: f32) -> Vec<f32> {
     let target = window.frames[window.target];
+    if target.values.is_empty() {
+        return Vec::new();
+    }
     let target_samples = sample(target);
     let (low, high) = percentiles(target_samples.clone());
     let range = (high - low).max(f64::EPSILON);
@@ -100,7 +103,10 @@ fn sample(map: &DepthMap) -> Vec<f32> {
 
 /// The low and high percentiles of `values`.
 fn percentiles(mut values: Vec<f32>) -> (f64, f64) {
-    let last = values.len() - 1;
+    let Some(last) = values.len().checked_sub(1) else {
+        // An empty map (a 0×0 frame) has no spread: everything maps to 0.
+        return (0.0, 0.0);
+    };
     let rank = |p: f64| (p * last as f64).round() as usize;
     let low = *values.select_nth_unstable_by(rank(LOW_PERCENTILE), f32::total_cmp).1 as f64;
     let high = *values.select_nth_unstable_by(rank(HIGH_PERCENTILE), f32::total_cmp).1 as f64;
@@ -202,6 +208,14 @@ mod tests {
     fn mean_change(outputs: &[Vec<f32>]) -> f32 {
         let pairs = outputs.windows(2).map(|p| p[0].iter().zip(&p[1]).map(|(a, b)| (a - b).abs()).sum::<f32>() / p[0].len() as f32);
         pairs.sum::<f32>() / (outputs.len() - 1) as f32
+    }
+
+    #[test]
+    fn empty_maps_normalise_to_empty_maps() {
+        let empty = DepthMap { width: 0, height: 0, values: Vec::new() };
+        assert!(normalize(&empty).is_empty());
+        assert!(stabilize(&Window { frames: &[&empty, &empty], target: 1 }, 0.8).is_empty());
+        assert!(to_frame_size(&[], &empty, 0, 0).is_empty());
     }
 
     #[test]

@@ -8,6 +8,9 @@ extern "C" __global__ void extreme_pass(const float* src, float* dst, int w, int
 {
     int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= w || y >= h) return;
+    // A window of the whole axis already holds every value (the CPU cuts r the same way).
+    int n = axis == 0 ? w : h;
+    if (r > n) r = n;
     float best = src[(long long)y * w + x];
     for (int k = -r; k <= r; k++) {
         int sx = axis == 0 ? x + k : x, sy = axis == 0 ? y : y + k;
@@ -24,6 +27,8 @@ extern "C" __global__ void box_pass(const float* src, float* dst, int w, int h, 
 {
     int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= w || y >= h) return;
+    int n = axis == 0 ? w : h;
+    if (r > n) r = n;
     double sum = 0.0;
     for (int k = -r; k <= r; k++) {
         int sx = axis == 0 ? x + k : x, sy = axis == 0 ? y : y + k;

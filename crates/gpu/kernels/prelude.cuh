@@ -43,7 +43,8 @@ __device__ inline float channel_value(int channel, const float p[4]) {
     }
 }
 
-// imaging::PreparedLevels::apply. inv_gamma <= 0 means no gamma.
+// imaging::PreparedLevels::apply. inv_gamma <= 0 means no gamma. The CPU raises to the gamma with
+// imaging::pow_unit (within 1e-7 of the exact power), the device with powf: the twins agree to 1e-6.
 struct Levels { float black, inv_span; int hard; float inv_gamma; int invert; };
 
 __device__ inline float levels_apply(Levels l, float v) {
@@ -54,14 +55,16 @@ __device__ inline float levels_apply(Levels l, float v) {
 
 // imaging::MatteOutput placement; ids are MatteOutput's declaration order.
 __device__ inline void place(float px[4], float m, int mode) {
-    const float tint[3] = {1.0f, 0.2f, 0.45f};
+    // Tint (3) and TintStale (4, a matte out of date) differ in colour only.
+    const float tint[2][3] = {{1.0f, 0.2f, 0.45f}, {0.35f, 0.55f, 0.75f}};
     switch (mode) {
     case 0: px[0] *= m; px[1] *= m; px[2] *= m; px[3] = m; break;
     case 1: px[3] = m; break;
     case 2: px[0] = m; px[1] = m; px[2] = m; px[3] = 1.0f; break;
     default: {
+        const float* t = tint[mode == 4 ? 1 : 0];
         float k = 0.5f * m;
-        for (int c = 0; c < 3; c++) px[c] = px[c] + (tint[c] - px[c]) * k;
+        for (int c = 0; c < 3; c++) px[c] = px[c] + (t[c] - px[c]) * k;
     }
     }
 }

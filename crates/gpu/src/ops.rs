@@ -210,12 +210,14 @@ pub fn finesse<E: Exec + ?Sized>(e: &E, finesse: &Finesse, plane: u64, (w, h): (
     }
     let bytes = 4 * n;
     let grid = Grid::d2(w, h);
+    // Radii past the plane's larger side change nothing more (the CPU cuts them the same way).
+    let reach = w.max(h);
     let dims = [Arg::I32(w as i32), Arg::I32(h as i32)];
     let copy = |from: u64, to: u64| e.launch("blend", Grid::d1(n), &[Arg::Ptr(from), Arg::Ptr(from), Arg::Ptr(to), Arg::I64(n as i64), Arg::F32(0.0)]);
     // One separable pass, along rows then down columns, from `from` to `to` through `tmp`.
     let separable = |kernel: &'static str, from: u64, tmp: u64, to: u64, r: usize, extra: &[Arg]| -> Result<(), GpuError> {
         for (axis, (a, b)) in [(from, tmp), (tmp, to)].into_iter().enumerate() {
-            let mut args = vec![Arg::Ptr(a), Arg::Ptr(b), dims[0], dims[1], Arg::I32(r as i32)];
+            let mut args = vec![Arg::Ptr(a), Arg::Ptr(b), dims[0], dims[1], Arg::I32(r.min(reach) as i32)];
             args.extend_from_slice(extra);
             args.push(Arg::I32(axis as i32));
             e.launch(kernel, grid, &args)?;
@@ -225,9 +227,10 @@ pub fn finesse<E: Exec + ?Sized>(e: &E, finesse: &Finesse, plane: u64, (w, h): (
     let tmp = Scratch::new(e, bytes)?;
 
     let radius = finesse.expand_contract * scale;
-    if radius != 0.0 {
+    if radius != 0.0 && !radius.is_nan() {
         let take_max = Arg::I32((radius > 0.0) as i32);
-        let (lo, frac) = (radius.abs().floor() as usize, radius.abs().fract());
+        let r = radius.abs().min(reach as f32);
+        let (lo, frac) = (r.floor() as usize, r.fract());
         let low = Scratch::new(e, bytes)?;
         separable("extreme_pass", plane, tmp.ptr, low.ptr, lo, &[take_max])?;
         if frac == 0.0 {
@@ -238,7 +241,7 @@ pub fn finesse<E: Exec + ?Sized>(e: &E, finesse: &Finesse, plane: u64, (w, h): (
             e.launch("blend", Grid::d1(n), &[Arg::Ptr(low.ptr), Arg::Ptr(high.ptr), Arg::Ptr(plane), Arg::I64(n as i64), Arg::F32(frac)])?;
         }
     }
-    if let Some(r) = imaging::gaussian_box_radius(finesse.blur * scale / 2.0) {
+    if let Some(r) = imaging::gaussian_box_radius(finesse.blur * scale / 2.0, reach) {
         for _ in 0..3 {
             separable("box_pass", plane, tmp.ptr, plane, r, &[])?;
         }

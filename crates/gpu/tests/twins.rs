@@ -4,6 +4,7 @@
 //! width × 16 (padded rows, and a negative pitch).
 //!
 //! Tolerances: 1e-6 absolute wherever both sides do the same f32 arithmetic in the same order
+//! (the gamma: the CPU's imaging::pow_unit, within 1e-7 of the exact power, against powf)
 //! (resizes, levels, placement, expand/contract, coverage: in practice bit-equal); 2e-6 where the
 //! box filters sum in f64 directly on the device and by a running sum on the CPU (blur, guided
 //! filter). This proves the kernels' logic, not a GPU's rounding: no GPU has run these.
@@ -275,7 +276,7 @@ fn place_plane_and_coverage_equal_imaging() {
         let cpu_plane = imaging::coverage_plane(w, h, &coverage);
         assert_close(&format!("{name} coverage"), &e.read_f32(plane, w * h), &cpu_plane.data, 0.0);
         let window = Rect { x1: b.x1 + 3, y1: b.y1 - 2, x2: b.x2 - 1, y2: b.y2 };
-        for mode in [Some(MatteOutput::AlphaPremultiplied), Some(MatteOutput::AlphaStraight), Some(MatteOutput::Grey), Some(MatteOutput::Tint), None] {
+        for mode in [Some(MatteOutput::AlphaPremultiplied), Some(MatteOutput::AlphaStraight), Some(MatteOutput::Grey), Some(MatteOutput::Tint), Some(MatteOutput::TintStale), None] {
             for with_source in [true, false] {
                 let out = HostImage::new(b, 2, false, |_, _| [0.0; 4]);
                 let src = with_source.then(|| source.device());

@@ -16,7 +16,22 @@ mod view;
 
 pub use depth::IsolateBand;
 pub use finesse::{luma_plane, Finesse, EDGE_EPS};
-pub use luma::{copy, extract_matte, place_plane, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
+pub use luma::{copy, extract_matte, place_plane, pow_unit, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
 pub use plane::{box_blur, coverage_plane, expand_contract, gaussian_blur, gaussian_box_radius, guided_filter, Plane};
 pub use sample::Sample;
 pub use view::{for_each_row, Components, ImageMut, ImageRef, Rect, RowMut, RowRef};
+
+/// A buffer for an image of this size cannot be had (its size overflows, or memory is short).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocError {
+    pub width: usize,
+    pub height: usize,
+}
+
+impl std::fmt::Display for AllocError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not enough memory for a {}×{} image", self.width, self.height)
+    }
+}
+
+impl std::error::Error for AllocError {}

@@ -19,6 +19,22 @@ impl Plane {
         Plane { width, height, data: vec![value; width * height] }
     }
 
+    /// A plane of `value` whose size comes from outside (a host's image bounds): an impossible
+    /// size or a failed allocation is an error the caller can report, never an abort.
+    pub fn try_filled(width: usize, height: usize, value: f32) -> Result<Plane, crate::AllocError> {
+        let n = width.checked_mul(height).ok_or(crate::AllocError { width, height })?;
+        let mut data = Vec::new();
+        data.try_reserve_exact(n).map_err(|_| crate::AllocError { width, height })?;
+        data.resize(n, value);
+        Ok(Plane { width, height, data })
+    }
+
+    /// The largest radius that changes anything: a window this wide already covers every row
+    /// and column, so larger radii from a control are cut to it (bounding time and memory).
+    fn reach(&self) -> usize {
+        self.width.max(self.height)
+    }
+
     /// Value at (x, y).
     pub fn at(&self, x: usize, y: usize) -> f32 {
         self.data[y * self.width + x]
@@ -58,6 +74,8 @@ fn sliding_extreme(row: &mut [f32], r: usize, take_max: bool) {
     if r == 0 || n == 0 {
         return;
     }
+    // A window of the whole row gives the row's extreme everywhere; wider ones give the same.
+    let r = r.min(n);
     let pick = |a: f32, b: f32| if take_max { a.max(b) } else { a.min(b) };
     let k = 2 * r + 1;
     // Pad by r on each side with edge values, so every window is whole.
@@ -85,11 +103,12 @@ fn sliding_extreme(row: &mut [f32], r: usize, take_max: bool) {
 /// square structuring element. A fractional radius blends the two nearest whole radii, so the
 /// control animates smoothly.
 pub fn expand_contract(plane: &mut Plane, radius: f32) {
-    if radius == 0.0 || plane.data.is_empty() {
+    if radius == 0.0 || radius.is_nan() || plane.data.is_empty() {
         return;
     }
     let take_max = radius > 0.0;
-    let r = radius.abs();
+    // Beyond the plane's size every window holds the whole plane: same result, bounded cost.
+    let r = radius.abs().min(plane.reach() as f32);
     let (lo, frac) = (r.floor() as usize, r.fract());
     let run = |radius: usize| {
         let mut p = plane.clone();
@@ -111,6 +130,9 @@ fn box_mean(row: &mut [f32], r: usize) {
     if r == 0 || n == 0 {
         return;
     }
+    // The running sum's set-up costs O(r): a radius past the row's length (where the window
+    // is nearly all repeated edge values) is cut to it, so a huge control value cannot hang.
+    let r = r.min(n);
     let src: Vec<f32> = row.to_vec();
     let at = |i: isize| src[i.clamp(0, n as isize - 1) as usize] as f64;
     let mut sum: f64 = (-(r as isize)..=r as isize).map(at).sum();
@@ -131,7 +153,7 @@ pub fn box_blur(plane: &mut Plane, r: usize) {
 /// Gaussian-like blur of standard deviation `sigma` pixels: three box passes whose widths match
 /// the Gaussian's variance (Wells 1986), so the cost does not grow with the radius.
 pub fn gaussian_blur(plane: &mut Plane, sigma: f32) {
-    let Some(r) = gaussian_box_radius(sigma) else { return };
+    let Some(r) = gaussian_box_radius(sigma, plane.reach()) else { return };
     if plane.data.is_empty() {
         return;
     }
@@ -142,10 +164,12 @@ pub fn gaussian_blur(plane: &mut Plane, sigma: f32) {
 
 /// The radius of each of [`gaussian_blur`]'s three box passes for `sigma`, or None below half a
 /// pixel (no blur). The CUDA twin runs the same passes.
-pub fn gaussian_box_radius(sigma: f32) -> Option<usize> {
+/// `reach` is the plane's larger side: a wider blur changes nothing more (bounded cost).
+pub fn gaussian_box_radius(sigma: f32, reach: usize) -> Option<usize> {
     if sigma.is_nan() || sigma < 0.5 {
         return None;
     }
+    let sigma = sigma.min(reach as f32);
     // Each box of radius r adds r(r+1)/3 to the variance.
     let per_pass = (sigma * sigma) as f64 / 3.0;
     Some(((-1.0 + (1.0 + 12.0 * per_pass).sqrt()) / 2.0).round().max(1.0) as usize)
@@ -229,6 +253,45 @@ mod tests {
             expand_contract(&mut shrunk, -(r as f32));
             assert_eq!(shrunk, naive(&p, r as isize, |v| v.iter().copied().fold(f32::MAX, f32::min)), "contract {r}");
         }
+    }
+
+    #[test]
+    fn radii_from_hostile_controls_finish_and_stay_finite() {
+        let p = test_plane(31, 7);
+        let global_max = p.data.iter().copied().fold(f32::MIN, f32::max);
+        let global_min = p.data.iter().copied().fold(f32::MAX, f32::min);
+        for radius in [1e9f32, f32::INFINITY, 2147483647.0] {
+            let mut grown = p.clone();
+            expand_contract(&mut grown, radius);
+            assert!(grown.data.iter().all(|&v| v == global_max), "expand {radius}: the whole plane is its max");
+            let mut shrunk = p.clone();
+            expand_contract(&mut shrunk, -radius);
+            assert!(shrunk.data.iter().all(|&v| v == global_min), "contract {radius}");
+            let mut blurred = p.clone();
+            gaussian_blur(&mut blurred, radius);
+            assert!(blurred.data.iter().all(|v| v.is_finite() && (global_min..=global_max).contains(v)), "blur {radius}");
+            let mut boxed = p.clone();
+            box_blur(&mut boxed, radius as usize);
+            assert!(boxed.data.iter().all(|v| v.is_finite()), "box {radius}");
+        }
+        for radius in [f32::NAN, -f32::NAN] {
+            let mut q = p.clone();
+            expand_contract(&mut q, radius);
+            gaussian_blur(&mut q, radius);
+            assert_eq!(q, p, "NaN radius: nothing to do");
+        }
+        let guide = test_plane(31, 7);
+        let mut q = p.clone();
+        guided_filter(&mut q, &guide, usize::MAX, 1e-3);
+        assert!(q.data.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn impossible_sizes_are_errors_not_aborts() {
+        assert!(Plane::try_filled(usize::MAX, 2, 0.0).is_err());
+        assert!(Plane::try_filled(1 << 40, 1 << 20, 0.0).is_err(), "8 EB: refused");
+        assert_eq!(Plane::try_filled(3, 2, 0.5).unwrap(), Plane::filled(3, 2, 0.5));
+        assert_eq!(Plane::try_filled(0, 0, 0.5).unwrap().data.len(), 0);
     }
 
     #[test]

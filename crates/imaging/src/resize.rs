@@ -90,6 +90,10 @@ pub fn resize_to_planes(
 ) -> Vec<f32> {
     assert_eq!(src.len(), width * height * channels, "image size does not match its dimensions");
     assert!(keep <= channels, "cannot keep {keep} of {channels} channels");
+    if width == 0 || height == 0 || new_width == 0 || new_height == 0 {
+        // Nothing to sample from, or nothing to make: an empty frame resizes to black.
+        return vec![0.0; keep * new_width * new_height];
+    }
     let across = Taps::new(filter, width, new_width);
     let down = Taps::new(filter, height, new_height);
 
@@ -166,6 +170,9 @@ pub fn resize_plane(src: &[f32], width: usize, height: usize, new_width: usize, 
 /// Normalises RGB planes in place: `(x - mean[c]) / std[c]` on plane `c`.
 pub fn normalize_planes(planes: &mut [f32], mean: [f32; 3], std: [f32; 3]) {
     let plane_len = planes.len() / 3;
+    if plane_len == 0 {
+        return;
+    }
     planes.par_chunks_mut(plane_len).enumerate().for_each(|(c, plane)| {
         let (m, s) = (mean[c], 1.0 / std[c]);
         plane.iter_mut().for_each(|v| *v = (*v - m) * s);
@@ -194,6 +201,16 @@ mod tests {
         // align_corners=False: output 1 of a 2→4 upscale samples source x = 0.25.
         let out = resize_plane(&[0.0, 1.0], 2, 1, 4, 1, Filter::Bilinear);
         assert_eq!(out, vec![0.0, 0.25, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn empty_sizes_give_empty_or_black_results() {
+        assert!(resize_plane(&[], 0, 0, 0, 0, Filter::Bilinear).is_empty());
+        assert!(resize_plane(&[], 0, 5, 3, 2, Filter::Bicubic).iter().all(|&v| v == 0.0));
+        assert_eq!(resize_plane(&[], 0, 5, 3, 2, Filter::Bicubic).len(), 6);
+        assert!(resize_plane(&[1.0, 2.0], 2, 1, 0, 7, Filter::Bilinear).is_empty());
+        assert!(resize_to_planes(&[], 0, 0, 4, 3, 0, 0, Filter::Bicubic).is_empty());
+        normalize_planes(&mut [], IMAGENET_MEAN, IMAGENET_STD);
     }
 
     #[test]

@@ -142,6 +142,9 @@ impl<'a> ImageRef<'a> {
     pub fn to_rgba_top_down(&self) -> Vec<f32> {
         let (w, h) = (self.bounds.width(), self.bounds.height());
         let mut out = vec![0.0f32; w * h * 4];
+        if out.is_empty() {
+            return out;
+        }
         out.par_chunks_mut(w * 4).enumerate().for_each(|(row, dst)| {
             let y = self.bounds.y2 - 1 - row as i32;
             self.read_rgba(y, self.bounds.x1, bytemuck::cast_slice_mut(dst));
@@ -308,6 +311,14 @@ mod tests {
         assert_eq!(hash(&a, 2, 1), hash(&a, 2, 1));
         assert_ne!(hash(&a, 2, 1), hash(&b, 2, 1));
         assert_ne!(hash(&a, 2, 1), hash(&a, 1, 2), "same bytes, other shape");
+    }
+
+    #[test]
+    fn a_frame_with_no_columns_converts_to_nothing() {
+        let empty: [f32; 0] = [];
+        let rows = (0..5).map(|_| RowRef::F32(&empty)).collect();
+        let img = ImageRef::new(Rect { x1: 3, y1: 0, x2: 3, y2: 5 }, Components::Rgba, rows);
+        assert!(img.to_rgba_top_down().is_empty());
     }
 
     #[test]

@@ -27,4 +27,4 @@ pub use error::InferenceError;
 pub use folder::{locate_model, model_folder, resolve_model_folder, INSTALL_COMMAND};
 pub use paths::{user_data_dir, user_masks_dir, user_models_dir, ModelPlace, ModelSearch};
 pub use runtime::{library_path, Runtime, ORT_LIBRARY_FILE};
-pub use session::{is_open, model_runs, Model, SessionOptions, Tensor, TensorView};
+pub use session::{model_runs, Model, SessionOptions, Tensor, TensorView};

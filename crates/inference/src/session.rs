@@ -111,8 +111,11 @@ impl Opened for Model {
 /// Values opened once per key, where an opening of one key never waits for another key's: each
 /// key has its own slot, and only the slot is locked while its value opens.
 struct Openings<K, V> {
-    slots: Mutex<HashMap<K, Arc<Mutex<Option<Arc<V>>>>>>,
+    slots: Mutex<HashMap<K, Slot<V>>>,
 }
+
+/// One key's value: locked while it opens, `None` until it has.
+type Slot<V> = Arc<Mutex<Option<Arc<V>>>>;
 
 impl<K, V> Default for Openings<K, V> {
     fn default() -> Self {
@@ -183,11 +186,6 @@ impl<K: Eq + Hash + Clone + Send + Sync, V: Opened> crate::budget::Pool for Open
     }
 }
 
-/// Whether `model` is still the registry's (not closed to make room or by a purge).
-pub fn is_open(model: &Model) -> bool {
-    MODELS.opened().iter().any(|(_, m)| std::ptr::eq(Arc::as_ptr(m), model))
-}
-
 /// Model runs in this process, every model counted: tests and benchmarks check that cached
 /// renders run none (the plugin exports it as `DeepMatteModelRuns`).
 static MODEL_RUNS: AtomicU64 = AtomicU64::new(0);
@@ -213,10 +211,8 @@ impl Runtime {
         let model = MODELS.get_or_open(&key, || {
             opened_now = true;
             let identity = {
-                use std::hash::{BuildHasher, Hasher};
-                let mut h = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
-                key.hash(&mut h);
-                h.finish()
+                use std::hash::BuildHasher;
+                std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(&key)
             };
             let model = Arc::new(open_model(self, path, contract, options, identity)?);
             log::info!("{} model {} runs on {}", contract.name, path.display(), model.backend);

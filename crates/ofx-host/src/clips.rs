@@ -57,7 +57,9 @@ pub(crate) fn input_rod(effect: &Effect, clip: &str, time: f64, ctx: &RenderCtx)
     let (bounds, _, _) = frame_info(effect, clip, fetch_time(effect, ctx, time), ctx)?;
     let (dx, dy) = ctx.options.bounds_offset;
     let b = bounds.offset(dx, dy);
-    Some([b.x1 as f64, b.y1 as f64, b.x2 as f64, b.y2 as f64])
+    // Frames are full-resolution pixels; a non-square pixel is `pixel_aspect` canonical units wide.
+    let par = ctx.pixel_aspect;
+    Some([b.x1 as f64 * par, b.y1 as f64, b.x2 as f64 * par, b.y2 as f64])
 }
 
 /// The union of the connected inputs' RoDs, or the project size for generators.
@@ -161,7 +163,7 @@ fn register_image(
         k(sys::kOfxImageEffectPropPreMultiplication),
         &premult.unwrap_or_else(|| premultiplication(effect.plugin.profile, comps).into()),
     );
-    p.set_double(k(sys::kOfxImagePropPixelAspectRatio), 1.0);
+    p.set_double(k(sys::kOfxImagePropPixelAspectRatio), ctx.pixel_aspect);
     p.set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[ctx.options.render_scale.0, ctx.options.render_scale.1]);
     p.set_str(k(sys::kOfxImagePropField), k(sys::kOfxImageFieldNone));
     p.set_str(k(sys::kOfxImagePropUniqueIdentifier), &format!("{}@{time}#{}", clip.name, p.handle.id()));
@@ -178,7 +180,7 @@ pub(crate) fn fetch_image(clip: &Clip, time: f64, region: Option<[f64; 4]>) -> R
         return Ok(register_image(&effect, clip, out, ctx.rod, &ctx, ctx.time));
     }
     let t = fetch_time(&effect, &ctx, time);
-    let scale = ctx.options.render_scale;
+    let scale = ctx.pixel_scale();
     let mut area = region.map(|r| to_pixels(r, scale));
     if ctx.crop_to_roi {
         if let Some(roi) = ctx.rois.get(&clip.name) {
@@ -318,7 +320,7 @@ pub(crate) fn update_connections(effect: &Effect) {
         for key in [sys::kOfxImageEffectPropFrameRate as &[u8], sys::kOfxImageEffectPropUnmappedFrameRate] {
             p.set_double(k(key), 24.0);
         }
-        p.set_double(k(sys::kOfxImagePropPixelAspectRatio), 1.0);
+        p.set_double(k(sys::kOfxImagePropPixelAspectRatio), lock(&effect.runtime.footage).pixel_aspect);
         p.set_str(k(sys::kOfxImageClipPropFieldOrder), k(sys::kOfxImageFieldNone));
         p.set_int(k(sys::kOfxImageClipPropContinuousSamples), 0);
     }

@@ -263,6 +263,20 @@ impl Image {
         row as usize + (x - self.bounds.x1) as usize * self.pixel_bytes() + channel * self.depth.bytes()
     }
 
+    /// The samples of row `y` as bytes (native-endian samples, `width × pixel_bytes` of them).
+    pub(crate) fn row(&self, y: i32) -> &[u8] {
+        let start = self.offset(self.bounds.x1, y, 0);
+        let len = self.width() * self.pixel_bytes();
+        &self.bytes()[start..start + len]
+    }
+
+    /// Row `y` as mutable bytes (see [`Image::row`]).
+    pub(crate) fn row_mut(&mut self, y: i32) -> &mut [u8] {
+        let start = self.offset(self.bounds.x1, y, 0);
+        let len = self.width() * self.pixel_bytes();
+        &mut self.bytes_mut()[start..start + len]
+    }
+
     /// Raw integer sample: the u8/u16 value, or the f32 bit pattern. For bit-exact tests.
     pub fn raw(&self, x: i32, y: i32, channel: usize) -> u32 {
         let at = self.offset(x, y, channel);

@@ -151,7 +151,8 @@ fn notify(effect: &Arc<Effect>, kind: &[u8], name: &str, reason: &[u8], time: f6
     changed.set_str(k(sys::kOfxPropName), name);
     changed.set_str(k(sys::kOfxPropChangeReason), reason);
     changed.set_double(k(sys::kOfxPropTime), time);
-    changed.set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[1.0, 1.0]);
+    let proxy = lock(&effect.runtime.footage).proxy_scale;
+    changed.set_doubles(k(sys::kOfxImageEffectPropRenderScale), &[proxy.0, proxy.1]);
     let mark = effect.journal.message_count();
     let st = call(effect, sys::kOfxActionBeginInstanceChanged, Some(&begin), None);
     check(effect, "BeginInstanceChanged", st, mark)?;
@@ -254,6 +255,32 @@ impl Instance {
         let now = self.now();
         write(&param.curve).set(now, value);
         self.user_edited(sys::kOfxTypeParameter, name, now)
+    }
+
+    /// Stores a value exactly as given — out of range, NaN or infinite — without telling the
+    /// plugin: what a host that does not clamp, an expression, a project from a newer version or
+    /// a damaged project file hands a plugin. Only the type is checked.
+    pub fn set_param_unchecked(&mut self, name: &str, value: ParamValue) -> Result<(), HostError> {
+        let param = self.param(name)?;
+        if !param.kind.accepts(&value) {
+            return Err(HostError::WrongType { param: name.to_string(), expected: param.kind, got: format!("{value:?}") });
+        }
+        let now = self.now();
+        write(&param.curve).set(now, value);
+        Ok(())
+    }
+
+    /// Declares the inputs' pixel aspect ratio (2 for 2:1 anamorphic): images and clips report
+    /// it, and canonical x is pixel x times it (at render scale 1).
+    pub fn set_pixel_aspect(&mut self, pixel_aspect: f64) {
+        lock(&self.effect().runtime.footage).pixel_aspect = pixel_aspect;
+        crate::clips::update_connections(self.effect());
+    }
+
+    /// Works in proxy mode: button presses and viewer actions (outside renders) report this
+    /// render scale and fetch input images at it, as Nuke and Natron do in proxy mode.
+    pub fn set_proxy_scale(&mut self, scale: (f64, f64)) {
+        lock(&self.effect().runtime.footage).proxy_scale = scale;
     }
 
     /// [`Instance::set_param`] from text (see [`ParamInfo::parse`]).

@@ -68,6 +68,24 @@ pub(crate) struct Runtime {
     pub last_render: Mutex<Option<Arc<RenderCtx>>>,
     /// Serialises renders of an instance-safe plugin.
     pub instance_render: Mutex<()>,
+    /// How the inputs' pixels relate to canonical coordinates outside the render options.
+    pub footage: Mutex<Footage>,
+}
+
+/// The inputs' pixel shape and the viewer's proxy scale, set per instance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Footage {
+    /// `kOfxImagePropPixelAspectRatio` of every input and the output (2 for 2:1 anamorphic).
+    pub pixel_aspect: f64,
+    /// The render scale of calls outside a render (InstanceChanged, overlay): Nuke's and
+    /// Natron's proxy mode hand images at this scale there.
+    pub proxy_scale: (f64, f64),
+}
+
+impl Default for Footage {
+    fn default() -> Self {
+        Footage { pixel_aspect: 1.0, proxy_scale: (1.0, 1.0) }
+    }
 }
 
 /// An image effect: a descriptor (per context) or an instance.

@@ -80,6 +80,8 @@ pub(crate) struct RenderCtx {
     /// The output's region of definition, canonical and in pixels.
     pub rod_canonical: [f64; 4],
     pub rod: Rect,
+    /// The inputs' and output's pixel aspect ratio.
+    pub pixel_aspect: f64,
     /// A CUDA render (resolve-cuda, plugin declared CUDA): the device images it fetched.
     pub cuda: Option<Arc<crate::cuda::CudaFrames>>,
 }
@@ -99,15 +101,26 @@ impl RenderCtx {
             frames: Arc::default(),
             rod_canonical: [0.0; 4],
             rod: Rect::new(0, 0, 0, 0),
+            pixel_aspect: 1.0,
             cuda: None,
         }
     }
 
-    /// The context of calls made outside any render (e.g. during InstanceChanged).
+    /// The context of calls made outside any render (e.g. during InstanceChanged): the
+    /// instance's proxy scale and pixel aspect.
     pub(crate) fn detached(effect: &Effect, time: f64) -> RenderCtx {
-        let mut ctx = RenderCtx::new(time, &RenderOptions::default(), effect.plugin.profile, false);
+        let footage = *lock(&effect.runtime.footage);
+        let options = RenderOptions { render_scale: footage.proxy_scale, ..RenderOptions::default() };
+        let mut ctx = RenderCtx::new(time, &options, effect.plugin.profile, false);
         ctx.id = 0;
+        ctx.pixel_aspect = footage.pixel_aspect;
         ctx
+    }
+
+    /// Canonical units → pixels along x and y: render scale, over the pixel aspect along x
+    /// (OFX "Coordinate Systems").
+    pub(crate) fn pixel_scale(&self) -> (f64, f64) {
+        (self.options.render_scale.0 / self.pixel_aspect, self.options.render_scale.1)
     }
 }
 
@@ -216,7 +229,7 @@ fn regions_of_interest(
     ctx: &Arc<RenderCtx>,
     tile: Rect,
 ) -> Result<HashMap<String, [f64; 4]>, HostError> {
-    let canonical = to_canonical(tile, ctx.options.render_scale);
+    let canonical = to_canonical(tile, ctx.pixel_scale());
     let (in_args, out) = (PropertySet::new(&[]), PropertySet::new(&[]));
     in_args.set_double(k(sys::kOfxPropTime), ctx.time);
     in_args
@@ -364,6 +377,7 @@ pub(crate) fn render_frame(
     let profile = effect.plugin.profile;
     *lock(&effect.runtime.time) = time;
     let mut ctx = RenderCtx::new(time, options, profile, sequential);
+    ctx.pixel_aspect = lock(&effect.runtime.footage).pixel_aspect;
     if profile.cuda() && effect.prop_str(sys::kOfxImageEffectPropCudaRenderSupported) == "true" {
         let host = crate::cuda::host().map_err(|why| HostError::Unsupported(format!("resolve-cuda: {why}")))?;
         ctx.cuda = Some(Arc::new(crate::cuda::CudaFrames::new(host)));
@@ -391,7 +405,7 @@ pub(crate) fn render_frame(
     ctx.crop_to_roi = tiles > 1;
     let rod = region_of_definition(effect, &Arc::new(ctx.clone()))?;
     ctx.rod_canonical = rod;
-    ctx.rod = to_pixels(rod, options.render_scale);
+    ctx.rod = to_pixels(rod, ctx.pixel_scale());
     let (dx, dy) = options.bounds_offset;
     let (sx, sy) = options.render_scale;
     let shift = ((dx as f64 * sx).round() as i32, (dy as f64 * sy).round() as i32);
@@ -407,8 +421,8 @@ pub(crate) fn render_frame(
         if last.as_ref().is_some_and(|c| c.id == ctx.id) {
             *last = None;
         }
-        let image = lock(&canvas).clone();
-        image
+        // The render is over and every image it fetched released: the canvas is handed out, not copied.
+        std::mem::replace(&mut *lock(&canvas), Image::new(Rect::new(0, 0, 0, 0), format.0, format.1))
     };
     if window.is_empty() {
         return Ok(finish(ctx));

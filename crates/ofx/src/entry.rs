@@ -4,7 +4,8 @@
 
 use crate::describe::components_name;
 use crate::image::depth_name;
-use crate::instance::{Instance, MessageKind};
+use crate::image::sane_scale;
+use crate::instance::{shorten, Instance, MessageKind};
 use crate::property::PropertySet;
 use crate::{ChangeReason, ClipPreferences, Context, Describe, Effect, Error, RenderArgs, Result, Status, ThreadSafety};
 use imaging::Rect;
@@ -60,7 +61,7 @@ pub fn plugin_entry<E: Effect>() -> sys::OfxPlugin {
 }
 
 extern "C" fn set_host(host: *mut sys::OfxHost) {
-    let _ = catch_unwind(|| {
+    crate::catch_panic((), || {
         crate::logfile::init();
         crate::suites::set_host(host);
     });
@@ -81,22 +82,44 @@ extern "C" fn main_entry<E: Effect>(
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         dispatch::<E>(action, effect, PropertySet(in_args), PropertySet(out_args))
     }));
+    let failed = match outcome {
+        Ok(Ok(status)) => return status.0,
+        Ok(Err(e)) => Failure::Error(e),
+        Err(panic) => {
+            let what = panic_text(&*panic);
+            // Dropping a payload can itself panic, outside any catch: leak the few bytes instead.
+            std::mem::forget(panic);
+            Failure::Panic(what)
+        }
+    };
+    // Logging and messaging run host code and format user text: they are caught too.
+    catch_unwind(AssertUnwindSafe(|| tell::<E>(action, effect, failed))).unwrap_or(Status::FAILED.0)
+}
+
+/// Why an action did not succeed.
+enum Failure {
+    Error(Error),
+    Panic(String),
+}
+
+/// A panic payload as text (`panic!` makes a `&str` or a `String`).
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    text.unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Logs a failed action, tells the user, and returns the status for the host.
+fn tell<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, failed: Failure) -> sys::OfxStatus {
     let name = String::from_utf8_lossy(&action[..action.len() - 1]).into_owned();
     let id = E::INFO.id.to_string_lossy();
-    match outcome {
-        Ok(Ok(status)) => status.0,
-        Ok(Err(e)) => {
-            log::error!("{id}: {name} failed: {e}");
+    match failed {
+        Failure::Error(e) => {
+            log::error!("{id}: {name} failed: {}", shorten(&e.message));
             report(action, effect, &e.message);
             e.status.0
         }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            log::error!("{id}: {name} panicked: {what}");
+        Failure::Panic(what) => {
+            log::error!("{id}: {name} panicked: {}", shorten(&what));
             report(action, effect, &format!("internal error in {name}: {what} (see the DeepMatte log)"));
             Status::FAILED.0
         }
@@ -177,8 +200,8 @@ fn dispatch<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, in_args
             time: in_args.get_double(sys::kOfxPropTime, 0)?,
             window: Rect { x1, y1, x2, y2 },
             scale: (
-                in_args.get_double(sys::kOfxImageEffectPropRenderScale, 0).unwrap_or(1.0),
-                in_args.get_double(sys::kOfxImageEffectPropRenderScale, 1).unwrap_or(1.0),
+                sane_scale(in_args.get_double(sys::kOfxImageEffectPropRenderScale, 0).unwrap_or(1.0)),
+                sane_scale(in_args.get_double(sys::kOfxImageEffectPropRenderScale, 1).unwrap_or(1.0)),
             ),
             sequential: in_args.get_int(sys::kOfxImageEffectPropSequentialRenderStatus, 0).unwrap_or(0) != 0,
             interactive: in_args.get_int(sys::kOfxImageEffectPropInteractiveRenderStatus, 0).unwrap_or(0) != 0,
@@ -329,17 +352,26 @@ extern "C" fn overlay_entry<E: Effect>(
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         overlay_dispatch::<E>(action, handle as sys::OfxInteractHandle, PropertySet(in_args))
     }));
-    match outcome {
-        Ok(Ok(status)) => status.0,
-        Ok(Err(e)) => {
-            log::error!("overlay action failed: {e}");
+    let failed = match outcome {
+        Ok(Ok(status)) => return status.0,
+        Ok(Err(e)) => Failure::Error(e),
+        Err(panic) => {
+            let what = panic_text(&*panic);
+            std::mem::forget(panic);
+            Failure::Panic(what)
+        }
+    };
+    catch_unwind(AssertUnwindSafe(|| match failed {
+        Failure::Error(e) => {
+            log::error!("overlay action failed: {}", shorten(&e.message));
             e.status.0
         }
-        Err(_) => {
-            log::error!("overlay action panicked");
+        Failure::Panic(what) => {
+            log::error!("overlay action panicked: {}", shorten(&what));
             Status::FAILED.0
         }
-    }
+    }))
+    .unwrap_or(Status::FAILED.0)
 }
 
 fn overlay_dispatch<E: Effect>(action: &[u8], interact: sys::OfxInteractHandle, in_args: PropertySet) -> Result<Status> {
@@ -406,4 +438,31 @@ fn overlay_dispatch<E: Effect>(action: &[u8], interact: sys::OfxInteractHandle, 
         unsafe { redraw(interact) };
     }
     Ok(Status::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_fallback_and_its_text_is_kept() {
+        let silence = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        assert_eq!(crate::catch_panic(7, || -> i32 { panic!("boom") }), 7);
+        let payload = catch_unwind(|| panic!("index {} out of range", 3)).unwrap_err();
+        assert_eq!(panic_text(&*payload), "index 3 out of range");
+        let payload = catch_unwind(|| std::panic::panic_any(42u8)).unwrap_err();
+        assert_eq!(panic_text(&*payload), "unknown panic");
+        std::panic::set_hook(silence);
+        assert_eq!(crate::catch_panic(7, || 8), 8);
+    }
+
+    #[test]
+    fn long_messages_are_cut_in_the_middle() {
+        let long = format!("cannot open {}: choose another folder", "x".repeat(10_000));
+        let short = shorten(&long);
+        assert!(short.chars().count() <= crate::instance::MAX_MESSAGE_CHARS, "{}", short.len());
+        assert!(short.starts_with("cannot open xxx") && short.ends_with("choose another folder"));
+        assert_eq!(shorten("fine"), "fine");
+    }
 }

@@ -16,6 +16,7 @@ pub struct Image {
     row_bytes: isize,
     data: *mut u8,
     scale: (f64, f64),
+    pixel_aspect: f64,
 }
 
 // SAFETY: the image's memory belongs to this value until it is released in Drop; OFX lets any
@@ -40,6 +41,25 @@ pub(crate) fn depth_name(depth: BitDepth) -> &'static str {
     }
 }
 
+/// A render scale from the host, made safe to multiply pixel sizes with: OFX scales lie in
+/// (0, 1]; anything else (zero, negative, NaN, huge) is taken as full resolution.
+pub(crate) fn sane_scale(scale: f64) -> f64 {
+    if scale.is_finite() && scale > 0.0 {
+        scale.clamp(1e-3, 1.0)
+    } else {
+        1.0
+    }
+}
+
+/// A pixel aspect ratio from the host (width of a pixel over its height), 1 when unusable.
+pub(crate) fn sane_pixel_aspect(par: f64) -> f64 {
+    if par.is_finite() && par > 0.0 {
+        par.clamp(0.01, 100.0)
+    } else {
+        1.0
+    }
+}
+
 fn bytes_per_sample(depth: BitDepth) -> usize {
     match depth {
         BitDepth::U8 => 1,
@@ -60,6 +80,7 @@ impl Image {
             row_bytes: 0,
             data: std::ptr::null_mut(),
             scale: (1.0, 1.0),
+            pixel_aspect: 1.0,
         };
         let [x1, y1, x2, y2] = props.get_rect_i(sys::kOfxImagePropBounds)?;
         image.bounds = Rect { x1, y1, x2, y2 };
@@ -72,9 +93,10 @@ impl Image {
         image.row_bytes = props.get_int(sys::kOfxImagePropRowBytes, 0)? as isize;
         image.data = props.get_pointer(sys::kOfxImagePropData, 0)? as *mut u8;
         image.scale = (
-            props.get_double(sys::kOfxImageEffectPropRenderScale, 0).unwrap_or(1.0),
-            props.get_double(sys::kOfxImageEffectPropRenderScale, 1).unwrap_or(1.0),
+            sane_scale(props.get_double(sys::kOfxImageEffectPropRenderScale, 0).unwrap_or(1.0)),
+            sane_scale(props.get_double(sys::kOfxImageEffectPropRenderScale, 1).unwrap_or(1.0)),
         );
+        image.pixel_aspect = sane_pixel_aspect(props.get_double(sys::kOfxImagePropPixelAspectRatio, 0).unwrap_or(1.0));
         image.check_layout()?;
         Ok(image)
     }
@@ -114,6 +136,11 @@ impl Image {
     /// The render scale the image was made at (read from the image: Fusion may differ from args).
     pub fn render_scale(&self) -> (f64, f64) {
         self.scale
+    }
+
+    /// The image's pixel aspect ratio (1 for square pixels; 2 for anamorphic 2:1).
+    pub fn pixel_aspect(&self) -> f64 {
+        self.pixel_aspect
     }
 
     /// Start address and length in bytes of scan line `i` (0 = `bounds.y1`).

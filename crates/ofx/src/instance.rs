@@ -27,6 +27,25 @@ impl MessageKind {
     }
 }
 
+/// True unless `message` is what instance `handle` last logged: a persistent message is set again
+/// on every render of a frame in the same state, and the log needs it once.
+fn first_time_here(handle: sys::OfxImageEffectHandle, message: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static LAST: Mutex<Option<HashMap<usize, String>>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let last = last.get_or_insert_with(HashMap::new);
+    if last.get(&(handle as usize)).is_some_and(|m| m == message) {
+        return false;
+    }
+    // Instances come and go with the project; a bound keeps the map from growing with them.
+    if last.len() >= 1024 {
+        last.clear();
+    }
+    last.insert(handle as usize, message.to_owned());
+    true
+}
+
 /// An effect instance handle with typed access to what it owns.
 pub struct Instance {
     handle: sys::OfxImageEffectHandle,
@@ -41,6 +60,23 @@ unsafe impl Sync for Instance {}
 
 fn text(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).expect("NULs replaced")
+}
+
+/// The longest message shown in the host, in characters: messages echo back what the user or a
+/// project typed (folders, ids), and a host dialog or node badge has no use for kilobytes.
+pub const MAX_MESSAGE_CHARS: usize = 600;
+
+/// `message` cut to [`MAX_MESSAGE_CHARS`]: long echoed values are elided in the middle, so
+/// both the start of the sentence and its advice at the end survive.
+pub fn shorten(message: &str) -> std::borrow::Cow<'_, str> {
+    let count = message.chars().count();
+    if count <= MAX_MESSAGE_CHARS {
+        return message.into();
+    }
+    let keep = (MAX_MESSAGE_CHARS - 1) / 2;
+    let head: String = message.chars().take(keep).collect();
+    let tail: String = message.chars().skip(count - keep).collect();
+    format!("{head}…{tail}").into()
 }
 
 impl Instance {
@@ -117,6 +153,7 @@ impl Instance {
 
     /// Shows a message in the host (a dialog in most hosts: use for user actions, not renders).
     pub fn message(&self, kind: MessageKind, message: &str) {
+        let message = &*shorten(message);
         log::info!("message to host ({kind:?}): {message}");
         let Ok(s) = suites() else { return };
         let msg = text(message);
@@ -133,10 +170,13 @@ impl Instance {
     /// a plain message on hosts without message suite V2.
     pub fn persistent_message(&self, kind: MessageKind, message: &str) {
         let Ok(s) = suites() else { return };
+        let message = &*shorten(message);
         let Some(set) = s.message_v2.and_then(|m| m.setPersistentMessage) else {
             return self.message(kind, message);
         };
-        log::warn!("persistent message ({kind:?}): {message}");
+        if first_time_here(self.handle, message) {
+            log::info!("persistent message ({kind:?}): {message}");
+        }
         let msg = text(message);
         // SAFETY: as in message.
         unsafe {

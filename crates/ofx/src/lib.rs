@@ -37,6 +37,19 @@ pub use overlay::{KEY_BACKSPACE, KEY_DELETE, Modifiers, Overlay, OverlayEvent, O
 pub use param::{Choice, ChoiceOption, ParamDef, Params};
 pub use status::{Error, Result, Status};
 
+/// Runs `f` for a C entry point: a panic (never expected) returns `fallback` instead of unwinding
+/// into the host, which would abort it. Every `extern "C"` function the plugin exports uses it.
+pub fn catch_panic<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(panic) => {
+            // Dropping a payload can itself panic: leak it instead.
+            std::mem::forget(panic);
+            fallback
+        }
+    }
+}
+
 /// The raw plugin struct the host receives; re-exported for [`export_plugins!`].
 #[doc(hidden)]
 pub use openfx_sys::OfxPlugin;
@@ -66,16 +79,16 @@ macro_rules! export_plugins {
             })
         }
 
-        /// OFX entry point: how many plugins this binary holds.
+        /// OFX entry point: how many plugins this binary holds (0 if building the table failed).
         #[no_mangle]
         pub extern "C" fn OfxGetNumberOfPlugins() -> ::std::os::raw::c_int {
-            plugins().count()
+            $crate::catch_panic(0, || plugins().count())
         }
 
         /// OFX entry point: the n-th plugin (NULL when out of range).
         #[no_mangle]
         pub extern "C" fn OfxGetPlugin(nth: ::std::os::raw::c_int) -> *mut $crate::OfxPlugin {
-            plugins().get(nth)
+            $crate::catch_panic(::std::ptr::null_mut(), || plugins().get(nth))
         }
     };
 }

@@ -15,6 +15,9 @@ use std::os::raw::c_char;
 /// know it refuse it, which is harmless.
 pub const CHOICE_IDS_PROPERTY: &[u8] = b"DeepMatteParamPropChoiceIds\0";
 
+/// The longest text a string control may hand the effects (4 MiB: thousands of prompts).
+pub const MAX_TEXT_BYTES: usize = 4 << 20;
+
 /// One option of a choice control.
 pub struct ChoiceOption<T: 'static> {
     pub value: T,
@@ -244,6 +247,52 @@ impl ParamDef {
     }
 }
 
+/// What a numeric control declared for dimension `index`: its default and its range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Declared {
+    pub default: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// Reads the declaration back from the control's properties (the host keeps what describe set).
+/// A property the host does not answer is left out; ints and doubles are both accepted.
+fn declared(props: PropertySet, index: i32) -> Declared {
+    let get = |name: &[u8]| props.get_double(name, index).ok().or_else(|| props.get_int(name, index).ok().map(f64::from)).filter(|v| v.is_finite());
+    Declared { default: get(sys::kOfxParamPropDefault), min: get(sys::kOfxParamPropMin), max: get(sys::kOfxParamPropMax) }
+}
+
+/// A value from the host made safe to compute with: NaN becomes the default, anything else is
+/// clamped to the declared range (±infinity to its ends). Hosts that do not clamp, expressions,
+/// projects from a newer version and corrupted project files all hand out such values; the first
+/// time a control's value is corrected the log says so (once per control and process, so a
+/// render loop does not flood it).
+pub(crate) fn sanitize(name: &str, value: f64, declared: Declared) -> f64 {
+    let (lo, hi) = match (declared.min, declared.max) {
+        (Some(lo), Some(hi)) if lo <= hi => (lo, hi),
+        // No usable range: only keep the value finite.
+        _ => (f64::MIN, f64::MAX),
+    };
+    let fixed = if value.is_nan() { declared.default.unwrap_or(0.0).clamp(lo, hi) } else { value.clamp(lo, hi) };
+    if fixed != value || value.is_nan() {
+        log_once(name, || format!("control '{name}': value {value} is outside its range [{lo}, {hi}]; using {fixed}"));
+    }
+    fixed
+}
+
+/// Logs `message` at warning level the first time `key` is seen in this process.
+fn log_once(key: &str, message: impl FnOnce() -> String) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    // Bounded: a handful of controls per effect, and a hostile host cannot add names beyond
+    // the controls the effects declare.
+    if !seen.iter().any(|k| k == key) {
+        seen.push(key.to_owned());
+        drop(seen);
+        log::warn!("{}", message());
+    }
+}
+
 fn as_str(bytes: &'static [u8]) -> &'static str {
     CStr::from_bytes_with_nul(bytes).ok().and_then(|c| c.to_str().ok()).unwrap_or("")
 }
@@ -276,9 +325,8 @@ impl Params {
         Ok((h, PropertySet(props)))
     }
 
-    fn get_at<const N: usize, T: Copy + Default>(&self, name: &str, time: f64) -> Result<[T; N]> {
+    fn get_at<const N: usize, T: Copy + Default>(&self, h: sys::OfxParamHandle, name: &str, time: f64) -> Result<[T; N]> {
         let s = suites()?;
-        let (h, _) = self.handle(name)?;
         let mut v = [T::default(); N];
         let f = call!(s.param, paramGetValueAtTime);
         // SAFETY: the variadic getter writes one value per dimension through the pointers we
@@ -300,33 +348,43 @@ impl Params {
         Ok(v)
     }
 
-    /// A number at `time`.
+    /// A number at `time`, within the control's declared range (see [`sanitize`]).
     pub fn double(&self, name: &str, time: f64) -> Result<f64> {
-        Ok(self.get_at::<1, f64>(name, time)?[0])
+        let (h, props) = self.handle(name)?;
+        let v = self.get_at::<1, f64>(h, name, time)?[0];
+        Ok(sanitize(name, v, declared(props, 0)))
     }
 
-    /// A 2D position at `time`.
+    /// A 2D position at `time`, each coordinate within its declared range.
     pub fn double_2d(&self, name: &str, time: f64) -> Result<(f64, f64)> {
-        let [x, y] = self.get_at::<2, f64>(name, time)?;
-        Ok((x, y))
+        let (h, props) = self.handle(name)?;
+        let [x, y] = self.get_at::<2, f64>(h, name, time)?;
+        Ok((sanitize(name, x, declared(props, 0)), sanitize(name, y, declared(props, 1))))
     }
 
-    /// A whole number at `time`.
+    /// A whole number at `time`, within the control's declared range.
     pub fn int(&self, name: &str, time: f64) -> Result<i32> {
-        Ok(self.get_at::<1, i32>(name, time)?[0])
+        let (h, props) = self.handle(name)?;
+        let v = self.get_at::<1, i32>(h, name, time)?[0];
+        let range = declared(props, 0);
+        // Integers are never NaN; the range (read back as doubles) holds every i32 exactly.
+        Ok(sanitize(name, f64::from(v), range) as i32)
     }
 
     /// A checkbox at `time`.
     pub fn boolean(&self, name: &str, time: f64) -> Result<bool> {
-        Ok(self.get_at::<1, i32>(name, time)?[0] != 0)
+        let (h, _) = self.handle(name)?;
+        Ok(self.get_at::<1, i32>(h, name, time)?[0] != 0)
     }
 
-    /// A drop-down at `time`, as its enum.
+    /// A drop-down at `time`, as its enum (an index out of range is the first option).
     pub fn choice<C: Choice>(&self, name: &str, time: f64) -> Result<C> {
-        Ok(C::from_index(self.get_at::<1, i32>(name, time)?[0]))
+        let (h, _) = self.handle(name)?;
+        Ok(C::from_index(self.get_at::<1, i32>(h, name, time)?[0]))
     }
 
-    /// A text control (not animated: read its current value).
+    /// A text control (not animated: read its current value), at most [`MAX_TEXT_BYTES`] long:
+    /// a project file is untrusted, and nothing the effects keep in text needs more.
     pub fn string(&self, name: &str) -> Result<String> {
         let s = suites()?;
         let (h, _) = self.handle(name)?;
@@ -340,7 +398,14 @@ impl Params {
             return Ok(String::new());
         }
         // SAFETY: host-owned NUL-terminated string, copied at once.
-        Ok(unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned())
+        let text = unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned();
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(Error::failed(format!(
+                "control '{name}' holds {} bytes of text, more than the {MAX_TEXT_BYTES} it may hold",
+                text.len()
+            )));
+        }
+        Ok(text)
     }
 
     /// Sets a text control (status lines, ids saved with the project).
@@ -354,5 +419,34 @@ impl Params {
             return Err(Error::host("paramSetValue", name, status));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RANGE: Declared = Declared { default: Some(2.0), min: Some(0.0), max: Some(12.0) };
+
+    #[test]
+    fn values_from_the_host_are_brought_into_the_declared_range() {
+        assert_eq!(sanitize("w", 5.0, RANGE), 5.0, "in range: untouched");
+        assert_eq!(sanitize("w", f64::NAN, RANGE), 2.0, "NaN: the default");
+        assert_eq!(sanitize("w", 2147483647.0, RANGE), 12.0);
+        assert_eq!(sanitize("w", -1.0, RANGE), 0.0);
+        assert_eq!(sanitize("w", f64::INFINITY, RANGE), 12.0);
+        assert_eq!(sanitize("w", f64::NEG_INFINITY, RANGE), 0.0);
+        assert_eq!(sanitize("w", -1e9, RANGE), 0.0);
+    }
+
+    #[test]
+    fn without_a_range_values_stay_finite() {
+        let none = Declared { default: None, min: None, max: None };
+        assert_eq!(sanitize("x", f64::NAN, none), 0.0);
+        assert_eq!(sanitize("x", f64::INFINITY, none), f64::MAX);
+        assert_eq!(sanitize("x", 3.5, none), 3.5);
+        // A nonsense range (min above max) is ignored rather than trusted.
+        let upside_down = Declared { default: Some(1.0), min: Some(5.0), max: Some(1.0) };
+        assert_eq!(sanitize("x", 3.0, upside_down), 3.0);
     }
 }

@@ -28,6 +28,6 @@ pub use frame::{Frame, Mask};
 pub use parts::{Sam2Parts, DECODER, ENCODER, MEMORY_ATTENTION, MEMORY_ENCODER};
 pub use prompt::{prompt_hash, Prompt, Prompts};
 pub use retrack::retrack_plan;
-pub use store::{Direction, FrameRecord, MaskStore, StoreError};
+pub use store::{Direction, FrameRecord, MaskStore, StoreError, StoreStamp};
 pub use template::{render_template, TemplateError};
 pub use tracker::{StageTimes, TrackReport, Tracker};

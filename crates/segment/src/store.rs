@@ -3,13 +3,18 @@
 //!
 //! Rendering reads masks from here and never runs a model, so reopening a project, or another
 //! machine pointed at the same folder, shows every tracked frame. Each write replaces the PNG and then
-//! the manifest through a temporary file and a rename, so a cancelled or crashed run leaves every frame
-//! listed in the manifest complete. Reading never writes: a read-only store still renders.
+//! the manifest through a temporary file, `fsync` and a rename, so a cancelled or crashed run (or a
+//! power cut) leaves every frame listed in the manifest complete. Writers — two instances, two host
+//! processes, two machines on a share — take an advisory lock on `<id>/.lock`, re-read the manifest
+//! and merge their change into it, so none loses another's frames. Reading never writes (nor locks):
+//! a read-only store still renders.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +22,8 @@ use crate::template::{render_template, TemplateError};
 use crate::Mask;
 
 const MANIFEST: &str = "manifest.json";
+/// The advisory lock writers hold while they read, merge and replace the manifest.
+const LOCK: &str = ".lock";
 const FORMAT: u32 = 1;
 
 /// Tracking direction.
@@ -102,6 +109,9 @@ pub enum StoreError {
         /// What is wrong with it.
         detail: String,
     },
+    /// The store id is not a plain folder name (it came from a project file, which anyone can edit).
+    #[error("the mask store id {0:?} is not a plain folder name (letters, digits, '-' and '_', at most 64)")]
+    BadId(String),
     /// The export naming template is not valid.
     #[error(transparent)]
     Template(#[from] TemplateError),
@@ -115,6 +125,19 @@ pub enum StoreError {
     },
 }
 
+/// What a store's manifest looked like when last seen: any write changes it (a write by this
+/// process always; one by another process through the manifest's size or modification time), so
+/// caches of rendered masks key on it instead of reading the manifest again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StoreStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    writes_here: u64,
+}
+
+/// Manifest writes by this process, to any store.
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
 /// The masks of one Magic Mask instance (see the module documentation).
 #[derive(Debug)]
 pub struct MaskStore {
@@ -126,25 +149,29 @@ impl MaskStore {
     /// The store `<root>/<id>`. `root` (the user's store folder) must exist; the store's own folder
     /// is created on the first write, and a store not written yet has no frames.
     pub fn open(root: &Path, id: &str) -> Result<MaskStore, StoreError> {
+        if !is_plain_name(id) {
+            let shown: String = id.chars().take(80).collect();
+            return Err(StoreError::BadId(shown));
+        }
         if !root.is_dir() {
             return Err(StoreError::MissingFolder(root.to_path_buf()));
         }
         let folder = root.join(id);
-        let file = folder.join(MANIFEST);
-        let manifest = match fs::read(&file) {
-            Ok(bytes) => {
-                let manifest: Manifest = serde_json::from_slice(&bytes)
-                    .map_err(|e| StoreError::CorruptManifest { file: file.clone(), detail: e.to_string() })?;
-                if manifest.format != FORMAT {
-                    let detail = format!("format {} where {FORMAT} is expected", manifest.format);
-                    return Err(StoreError::CorruptManifest { file, detail });
-                }
-                manifest
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Manifest { format: FORMAT, frames: BTreeMap::new() },
-            Err(source) => return Err(StoreError::Io { path: file, source }),
-        };
+        let manifest = read_manifest(&folder)?;
         Ok(MaskStore { folder, manifest })
+    }
+
+    /// The store in `folder` (`<root>/<id>`), as [`MaskStore::open`] opens it.
+    pub fn open_folder(folder: &Path) -> Result<MaskStore, StoreError> {
+        let root = folder.parent().unwrap_or(Path::new("."));
+        let id = folder.file_name().ok_or_else(|| StoreError::MissingFolder(folder.to_path_buf()))?;
+        MaskStore::open(root, &id.to_string_lossy())
+    }
+
+    /// The stamp of the store in `folder`, `None` while it has no manifest.
+    pub fn stamp(folder: &Path) -> Option<StoreStamp> {
+        let metadata = fs::metadata(folder.join(MANIFEST)).ok()?;
+        Some(StoreStamp { len: metadata.len(), modified: metadata.modified().ok(), writes_here: WRITES.load(Ordering::SeqCst) })
     }
 
     /// The store's folder, `<root>/<id>`.
@@ -168,7 +195,6 @@ impl MaskStore {
         self.ensure_writable()?;
         let file = format!("frame_{frame:06}.png");
         let path = self.folder.join(&file);
-        write_atomically(&path, |out| encode_png(out, mask))?;
         let record = FrameRecord {
             file,
             model: model.to_owned(),
@@ -178,22 +204,44 @@ impl MaskStore {
             width: mask.width,
             height: mask.height,
         };
-        self.manifest.frames.insert(frame, record);
-        self.save_manifest()
+        // The PNG is replaced under the lock too, so the file and its record come from one writer.
+        self.update_manifest(|manifest| {
+            write_atomically(&path, |out| encode_png(out, mask))?;
+            manifest.frames.insert(frame, record);
+            Ok(())
+        })
     }
 
     /// Removes frames from the manifest (their PNGs are left to be overwritten), e.g. before a re-track
     /// that may be cancelled, so no stale mask is shown as current.
     pub fn forget(&mut self, frames: impl IntoIterator<Item = i32>) -> Result<(), StoreError> {
-        let before = self.manifest.frames.len();
-        for frame in frames {
-            self.manifest.frames.remove(&frame);
-        }
-        if self.manifest.frames.len() == before {
+        let frames: Vec<i32> = frames.into_iter().filter(|f| self.manifest.frames.contains_key(f)).collect();
+        if frames.is_empty() {
             return Ok(());
         }
         self.ensure_writable()?;
-        self.save_manifest()
+        self.update_manifest(|manifest| {
+            for frame in &frames {
+                manifest.frames.remove(frame);
+            }
+            Ok(())
+        })
+    }
+
+    /// Records that the stored frames `keep` selects among those tracked from prompts of hash `from`
+    /// are current under the prompts of hash `to` too (an edit that does not reach them).
+    pub fn restamp(&mut self, from: &str, to: &str, keep: impl Fn(i32) -> bool) -> Result<(), StoreError> {
+        let restamped = |manifest: &Manifest| manifest.frames.iter().any(|(&f, r)| r.prompt_hash == from && keep(f));
+        if from == to || !restamped(&self.manifest) {
+            return Ok(());
+        }
+        self.ensure_writable()?;
+        self.update_manifest(|manifest| {
+            for (_, record) in manifest.frames.iter_mut().filter(|(&f, r)| r.prompt_hash == from && keep(f)) {
+                to.clone_into(&mut record.prompt_hash);
+            }
+            Ok(())
+        })
     }
 
     /// Reads `frame`'s mask (no model involved).
@@ -226,7 +274,13 @@ impl MaskStore {
         let mut written = Vec::new();
         for &frame in self.manifest.frames.keys() {
             let mask = self.read(frame)?;
-            let path = folder.join(render_template(template, clip, frame)?);
+            let name = render_template(template, clip, frame)?;
+            let path = folder.join(&name);
+            // render_template gives one file name; check the joined path anyway, so no template
+            // (or a platform's idea of a path: `C:x`, `\\?\…`) writes outside the folder.
+            if path.parent() != Some(folder) || Path::new(&name).components().count() != 1 {
+                return Err(StoreError::Template(TemplateError::NotAFileName(template.to_owned())));
+            }
             write_atomically(&path, |out| encode_png(out, &mask))?;
             written.push(path);
         }
@@ -245,12 +299,50 @@ impl MaskStore {
         check_writable(&self.folder)
     }
 
-    fn save_manifest(&self) -> Result<(), StoreError> {
+    /// Applies `change` to the manifest as it is on disk now, under the store's lock, and saves it:
+    /// frames other writers stored since this store was opened are kept (and seen from now on).
+    fn update_manifest(&mut self, change: impl FnOnce(&mut Manifest) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let lock_path = self.folder.join(LOCK);
+        let lock = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| io_error(&lock_path, e))?;
+        lock.lock().map_err(|e| io_error(&lock_path, e))?;
+        let mut manifest = read_manifest(&self.folder)?;
+        change(&mut manifest)?;
         let path = self.folder.join(MANIFEST);
-        write_atomically(&path, |out| {
-            serde_json::to_writer_pretty(out, &self.manifest).map_err(io::Error::other)
-        })
+        let saved = write_atomically(&path, |out| serde_json::to_writer_pretty(out, &manifest).map_err(io::Error::other));
+        WRITES.fetch_add(1, Ordering::SeqCst);
+        self.manifest = manifest;
+        // The lock is released when `lock` closes, after the rename.
+        drop(lock);
+        saved
     }
+}
+
+/// The manifest in `folder` as it is on disk; none yet is an empty one.
+fn read_manifest(folder: &Path) -> Result<Manifest, StoreError> {
+    let file = folder.join(MANIFEST);
+    match fs::read(&file) {
+        Ok(bytes) => {
+            let manifest: Manifest =
+                serde_json::from_slice(&bytes).map_err(|e| StoreError::CorruptManifest { file: file.clone(), detail: e.to_string() })?;
+            if manifest.format != FORMAT {
+                let detail = format!("format {} where {FORMAT} is expected", manifest.format);
+                return Err(StoreError::CorruptManifest { file, detail });
+            }
+            Ok(manifest)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Manifest { format: FORMAT, frames: BTreeMap::new() }),
+        Err(source) => Err(StoreError::Io { path: file, source }),
+    }
+}
+
+/// The longest store id: ids the plugin makes are 19 characters.
+const MAX_ID_LEN: usize = 64;
+
+/// True when `id` names one folder directly inside the root whatever the platform: no separator,
+/// no `.` or `..`, no drive letter, NUL or other character a file system treats specially.
+/// Joining anything else onto the root could reach any folder the user can write.
+pub fn is_plain_name(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A folder whose permissions forbid writing is reported as read-only before anything is attempted
@@ -270,15 +362,23 @@ fn io_error(path: &Path, source: io::Error) -> StoreError {
     }
 }
 
-/// Writes `path` through `<path>.tmp` and a rename, so readers see the old file or the new one.
+/// Writes `path` through a temporary file of this writer's own, `fsync` and a rename, so readers
+/// see the old file or the new one, complete, even after a crash.
 fn write_atomically(path: &Path, fill: impl FnOnce(&mut BufWriter<fs::File>) -> io::Result<()>) -> Result<(), StoreError> {
+    static TEMPORARIES: AtomicU64 = AtomicU64::new(0);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    // Two writers of one frame (two processes, two threads) never share a temporary file.
+    tmp.push(format!(".{}-{}.tmp", std::process::id(), TEMPORARIES.fetch_add(1, Ordering::Relaxed)));
     let tmp = PathBuf::from(tmp);
     let file = fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
     let mut out = BufWriter::new(file);
-    fill(&mut out).and_then(|_| io::Write::flush(&mut out)).map_err(|e| io_error(&tmp, e))?;
-    drop(out);
+    let written = fill(&mut out)
+        .and_then(|_| out.into_inner().map_err(|e| e.into_error()))
+        .and_then(|file| file.sync_all());
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_error(&tmp, e));
+    }
     fs::rename(&tmp, path).map_err(|e| io_error(path, e))
 }
 

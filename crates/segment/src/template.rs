@@ -19,9 +19,12 @@ pub enum TemplateError {
     #[error("naming template {0:?} has no {{frame}}: every frame would get the same file name")]
     NoFrame(String),
     /// The result would be a path, not a file name.
-    #[error("naming template {0:?} gives a path; it must give a file name (no '/' or '\\\\')")]
+    #[error("naming template {0:?} gives a path; it must give a file name (no '/', '\\\\', ':' or control characters, at most 255 bytes)")]
     NotAFileName(String),
 }
+
+/// The longest file name most file systems take, in bytes.
+const MAX_FILE_NAME: usize = 255;
 
 /// The file name `template` gives `frame` of `clip`.
 pub fn render_template(template: &str, clip: &str, frame: i32) -> Result<String, TemplateError> {
@@ -69,7 +72,10 @@ pub fn render_template(template: &str, clip: &str, frame: i32) -> Result<String,
     if !has_frame {
         return Err(TemplateError::NoFrame(template.to_owned()));
     }
-    if out.contains(['/', '\\']) || out.is_empty() || out == "." || out == ".." {
+    // Separators of every platform, a drive colon, NUL and control characters, and names that
+    // are not a file of their own: none of these may come out, whatever the template says.
+    let special = |c: char| matches!(c, '/' | '\\' | ':' | '\0') || c.is_control();
+    if out.contains(special) || out.is_empty() || out == "." || out == ".." || out.len() > MAX_FILE_NAME {
         return Err(TemplateError::NotAFileName(template.to_owned()));
     }
     Ok(out)
@@ -94,5 +100,16 @@ mod tests {
         assert!(matches!(render_template("{frame", "a", 1), Err(TemplateError::Unbalanced(_))));
         assert!(matches!(render_template("{frame}}", "a", 1), Err(TemplateError::Unbalanced(_))));
         assert!(matches!(render_template("{clip}/{frame}", "a", 1), Err(TemplateError::NotAFileName(_))));
+    }
+
+    #[test]
+    fn no_template_escapes_the_folder() {
+        for template in ["../{frame}.png", "/tmp/{frame}.png", "..\\{frame}.png", "C:{frame}.png", "a\0{frame}", "{frame}\n.png", ".."] {
+            assert!(render_template(template, "clip", 1).is_err(), "{template:?}");
+        }
+        let long = format!("{}{{frame}}.png", "x".repeat(300));
+        assert!(matches!(render_template(&long, "clip", 1), Err(TemplateError::NotAFileName(_))));
+        // Dots inside a name are fine; a name of dots alone is not one.
+        assert_eq!(render_template("..{frame}.png", "clip", 1).unwrap(), "..1.png");
     }
 }

@@ -150,3 +150,66 @@ fn an_edit_retracks_only_the_runs_that_came_through_it() {
     store.forget(31..=40).unwrap();
     assert_eq!(MaskStore::open(&root, "s").unwrap().frames().count(), 21 + 10);
 }
+
+/// Everything inside `dir`, recursively (to prove nothing was written elsewhere).
+fn listing(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(listing(&path));
+        }
+        out.push(path);
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn an_id_from_a_project_file_cannot_leave_the_store_folder() {
+    let scratch = common::scratch("escape");
+    let (root, outside) = (scratch.join("root"), scratch.join("outside"));
+    fs::create_dir_all(&root).unwrap();
+    fs::create_dir_all(&outside).unwrap();
+    let long = "a".repeat(10_000);
+    let absolute = outside.join("x").to_string_lossy().into_owned();
+    let hostile = [absolute.as_str(), "../outside/x", "..", ".", "a/b", "a\\b", "x\0y", "C:x", "", long.as_str(), "mm-1 2", "ü"];
+    let mask = Mask { width: 2, height: 1, coverage: vec![1, 2] };
+    for id in hostile {
+        match MaskStore::open(&root, id) {
+            Err(StoreError::BadId(shown)) => assert!(shown.chars().count() <= 80, "the id is not echoed whole"),
+            Ok(mut store) => {
+                let _ = store.write(0, &mask, MODEL, QUALITY, "h", Direction::Forward);
+                panic!("id {id:?} was accepted (store folder {})", store.folder().display());
+            }
+            Err(other) => panic!("id {id:?}: {other}"),
+        }
+    }
+    assert!(listing(&scratch).iter().all(|p| p == &root || p == &outside), "nothing created: {:?}", listing(&scratch));
+    // The ids the plugin makes, and plain names, still work.
+    for id in ["mm-0123456789abcdef", "shot_1"] {
+        let mut store = MaskStore::open(&root, id).unwrap();
+        store.write(0, &mask, MODEL, QUALITY, "h", Direction::Forward).unwrap();
+        assert_eq!(store.folder(), root.join(id));
+    }
+}
+
+#[test]
+fn export_templates_cannot_leave_the_export_folder() {
+    let scratch = common::scratch("export-escape");
+    let (root, export, outside) = (scratch.join("root"), scratch.join("export"), scratch.join("outside"));
+    for d in [&root, &export, &outside] {
+        fs::create_dir_all(d).unwrap();
+    }
+    let mut store = MaskStore::open(&root, "s").unwrap();
+    store.write(3, &Mask { width: 2, height: 2, coverage: vec![0, 1, 2, 3] }, MODEL, QUALITY, "h", Direction::Forward).unwrap();
+    let absolute = format!("{}/{{frame}}.png", outside.display());
+    let long = format!("{}{{frame}}", "n".repeat(1000));
+    for template in [absolute.as_str(), "../outside/{frame}.png", "..\\outside\\{frame}.png", "C:{frame}.png", "{frame}\0.png", long.as_str()] {
+        let err = store.export(template, &export, "clip").unwrap_err();
+        assert!(matches!(err, StoreError::Template(_)), "{template:?}: {err}");
+    }
+    assert!(fs::read_dir(&outside).unwrap().next().is_none(), "nothing written outside");
+    assert!(fs::read_dir(&export).unwrap().next().is_none(), "nothing written at all");
+    assert_eq!(store.export("{clip}.{frame:04}.png", &export, "clip").unwrap(), vec![export.join("clip.0003.png")]);
+}

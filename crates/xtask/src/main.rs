@@ -11,6 +11,7 @@ mod hostdemo;
 mod icons;
 mod install;
 mod models;
+mod msrv;
 mod nvrtc;
 mod pixels;
 mod python;

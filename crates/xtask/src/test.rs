@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the one test command (README and `.ci/run`). It prepares what the tests need
-//! — system packages, the hostDemo, the bundle — runs every test of the workspace against the
-//! bundle, and ends with one summary line.
+//! — system packages, the hostDemo, the bundle — checks the declared minimum Rust version
+//! ([`crate::msrv`]), runs every test of the workspace against the bundle, and ends with one
+//! summary line.
 //!
 //! Tests find what they need through the environment:
 //! - `DEEPMATTE_BUNDLE`: the assembled `DeepMatte.ofx.bundle` (absolute path);
@@ -14,7 +15,7 @@ use std::process::Stdio;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{bundle, hostdemo, nvrtc, setup, util};
+use crate::{bundle, hostdemo, msrv, nvrtc, setup, util};
 
 /// Runs the whole test suite; exits with cargo test's code when a test fails.
 pub fn run() -> Result<()> {
@@ -26,6 +27,11 @@ pub fn run() -> Result<()> {
     let skip_log = util::target_dir().join("test-skips.log");
     if skip_log.exists() {
         std::fs::remove_file(&skip_log)?;
+    }
+    let mut skips = Vec::new();
+    msrv::check(&mut skips)?;
+    if !skips.is_empty() {
+        std::fs::write(&skip_log, skips.iter().map(|s| format!("{s}\n")).collect::<String>())?;
     }
     let mut cargo_test = util::cargo();
     cargo_test
@@ -53,7 +59,8 @@ pub fn run() -> Result<()> {
         .map(str::to_owned)
         .collect();
 
-    let passed = tally.passed.saturating_sub(skipped_here.len());
+    // Skips logged by tests were counted as passed by libtest; the MSRV check's own were not.
+    let passed = (tally.passed + skips.len()).saturating_sub(skipped_here.len());
     let skipped = tally.ignored.len() + skipped_here.len();
     println!();
     println!("==================== DeepMatte tests ====================");

@@ -110,11 +110,17 @@ impl Prompts {
     }
 }
 
+/// The largest canonical coordinate a prompt may have (the Point control's declared range).
+const MAX_COORDINATE: f64 = 1.0e6;
+
 fn parse_line(line: &str) -> Option<Prompt> {
     let mut it = line.split_whitespace();
     let frame = it.next()?.parse().ok()?;
     let kind = it.next()?;
-    let nums: Vec<f64> = it.map(|t| t.parse().ok()).collect::<Option<_>>()?;
+    // Positions are canonical pixels: NaN, infinities and values far past any frame (a damaged
+    // or hand-made project) are not positions.
+    let position = |t: &str| t.parse::<f64>().ok().filter(|v| v.is_finite() && v.abs() <= MAX_COORDINATE);
+    let nums: Vec<f64> = it.map(position).collect::<Option<_>>()?;
     let shape = match (kind, nums.as_slice()) {
         ("+", [x, y]) => PromptShape::Positive(*x, *y),
         ("-", [x, y]) => PromptShape::Negative(*x, *y),
@@ -137,6 +143,8 @@ mod tests {
         ]);
         assert_eq!(Prompts::parse(&p.serialize()), p);
         assert_eq!(Prompts::parse("garbage\n3 + 1 2\n"), Prompts(vec![Prompt { frame: 3, shape: PromptShape::Positive(1.0, 2.0) }]));
+        let hostile = "0 + NaN 2\n0 - inf 1\n0 box 0 0 1e300 1\n99999999999 + 1 1\n1 + 5 6\n";
+        assert_eq!(Prompts::parse(hostile), Prompts(vec![Prompt { frame: 1, shape: PromptShape::Positive(5.0, 6.0) }]));
     }
 
     #[test]

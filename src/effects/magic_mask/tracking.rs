@@ -9,31 +9,109 @@ use ofx::{Clip, Error, Instance, Result};
 use segment::{Direction, Frame, Mask, MaskStore, Prompt, StoreError, Tracker};
 use std::collections::BTreeMap;
 use std::ops::{ControlFlow, RangeInclusive};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The model recorded with every stored mask.
 pub const MODEL_NAME: &str = "sam2.1";
 
 /// Where an instance's masks live: `<store folder>/<id>`; the default store folder is the user's
-/// DeepMatte cache, so masks survive the host's own caches being cleared.
+/// DeepMatte data folder (`<user data>/masks`, see [`inference::user_masks_dir`]), not a cache
+/// folder: users and cleaning tools empty caches, and tracked masks are work.
 pub fn store_root(store_folder: &str) -> Result<PathBuf> {
     let folder = store_folder.trim();
     if !folder.is_empty() {
         return Ok(PathBuf::from(folder));
     }
-    let root = ofx::cache_dir().map(|d| d.join("masks")).ok_or_else(|| Error::failed("no cache folder: set Store Folder"))?;
+    let root = inference::user_masks_dir().ok_or_else(|| Error::failed("no per-user data folder (neither HOME nor APPDATA is set): set Store Folder"))?;
     std::fs::create_dir_all(&root).map_err(|e| Error::failed(format!("cannot create {}: {e}", root.display())))?;
     Ok(root)
 }
 
 /// Opens the store, turning its errors into messages that name the folder.
 pub fn open_store(store_folder: &str, id: &str) -> Result<MaskStore> {
+    if !is_store_id(id) {
+        return Err(bad_store_id(id));
+    }
     MaskStore::open(&store_root(store_folder)?, id).map_err(store_error)
+}
+
+/// The hash recorded with every mask tracked from `prompts`: of the prompts as saved (canonical
+/// coordinates), so it is the same at every render scale and tells a frame tracked from other
+/// prompts from a current one.
+pub fn prompts_hash(prompts: &Prompts) -> String {
+    let canonical = PixelGrid { bounds: Rect::default(), scale: (1.0, 1.0), pixel_aspect: 1.0 };
+    segment::prompt_hash(&engine_prompts(prompts, &canonical))
+}
+
+/// Which live instances use which store folder, with the hash of their prompts: copy and paste in
+/// the host duplicates a node with its hidden store id, and two nodes writing one folder would
+/// overwrite each other's frames.
+static SHARERS: Mutex<Vec<Sharer>> = Mutex::new(Vec::new());
+
+struct Sharer {
+    folder: PathBuf,
+    owner: u64,
+    prompts: String,
+}
+
+/// Notes that instance `owner` uses `folder` with prompts of hash `prompts` (renders and writes do).
+pub fn note_use(folder: &Path, owner: u64, prompts: &str) {
+    let mut sharers = SHARERS.lock().unwrap_or_else(|p| p.into_inner());
+    match sharers.iter_mut().find(|s| s.owner == owner) {
+        Some(s) if s.folder == folder => prompts.clone_into(&mut s.prompts),
+        Some(s) => *s = Sharer { folder: folder.to_path_buf(), owner, prompts: prompts.to_owned() },
+        None => sharers.push(Sharer { folder: folder.to_path_buf(), owner, prompts: prompts.to_owned() }),
+    }
+}
+
+/// Forgets instance `owner` (it was destroyed).
+pub fn release(owner: u64) {
+    SHARERS.lock().unwrap_or_else(|p| p.into_inner()).retain(|s| s.owner != owner);
+}
+
+/// Whether another live instance uses `folder` with other prompts than `prompts`: then a write by
+/// `owner` would change masks that instance shows as its own.
+pub fn shared_with_others(folder: &Path, owner: u64, prompts: &str) -> bool {
+    SHARERS.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|s| s.owner != owner && s.folder == folder && s.prompts != prompts)
+}
+
+/// Copies the masks of the store in `from` into the new, empty store folder `to`, so a forked
+/// instance keeps every frame it showed (those tracked with other prompts are then shown stale).
+pub fn copy_store(from: &Path, to: &Path) -> Result<()> {
+    let failed = |e: std::io::Error| Error::failed(format!("Magic Mask store: cannot copy {} to {}: {e}", from.display(), to.display()));
+    std::fs::create_dir(to).map_err(failed)?;
+    let Ok(entries) = std::fs::read_dir(from) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let text = name.to_string_lossy();
+        let wanted = text == "manifest.json" || (text.starts_with("frame_") && text.ends_with(".png"));
+        if wanted && entry.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::copy(entry.path(), to.join(&name)).map_err(failed)?;
+        }
+    }
+    Ok(())
 }
 
 /// A store failure as a host message.
 pub fn store_error(e: StoreError) -> Error {
     Error::failed(format!("Magic Mask store: {e}"))
+}
+
+/// True for the ids [`new_store_id`] makes (`mm-` and 16 lowercase hex digits). The id comes back
+/// from a project file, which anyone can edit: nothing else is used as a folder name.
+pub fn is_store_id(id: &str) -> bool {
+    id.strip_prefix("mm-").is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+/// Why a saved id is refused, as the user reads it.
+pub fn bad_store_id(id: &str) -> Error {
+    let shown: String = id.chars().take(40).collect();
+    let more = if id.chars().count() > 40 { "…" } else { "" };
+    Error::failed(format!(
+        "Magic Mask: the project's mask store id {shown:?}{more} is not one Magic Mask makes (mm- and 16 hex digits), \
+         so it is not used as a folder; press Clear to start a new mask store"
+    ))
 }
 
 /// A new store id: unique per instance and machine, saved in the project.
@@ -45,18 +123,45 @@ pub fn new_store_id() -> String {
     format!("mm-{:016x}", h.finish())
 }
 
-/// The frame at `time` as the engine wants it (RGBA, top row first), and its bounds.
-pub fn fetch_frame(clip: &Clip, frame: i32) -> std::result::Result<(Frame, Rect), segment::SegmentError> {
+/// How canonical positions (clicks, the Point control) land on one image's pixels: the image's
+/// bounds, render scale and pixel aspect ratio (a proxy render at 0.5, anamorphic footage).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PixelGrid {
+    pub bounds: Rect,
+    pub scale: (f64, f64),
+    pub pixel_aspect: f64,
+}
+
+impl PixelGrid {
+    /// The grid of `image`.
+    pub fn of(image: &ofx::Image) -> PixelGrid {
+        PixelGrid { bounds: image.bounds(), scale: image.render_scale(), pixel_aspect: image.pixel_aspect() }
+    }
+
+    /// A canonical position as (column, row) from the top-left corner of the image's pixels.
+    /// Canonical to pixel (OFX "Coordinate Systems"): x times render scale over pixel aspect,
+    /// y times render scale; then rows counted down from the top.
+    pub fn top_down(&self, (x, y): (f64, f64)) -> (f64, f64) {
+        let (px, py) = (x * self.scale.0 / self.pixel_aspect, y * self.scale.1);
+        (px - f64::from(self.bounds.x1), f64::from(self.bounds.y2) - py)
+    }
+}
+
+/// The frame at `time` as the engine wants it (RGBA, top row first), and its pixel grid.
+pub fn fetch_frame(clip: &Clip, frame: i32) -> std::result::Result<(Frame, PixelGrid), segment::SegmentError> {
     let unavailable = |detail: String| segment::SegmentError::FrameUnavailable { frame, detail };
     let image = clip.image(f64::from(frame)).map_err(|e| unavailable(e.message))?.ok_or_else(|| unavailable("the host has no image there".into()))?;
     let view = image.view();
     let b = view.bounds();
-    Ok((Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() }, b))
+    Ok((Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() }, PixelGrid::of(&image)))
 }
 
-/// The prompts in frame pixel coordinates (x right, y down from the top-left of `bounds`).
-pub fn engine_prompts(prompts: &Prompts, bounds: Rect) -> segment::Prompts {
-    let to_px = |x: f64, y: f64| ((x - f64::from(bounds.x1)) as f32, (f64::from(bounds.y2) - y) as f32);
+/// The prompts in frame pixel coordinates (x right, y down from the top-left of the grid's bounds).
+pub fn engine_prompts(prompts: &Prompts, grid: &PixelGrid) -> segment::Prompts {
+    let to_px = |x: f64, y: f64| {
+        let (px, py) = grid.top_down((x, y));
+        (px as f32, py as f32)
+    };
     let mut out: segment::Prompts = BTreeMap::new();
     for p in &prompts.0 {
         let prompt = match p.shape {
@@ -95,9 +200,9 @@ pub struct TrackOutcome {
 pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob, model_folder: &str) -> Result<TrackOutcome> {
     let runtime = runtime()?;
     let tracker = Tracker::open(&runtime, &models_folder(model_folder), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
-    let (_, bounds) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
-    let engine = engine_prompts(prompts, bounds);
-    let hash = segment::prompt_hash(&engine);
+    let (_, grid) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
+    let engine = engine_prompts(prompts, &grid);
+    let hash = prompts_hash(prompts);
     let total: usize = job.runs.iter().map(|(r, _)| r.clone().count()).sum();
     let progress = fx.progress("Magic Mask: tracking");
     let (mut done, mut cancelled) = (0usize, false);
