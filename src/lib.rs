@@ -6,7 +6,18 @@
 
 pub mod effects;
 
-ofx::export_plugins!(effects::LumaMatteExtract, effects::DepthMap, effects::MagicMask);
+/// What this binary is: version, commit and CUDA kernel-source hash (stamped by build.rs), logged
+/// at Load so a log names the build and the kernels it ran.
+pub const BUILD: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DEEPMATTE_COMMIT"),
+    ", CUDA kernels ",
+    env!("DEEPMATTE_KERNEL_HASH"),
+    ")"
+);
+
+ofx::export_plugins!(build = BUILD; effects::LumaMatteExtract, effects::DepthMap, effects::MagicMask);
 
 /// Diagnostics for tests and benchmarks: how many times any model ran in this process (cached
 /// renders run none).
@@ -20,4 +31,12 @@ pub extern "C" fn DeepMatteModelRuns() -> u64 {
 #[no_mangle]
 pub extern "C" fn DeepMatteFlowRuns() -> u64 {
     ofx::catch_panic(0, depth::flows_computed)
+}
+
+/// Diagnostics for the headless host's `resolve-cuda` profile: host↔device frame copies the
+/// plugin made in this process (a CUDA render makes none; only the Load self-test reads back its
+/// 5×3 test image).
+#[no_mangle]
+pub extern "C" fn DeepMatteCudaFrameCopies() -> u64 {
+    gpu::device::frame_copies()
 }

@@ -342,7 +342,7 @@ impl Effect for DepthMap {
         }
         let downloaded = if param == DOWNLOAD_MODEL { Some(download_model(fx, "Depth Map", depth::FILE)?) } else { None };
         let text = match estimator(&fx.params().string("model_folder")?) {
-            Ok(estimator) => format!("Model runs on {}", estimator.backend()),
+            Ok(estimator) => format!("Model runs on {} · {}", estimator.backend(), super::gpu_status::stages()),
             Err(e) => e.message,
         };
         // Setting Status also makes the host render again, now with the model.

@@ -18,6 +18,8 @@ use ofx::{
     Error, FramesNeeded, Host, Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
 };
 
+mod cuda;
+
 /// The effect; it keeps no state between renders.
 pub struct LumaMatteExtract;
 
@@ -204,6 +206,12 @@ impl Effect for LumaMatteExtract {
         let Settings { channel, levels, output: mode, .. } = settings;
         extract_matte(&mut output.view_mut(), args.window, &source.view(), matte.as_ref(), channel, levels, mode);
         Ok(())
+    }
+
+    const CUDA: bool = true;
+
+    fn render_cuda(&self, fx: &Instance, args: &RenderArgs, cuda: &ofx::CudaRender) -> Result<()> {
+        cuda::render(fx, args, cuda)
     }
 
     fn frames_needed(&self, fx: &Instance, time: f64) -> Result<Vec<FramesNeeded>> {

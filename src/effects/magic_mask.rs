@@ -477,9 +477,9 @@ fn track(
     let outcome = tracking::run(fx, &clip, &mut store, prompts, &job, &models)?;
     let (done, stored) = (outcome.done, store.frames().count());
     let status = if outcome.cancelled {
-        format!("Cancelled after {done} frames; {stored} frames stored (every frame done is kept). Models on {}.", outcome.backend)
+        format!("Cancelled after {done} frames; {stored} frames stored (every frame done is kept). Models on {}; {}.", outcome.backend, super::gpu_status::stages())
     } else {
-        format!("Tracked {done} frames; {stored} frames stored in {}. Models on {}.", store.folder().display(), outcome.backend)
+        format!("Tracked {done} frames; {stored} frames stored in {}. Models on {}; {}.", store.folder().display(), outcome.backend, super::gpu_status::stages())
     };
     log::info!("Magic Mask: {status}");
     fx.params().set_string("status", &status)

@@ -1,6 +1,7 @@
 //! The effects, one file each: identity and controls first, then render.
 
 mod depth_map;
+mod gpu_status;
 mod luma_matte_extract;
 mod magic_mask;
 mod runtime;

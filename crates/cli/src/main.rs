@@ -65,6 +65,8 @@ pub struct HostArgs {
 enum Profile {
     Generic,
     Resolve,
+    /// Resolve rendering on CUDA (device images on a stream); needs a CUDA device.
+    ResolveCuda,
     Nuke,
     Natron,
     /// Natron's headless renderer (background: ordinary messages only).
@@ -79,6 +81,7 @@ impl HostArgs {
         let profile = match self.profile {
             Profile::Generic => HostProfile::Generic,
             Profile::Resolve => HostProfile::Resolve,
+            Profile::ResolveCuda => HostProfile::ResolveCuda,
             Profile::Nuke => HostProfile::Nuke,
             Profile::Natron => HostProfile::Natron,
             Profile::NatronRenderer => HostProfile::NatronRenderer,

@@ -4,7 +4,7 @@ use crate::{expand_contract, gaussian_blur, guided_filter, ImageRef, LumaChannel
 use rayon::prelude::*;
 
 /// How far the guide's edges must stand out to be kept by the edge-aware pass (luma² units).
-const EDGE_EPS: f32 = 1e-3;
+pub const EDGE_EPS: f32 = 1e-3;
 
 /// The finesse controls, in full-resolution pixels.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -6,6 +6,7 @@
 //! scratch row, so one generic conversion per bit depth replaces a copy of every operation per
 //! depth, and rows run in parallel on rayon's pool.
 
+pub mod depth;
 mod finesse;
 mod flow;
 mod luma;
@@ -15,11 +16,12 @@ pub mod resize;
 mod sample;
 mod view;
 
-pub use finesse::{luma_plane, Finesse};
+pub use depth::IsolateBand;
+pub use finesse::{luma_plane, Finesse, EDGE_EPS};
 pub use flow::{confidence, optical_flow, shrink_area, warp, Flow};
 pub use luma::{copy, extract_matte, place_plane, pow_unit, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
 pub use mark::{failure_stripes, on_failure_stripe, FAILURE_RED, FAILURE_STRIPE};
-pub use plane::{box_blur, expand_contract, gaussian_blur, guided_filter, Plane};
+pub use plane::{box_blur, coverage_plane, expand_contract, gaussian_blur, gaussian_box_radius, guided_filter, Plane};
 pub use sample::Sample;
 pub use view::{for_each_row, Components, ImageMut, ImageRef, Rect, RowMut, RowRef};
 

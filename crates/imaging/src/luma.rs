@@ -204,6 +204,31 @@ pub struct PreparedLevels {
 }
 
 impl PreparedLevels {
+    /// The value at or below which the ramp gives 0 (the threshold when [`Self::hard`]).
+    pub fn black(&self) -> f32 {
+        self.black
+    }
+
+    /// 1 / (white − black), or 0 for a hard threshold.
+    pub fn inv_span(&self) -> f32 {
+        self.inv_span
+    }
+
+    /// Black equals white: a threshold, not a ramp.
+    pub fn hard(&self) -> bool {
+        self.hard
+    }
+
+    /// 1 / gamma when a gamma other than 1 applies.
+    pub fn inv_gamma(&self) -> Option<f32> {
+        self.inv_gamma
+    }
+
+    /// Whether the matte is inverted last.
+    pub fn invert(&self) -> bool {
+        self.invert
+    }
+
     /// See [`MatteLevels::apply`].
     #[inline(always)]
     pub fn apply(&self, v: f32) -> f32 {

@@ -153,16 +153,26 @@ pub fn box_blur(plane: &mut Plane, r: usize) {
 /// Gaussian-like blur of standard deviation `sigma` pixels: three box passes whose widths match
 /// the Gaussian's variance (Wells 1986), so the cost does not grow with the radius.
 pub fn gaussian_blur(plane: &mut Plane, sigma: f32) {
-    if sigma.is_nan() || sigma < 0.5 || plane.data.is_empty() {
+    let Some(r) = gaussian_box_radius(sigma, plane.reach()) else { return };
+    if plane.data.is_empty() {
         return;
     }
-    let sigma = sigma.min(plane.reach() as f32);
-    // Each box of radius r adds r(r+1)/3 to the variance.
-    let per_pass = (sigma * sigma) as f64 / 3.0;
-    let r = ((-1.0 + (1.0 + 12.0 * per_pass).sqrt()) / 2.0).round().max(1.0) as usize;
     for _ in 0..3 {
         box_blur(plane, r);
     }
+}
+
+/// The radius of each of [`gaussian_blur`]'s three box passes for `sigma`, or None below half a
+/// pixel (no blur). The CUDA twin runs the same passes.
+/// `reach` is the plane's larger side: a wider blur changes nothing more (bounded cost).
+pub fn gaussian_box_radius(sigma: f32, reach: usize) -> Option<usize> {
+    if sigma.is_nan() || sigma < 0.5 {
+        return None;
+    }
+    let sigma = sigma.min(reach as f32);
+    // Each box of radius r adds r(r+1)/3 to the variance.
+    let per_pass = (sigma * sigma) as f64 / 3.0;
+    Some(((-1.0 + (1.0 + 12.0 * per_pass).sqrt()) / 2.0).round().max(1.0) as usize)
 }
 
 /// Edge-aware smoothing of `plane` guided by `guide` (He et al., "Guided Image Filtering"):
@@ -198,6 +208,11 @@ pub fn guided_filter(plane: &mut Plane, guide: &Plane, radius: usize, eps: f32) 
     });
     let (a, b) = (mean(&a), mean(&b));
     plane.data = (0..n).into_par_iter().map(|i| a.data[i] * guide.data[i] + b.data[i]).collect();
+}
+
+/// A stored 16-bit coverage mask (Magic Mask's store) as a matte plane in 0..1.
+pub fn coverage_plane(width: usize, height: usize, coverage: &[u16]) -> Plane {
+    Plane { width, height, data: coverage.iter().map(|&c| f32::from(c) / 65535.0).collect() }
 }
 
 #[cfg(test)]

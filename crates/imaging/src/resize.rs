@@ -31,25 +31,23 @@ struct Taps {
 
 impl Taps {
     fn new(filter: Filter, src: usize, dst: usize) -> Taps {
-        let scale = src as f64 / dst as f64;
         let per_output = match filter {
             Filter::Bilinear => 2,
             Filter::Bicubic => 4,
         };
         let mut taps = Taps { per_output, index: Vec::with_capacity(dst * per_output), weight: Vec::with_capacity(dst * per_output) };
         let last = src as i64 - 1;
+        // The half-pixel centre (d + 0.5)·src/dst − 0.5 = ((2d + 1)·src − dst) / (2·dst), split into
+        // its floor and fraction in integers: exact, and what the CUDA twin (prelude.cuh) computes.
+        let den = 2 * dst as i64;
         for d in 0..dst {
-            let centre = (d as f64 + 0.5) * scale - 0.5;
+            let num = (2 * d as i64 + 1) * src as i64 - dst as i64;
+            let floor = num.div_euclid(den);
+            let t = num.rem_euclid(den) as f64 / den as f64;
             let (first, weights): (i64, Vec<f64>) = match filter {
-                Filter::Bilinear => {
-                    let x = centre.max(0.0);
-                    let t = x - x.floor();
-                    (x.floor() as i64, vec![1.0 - t, t])
-                }
-                Filter::Bicubic => {
-                    let t = centre - centre.floor();
-                    (centre.floor() as i64 - 1, vec![cubic(1.0 + t), cubic(t), cubic(1.0 - t), cubic(2.0 - t)])
-                }
+                Filter::Bilinear if num < 0 => (0, vec![1.0, 0.0]),
+                Filter::Bilinear => (floor, vec![1.0 - t, t]),
+                Filter::Bicubic => (floor - 1, vec![cubic(1.0 + t), cubic(t), cubic(1.0 - t), cubic(2.0 - t)]),
             };
             for (k, w) in weights.into_iter().enumerate() {
                 taps.index.push((first + k as i64).clamp(0, last) as usize);

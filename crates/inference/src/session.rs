@@ -368,7 +368,7 @@ fn ensure_in_build<E: ExecutionProvider>(name: &str, extra_libraries: &str) -> R
         Ok(true) => Ok(()),
         Ok(false) => Err(format!(
             "not available (the loaded ONNX Runtime is a build without {name}; use the onnxruntime-gpu 1.31.1 \
-             library with {extra_libraries}CUDA 12 and cuDNN 9 installed)"
+             library with {extra_libraries}CUDA 13 (NVIDIA driver r580 or newer) and cuDNN 9 installed)"
         )),
         Err(e) => Err(format!("not available ({e})")),
     }

@@ -77,6 +77,8 @@ pub struct PluginInfo {
     pub render_thread_safety: String,
     /// Whether the plugin has an overlay interact.
     pub has_overlay: bool,
+    /// `OfxImageEffectPropCudaRenderSupported` = "true": the plugin renders on CUDA when asked.
+    pub cuda_render: bool,
 }
 
 /// A clip as declared in DescribeInContext.
@@ -243,6 +245,7 @@ fn plugin_info(plugin: &Plugin, main: &Effect) -> PluginInfo {
         temporal_clip_access: main.prop_int(sys::kOfxImageEffectPropTemporalClipAccess, 0) == 1,
         render_thread_safety: main.prop_str(sys::kOfxImageEffectPluginRenderThreadSafety),
         has_overlay: p.ptr(k(sys::kOfxImageEffectPluginPropOverlayInteractV1)).is_some_and(|v| v != 0),
+        cuda_render: p.str(k(sys::kOfxImageEffectPropCudaRenderSupported)).is_some_and(|v| v == "true"),
     }
 }
 
@@ -338,6 +341,9 @@ impl Bundle {
     /// image-effect plugin in it (under MLT: Load, Describe, Unload, keeping only
     /// plugins with the Filter context, as MLT lists them).
     pub fn load(bundle_dir: &Path, profile: HostProfile) -> Result<Bundle, HostError> {
+        if profile.cuda() {
+            crate::cuda::host().map_err(|why| HostError::Unsupported(format!("the resolve-cuda profile needs a CUDA device: {why}")))?;
+        }
         let binary = binary_path(bundle_dir)?;
         // SAFETY: loading an OFX plugin binary runs its initialisers; that is what a host does.
         let library = unsafe { libloading::Library::new(&binary) }

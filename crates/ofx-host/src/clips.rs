@@ -134,10 +134,21 @@ fn register_image(
     ctx: &RenderCtx,
     time: f64,
 ) -> Arc<PropertySet> {
-    let (ptr, bounds, row_bytes, depth, comps) = {
+    let (mut ptr, bounds, mut row_bytes, depth, comps) = {
         let mut img = lock(&image);
         (img.data_ptr() as usize, img.bounds(), img.row_bytes(), img.depth(), img.components())
     };
+    if let Some(cuda) = &ctx.cuda {
+        // A CUDA render gets a device copy; the output's is read back after the render.
+        let output = clip.is_output().then(|| image.clone());
+        match cuda.device_copy(&lock(&image), output) {
+            Ok((device, rb)) => (ptr, row_bytes) = (device as usize, rb),
+            Err(e) => {
+                effect.journal.warn(format!("resolve-cuda: {e}"));
+                ptr = 0;
+            }
+        }
+    }
     let held = HeldImage { _pixels: image, owner: Arc::downgrade(effect) };
     let p = PropertySet::from_values(HashMap::new(), &[], Some(held));
     p.set_str(k(sys::kOfxPropType), k(sys::kOfxTypeImage));
@@ -186,7 +197,9 @@ pub(crate) fn fetch_image(clip: &Clip, time: f64, region: Option<[f64; 4]>) -> R
         None => {
             // An unset input (Resolve reports it connected anyway) gives no image.
             let image = input_image(&effect, clip, t, &ctx, area).ok_or(status::FAILED)?;
-            let image = Arc::new(Mutex::new(if ctx.negative_rows { image.bottom_up() } else { image }));
+            let image = if ctx.negative_rows { image.bottom_up() } else { image };
+            let image = if ctx.cuda.is_some() { crate::cuda::as_rgba_f32(image) } else { image };
+            let image = Arc::new(Mutex::new(image));
             lock(&ctx.fetched).entry(key).or_insert(image).clone()
         }
     };

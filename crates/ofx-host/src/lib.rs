@@ -26,6 +26,7 @@ mod actions;
 mod bundle;
 mod clips;
 mod counters;
+mod cuda;
 mod image;
 mod instance;
 mod io;

@@ -145,7 +145,7 @@ impl Effect {
         p.set_int(ofx_str(sys::kOfxImageEffectPropSupportsMultipleClipPARs), 0);
         p.set_strs(ofx_str(sys::kOfxImageEffectPropClipPreferencesSlaveParam), &[]);
         p.set_str(ofx_str(sys::kOfxImageEffectPropOpenGLRenderSupported), "false");
-        if plugin.profile != HostProfile::Resolve {
+        if !plugin.profile.is_resolve() {
             p.set_int(ofx_str(sys::kOfxImageEffectInstancePropSequentialRender), 0);
         }
         Effect::new(plugin, props, journal)

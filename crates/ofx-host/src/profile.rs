@@ -15,6 +15,11 @@ pub enum HostProfile {
     /// DaVinci Resolve: no tiles, no multi-resolution, every clip "connected" (unset ones
     /// give NULL images), doubles without a display range clamped to (-1, 1).
     Resolve,
+    /// DaVinci Resolve rendering on CUDA: Resolve's quirks, and for a plugin that declares CUDA
+    /// render, packed RGBA float images in device memory, `kOfxImageEffectPropCudaEnabled` = 1 and
+    /// a stream in `kOfxImageEffectPropCudaStream`; the output is read back once the stream is done.
+    /// Loading a bundle fails on a machine without a CUDA device.
+    ResolveCuda,
     /// Nuke: float RGBA only, renders in horizontal strips.
     Nuke,
     /// Natron: tiles, RGB inputs converted to RGBA unless the plugin declares RGB.
@@ -32,9 +37,10 @@ pub enum HostProfile {
 }
 
 /// Every profile.
-pub(crate) const ALL: [HostProfile; 6] = [
+pub(crate) const ALL: [HostProfile; 7] = [
     HostProfile::Generic,
     HostProfile::Resolve,
+    HostProfile::ResolveCuda,
     HostProfile::Nuke,
     HostProfile::Natron,
     HostProfile::NatronRenderer,
@@ -51,7 +57,7 @@ impl HostProfile {
     pub fn host_name(self) -> &'static str {
         match self {
             HostProfile::Generic => "org.deepmatte.ofxhost",
-            HostProfile::Resolve => "DaVinciResolve",
+            HostProfile::Resolve | HostProfile::ResolveCuda => "DaVinciResolve",
             HostProfile::Nuke => "uk.co.thefoundry.nuke",
             HostProfile::Natron | HostProfile::NatronRenderer => "fr.inria.Natron",
             HostProfile::Mlt => "MLT",
@@ -63,6 +69,7 @@ impl HostProfile {
         match self {
             HostProfile::Generic => "DeepMatte headless host",
             HostProfile::Resolve => "DaVinci Resolve",
+            HostProfile::ResolveCuda => "DaVinci Resolve (CUDA)",
             HostProfile::Nuke => "Nuke",
             HostProfile::Natron => "Natron",
             HostProfile::NatronRenderer => "NatronRenderer",
@@ -73,7 +80,7 @@ impl HostProfile {
     fn version(self) -> [i32; 3] {
         match self {
             HostProfile::Generic => [1, 0, 0],
-            HostProfile::Resolve => [19, 1, 0],
+            HostProfile::Resolve | HostProfile::ResolveCuda => [19, 1, 0],
             HostProfile::Nuke => [15, 1, 0],
             HostProfile::Natron | HostProfile::NatronRenderer => [2, 5, 0],
             HostProfile::Mlt => [7, 41, 0],
@@ -93,6 +100,16 @@ impl HostProfile {
     /// Whether persistent messages reach the user (NatronRenderer shows only ordinary ones).
     pub fn shows_persistent_messages(self) -> bool {
         self != HostProfile::NatronRenderer
+    }
+
+    /// Resolve, with or without CUDA render: the same quirks.
+    pub fn is_resolve(self) -> bool {
+        matches!(self, HostProfile::Resolve | HostProfile::ResolveCuda)
+    }
+
+    /// Whether the host hands CUDA-capable plugins device images.
+    pub fn cuda(self) -> bool {
+        self == HostProfile::ResolveCuda
     }
 
     /// Whether the host renders in tiles at all.
@@ -150,7 +167,7 @@ impl HostProfile {
     /// Component layouts the host can hand over.
     pub(crate) fn components(self) -> &'static [Components] {
         match self {
-            HostProfile::Resolve => &[Components::Rgba, Components::Alpha],
+            HostProfile::Resolve | HostProfile::ResolveCuda => &[Components::Rgba, Components::Alpha],
             HostProfile::Mlt => &[Components::Rgba, Components::Rgb],
             HostProfile::Nuke => &[Components::Rgba, Components::Alpha],
             _ => &[Components::Rgba, Components::Rgb, Components::Alpha],
@@ -159,12 +176,12 @@ impl HostProfile {
 
     /// Resolve reports every declared clip as connected.
     pub(crate) fn all_clips_connected(self) -> bool {
-        self == HostProfile::Resolve
+        self.is_resolve()
     }
 
     /// Resolve clamps parameters without a display range to (-1, 1) (integers to 0).
     pub(crate) fn clamps_missing_display_range(self) -> bool {
-        self == HostProfile::Resolve
+        self.is_resolve()
     }
 
     /// MLT creates and destroys the instance around every frame (after one Load for the
@@ -220,7 +237,7 @@ impl HostProfile {
 
     /// Effect properties this host does not know.
     pub(crate) fn unknown_effect_props(self) -> &'static [&'static str] {
-        if self == HostProfile::Resolve {
+        if self.is_resolve() {
             RESOLVE_EFFECT_UNKNOWN
         } else {
             &[]
@@ -229,7 +246,7 @@ impl HostProfile {
 
     /// Parameter properties this host does not know.
     pub(crate) fn unknown_param_props(self) -> &'static [&'static str] {
-        if self == HostProfile::Resolve {
+        if self.is_resolve() {
             RESOLVE_PARAM_UNKNOWN
         } else {
             &[]
@@ -286,14 +303,15 @@ impl HostProfile {
         p.set_ints(ofx_str(sys::kOfxParamHostPropPageRowColumnCount), &[0, 0]);
         p.set_str(ofx_str(sys::kOfxImageEffectPropOpenGLRenderSupported), "false");
         p.set_int(ofx_str(sys::kOfxImageEffectPropRenderQualityDraft), 0);
-        if self != HostProfile::Resolve {
+        if !self.is_resolve() {
             // Resolve lacks it; elsewhere 1 = "may render sequentially when asked".
             p.set_int(ofx_str(sys::kOfxImageEffectInstancePropSequentialRender), 1);
         }
-        if self == HostProfile::Resolve {
-            // This host has no GPU: Resolve on a machine without CUDA says so.
-            p.set_str(ofx_str(sys::kOfxImageEffectPropCudaRenderSupported), "false");
-            p.set_str(ofx_str(sys::kOfxImageEffectPropCudaStreamSupported), "false");
+        if self.is_resolve() {
+            // Plain Resolve stands for Resolve on a machine without CUDA; resolve-cuda has it.
+            let cuda = if self.cuda() { "true" } else { "false" };
+            p.set_str(ofx_str(sys::kOfxImageEffectPropCudaRenderSupported), cuda);
+            p.set_str(ofx_str(sys::kOfxImageEffectPropCudaStreamSupported), cuda);
         }
         if self.is_natron() {
             p.set_int("NatronOfxHostIsNatron", 1);

@@ -88,6 +88,8 @@ pub(crate) struct RenderCtx {
     pub rod: Rect,
     /// The inputs' and output's pixel aspect ratio.
     pub pixel_aspect: f64,
+    /// A CUDA render (resolve-cuda, plugin declared CUDA): the device images it fetched.
+    pub cuda: Option<Arc<crate::cuda::CudaFrames>>,
 }
 
 impl RenderCtx {
@@ -107,6 +109,7 @@ impl RenderCtx {
             rod_canonical: [0.0; 4],
             rod: Rect::new(0, 0, 0, 0),
             pixel_aspect: 1.0,
+            cuda: None,
         }
     }
 
@@ -354,12 +357,20 @@ fn render_tile(effect: &Arc<Effect>, base: &Arc<RenderCtx>, tile: Rect) -> Resul
     in_args.set_int(k(sys::kOfxImageEffectPropSequentialRenderStatus), ctx.sequential as i32);
     in_args.set_int(k(sys::kOfxImageEffectPropInteractiveRenderStatus), 0);
     in_args.set_int(k(sys::kOfxImageEffectPropRenderQualityDraft), 0);
-    if effect.plugin.profile == HostProfile::Resolve {
-        in_args.set_int(k(sys::kOfxImageEffectPropCudaEnabled), 0);
+    if effect.plugin.profile.is_resolve() {
+        in_args.set_int(k(sys::kOfxImageEffectPropCudaEnabled), ctx.cuda.is_some() as i32);
+    }
+    if let Some(cuda) = &ctx.cuda {
+        cuda.host.make_current().map_err(|e| HostError::Unsupported(format!("resolve-cuda: {e}")))?;
+        in_args.set_ptr(k(sys::kOfxImageEffectPropCudaStream), cuda.host.stream() as usize);
     }
     *lock(&effect.runtime.last_render) = Some(ctx.clone());
     let mark = effect.journal.message_count();
-    let st = call_in_render(effect, Some(ctx), sys::kOfxImageEffectActionRender, Some(&in_args), None);
+    let st = call_in_render(effect, Some(ctx.clone()), sys::kOfxImageEffectActionRender, Some(&in_args), None);
+    if let Some(cuda) = &ctx.cuda {
+        // After the render returns the host waits for its stream, then reads the output back.
+        cuda.finish().map_err(|e| HostError::Unsupported(format!("resolve-cuda: reading the output back: {e}")))?;
+    }
     if st != status::OK {
         return Err(HostError::Render { status: st, messages: effect.journal.messages_since(mark) });
     }
@@ -378,6 +389,13 @@ pub(crate) fn render_frame(
     *lock(&effect.runtime.time) = time;
     let mut ctx = RenderCtx::new(time, options, profile, sequential);
     ctx.pixel_aspect = lock(&effect.runtime.footage).pixel_aspect;
+    if profile.cuda() && effect.prop_str(sys::kOfxImageEffectPropCudaRenderSupported) == "true" {
+        let host = crate::cuda::host().map_err(|why| HostError::Unsupported(format!("resolve-cuda: {why}")))?;
+        ctx.cuda = Some(Arc::new(crate::cuda::CudaFrames::new(host)));
+        // CUDA hosts render packed RGBA float.
+        ctx.options.output_depth = Some(BitDepth::F32);
+        ctx.options.output_components = Some(Components::Rgba);
+    }
     clip_preferences(effect, &ctx)?;
     if options.render_scale != (1.0, 1.0) && effect.prop_int(sys::kOfxImageEffectPropSupportsMultiResolution, 1) == 0 {
         effect

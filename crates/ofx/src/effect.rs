@@ -1,7 +1,7 @@
 //! The trait an effect implements, and the plain data its actions receive.
 
 use crate::overlay::{Overlay, OverlayEvent};
-use crate::{Describe, Instance, Result};
+use crate::{CudaRender, Describe, Error, Instance, Result, Status};
 use imaging::{Components, Rect};
 use std::ffi::CStr;
 
@@ -106,6 +106,16 @@ pub trait Effect: Sized + Send + Sync + 'static {
 
     /// Fills the Output clip's image for `args.window` at `args.time`.
     fn render(&self, fx: &Instance, args: &RenderArgs) -> Result<()>;
+
+    /// Whether [`Effect::render_cuda`] is implemented: CUDA render is declared for the effect only
+    /// then, and only when the Load-time self-test passed (see `cuda.rs`).
+    const CUDA: bool = false;
+
+    /// [`Effect::render`] with the host's images in device memory, enqueued on `cuda`'s stream
+    /// (never through the CPU views: building them panics while device images are out).
+    fn render_cuda(&self, _fx: &Instance, _args: &RenderArgs, _cuda: &CudaRender) -> Result<()> {
+        Err(Error::new(Status::GPU_RENDER_FAILED, "this effect has no CUDA render"))
+    }
 
     /// A control changed (push buttons arrive here).
     fn changed(&self, _fx: &Instance, _param: &str, _reason: ChangeReason, _time: f64) -> Result<()> {

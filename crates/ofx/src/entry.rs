@@ -40,6 +40,13 @@ impl PluginList {
     }
 }
 
+static BUILD_INFO: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Names the plugin build for the Load log line (set by [`crate::export_plugins!`]).
+pub fn set_build_info(info: &'static str) {
+    let _ = BUILD_INFO.set(info);
+}
+
 /// The `OfxPlugin` record of effect `E`.
 pub fn plugin_entry<E: Effect>() -> sys::OfxPlugin {
     sys::OfxPlugin {
@@ -151,6 +158,10 @@ fn dispatch<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, in_args
     if is(sys::kOfxActionLoad) {
         crate::logfile::init();
         crate::suites::suites()?;
+        log::info!("{} loaded: build {}", E::INFO.id.to_string_lossy(), BUILD_INFO.get().copied().unwrap_or("unnamed"));
+        if E::CUDA {
+            crate::cuda::init();
+        }
         Ok(Status::OK)
     } else if is(sys::kOfxActionUnload) {
         Ok(Status::OK)
@@ -195,7 +206,17 @@ fn dispatch<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, in_args
             sequential: in_args.get_int(sys::kOfxImageEffectPropSequentialRenderStatus, 0).unwrap_or(0) != 0,
             interactive: in_args.get_int(sys::kOfxImageEffectPropInteractiveRenderStatus, 0).unwrap_or(0) != 0,
         };
-        with_state::<E, _>(effect, |e, fx| e.render(fx, &args))?;
+        if in_args.get_int(sys::kOfxImageEffectPropCudaEnabled, 0).unwrap_or(0) != 0 {
+            if !E::CUDA || !matches!(crate::cuda::support(), gpu::Probe::Ready { .. }) {
+                return Err(Error::new(Status::GPU_RENDER_FAILED, "the host asked for a CUDA render this effect did not declare"));
+            }
+            // Absent unless both sides declared stream support (we always do): then the default stream.
+            let stream = in_args.get_pointer(sys::kOfxImageEffectPropCudaStream, 0).unwrap_or(std::ptr::null_mut()) as u64;
+            let cuda = crate::cuda::CudaRender { stream };
+            crate::cuda::with_device_images(|| with_state::<E, _>(effect, |e, fx| e.render_cuda(fx, &args, &cuda)))?;
+        } else {
+            with_state::<E, _>(effect, |e, fx| e.render(fx, &args))?;
+        }
         Ok(Status::OK)
     } else if is(sys::kOfxActionInstanceChanged) {
         if in_args.get_string(sys::kOfxPropType, 0)? != "OfxTypeParameter" {
@@ -298,6 +319,16 @@ fn describe<E: Effect>(effect: sys::OfxImageEffectHandle) -> Result<()> {
         ThreadSafety::InstanceSafe => sys::kOfxImageEffectRenderInstanceSafe,
     };
     fx_props.set_string(sys::kOfxImageEffectPluginRenderThreadSafety, 0, cstr(safety))?;
+    if E::CUDA {
+        match crate::cuda::support() {
+            gpu::Probe::Ready { .. } => {
+                // OFX 1.5 string properties; a host without CUDA render refuses them, which is fine.
+                let _ = fx_props.set_string(sys::kOfxImageEffectPropCudaRenderSupported, 0, "true");
+                let _ = fx_props.set_string(sys::kOfxImageEffectPropCudaStreamSupported, 0, "true");
+            }
+            gpu::Probe::Off(why) => log::info!("{}: no CUDA render declared: {why}", info.id.to_string_lossy()),
+        }
+    }
     if info.overlay {
         let entry: sys::OfxPluginEntryPoint = Some(overlay_entry::<E>);
         let ptr = entry.map_or(std::ptr::null_mut(), |f| f as *mut c_void);

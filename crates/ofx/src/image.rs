@@ -152,8 +152,21 @@ impl Image {
         (start, len)
     }
 
+    /// The image as the CUDA kernels take it, during a CUDA render (its data is device memory):
+    /// packed RGBA float only, the format CUDA hosts deliver; anything else fails the render with
+    /// `kOfxStatGPURenderFailed`, so the host renders it on the CPU instead.
+    pub fn device_image(&self) -> Result<gpu::ops::DeviceImage> {
+        if self.depth != BitDepth::F32 || self.components != Components::Rgba {
+            return Err(Error::new(Status::GPU_RENDER_FAILED, "CUDA render takes RGBA float images only"));
+        }
+        let image = gpu::ops::DeviceImage { data: self.data as u64, row_bytes: self.row_bytes as i64, bounds: self.bounds };
+        image.check().map_err(crate::gpu_error)?;
+        Ok(image)
+    }
+
     /// A read-only view of the pixels, rows from `bounds.y1` up, whatever order the host stores.
     pub fn view(&self) -> ImageRef<'_> {
+        assert!(!crate::cuda::device_images(), "CPU view of a device image during a CUDA render");
         let h = self.bounds.height();
         let rows = (0..h)
             .map(|i| {
@@ -173,6 +186,7 @@ impl Image {
 
     /// A writable view of the pixels (for the Output clip's image).
     pub fn view_mut(&mut self) -> ImageMut<'_> {
+        assert!(!crate::cuda::device_images(), "CPU view of a device image during a CUDA render");
         let h = self.bounds.height();
         let rows = (0..h)
             .map(|i| {

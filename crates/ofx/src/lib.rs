@@ -8,6 +8,7 @@
 
 mod binary;
 mod clip;
+mod cuda;
 mod describe;
 mod effect;
 mod entry;
@@ -23,12 +24,13 @@ mod suites;
 
 pub use binary::{bundle_resources, plugin_binary_path};
 pub use clip::Clip;
+pub use cuda::{gpu_error, status_line as cuda_status_line, support as cuda_support, CudaRender};
 pub use describe::{ClipDef, Describe};
 pub use effect::{
     BitDepth, ChangeReason, ClipPreferences, Context, Effect, EffectInfo, FramesNeeded, RenderArgs,
     ThreadSafety,
 };
-pub use entry::{plugin_entry, PluginList};
+pub use entry::{plugin_entry, set_build_info, PluginList};
 pub use host::Host;
 pub use image::Image;
 pub use logfile::cache_dir;
@@ -59,13 +61,24 @@ pub use openfx_sys::OfxPlugin;
 /// ```text
 /// ofx::export_plugins!(LumaMatteExtract, DepthMap);
 /// ```
+///
+/// `build = TEXT;` first names the build (version, commit, kernel hash) for the Load log line.
 #[macro_export]
 macro_rules! export_plugins {
+    (build = $build:expr; $($effect:ty),+ $(,)?) => {
+        $crate::export_plugins!(@with $build; $($effect),+);
+    };
     ($($effect:ty),+ $(,)?) => {
+        $crate::export_plugins!(@with ""; $($effect),+);
+    };
+    (@with $build:expr; $($effect:ty),+) => {
         static PLUGINS: ::std::sync::OnceLock<$crate::PluginList> = ::std::sync::OnceLock::new();
 
         fn plugins() -> &'static $crate::PluginList {
-            PLUGINS.get_or_init(|| $crate::PluginList::new(vec![$($crate::plugin_entry::<$effect>()),+]))
+            PLUGINS.get_or_init(|| {
+                $crate::set_build_info($build);
+                $crate::PluginList::new(vec![$($crate::plugin_entry::<$effect>()),+])
+            })
         }
 
         /// OFX entry point: how many plugins this binary holds (0 if building the table failed).

@@ -7,11 +7,13 @@
 mod bundle;
 mod cross;
 mod demo;
+mod gpu_check;
 mod hostdemo;
 mod icons;
 mod install;
 mod models;
 mod msrv;
+mod nvrtc;
 mod pixels;
 mod python;
 mod release;
@@ -67,6 +69,9 @@ enum Command {
     Demo,
     /// Setup, bundle, build everything, then run every test of the workspace against the bundle.
     Test,
+    /// Stage the CUDA path's check (GPU tests, resolve-cuda renders, per-stage times) into
+    /// target/gpu-check/ and run it when this machine has an NVIDIA GPU.
+    GpuCheck,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -79,5 +84,6 @@ fn main() -> anyhow::Result<()> {
         Command::Sample => sample::run(),
         Command::Demo => demo::run(),
         Command::Test => test::run(),
+        Command::GpuCheck => gpu_check::run(),
     }
 }

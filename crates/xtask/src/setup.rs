@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{cross, hostdemo, python, util};
+use crate::{cross, hostdemo, nvrtc, python, util};
 
 /// One idempotent setup step. Adding a step is adding one entry to [`STEPS`].
 struct Step {
@@ -19,6 +19,7 @@ const STEPS: &[Step] = &[
     Step { name: "OpenFX hostDemo (independent host for tests)", run: hostdemo::build },
     Step { name: "Python venv, ONNX Runtime library, stand-in models, references", run: python::setup },
     Step { name: "release builds: zig (glibc 2.28), Windows target, Windows ONNX Runtime, Wine prefix", run: cross::setup },
+    Step { name: "NVRTC 13.0 (pinned wheel) for the CUDA kernel compile tests", run: nvrtc::setup },
 ];
 
 /// Debian packages: libclang for bindgen (openfx-sys); a C++ toolchain and make for the official

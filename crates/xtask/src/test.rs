@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{bundle, hostdemo, msrv, release, setup, util};
+use crate::{bundle, hostdemo, msrv, nvrtc, release, setup, util};
 
 /// Runs the whole test suite; exits with cargo test's code when a test fails.
 pub fn run() -> Result<()> {
@@ -64,6 +64,7 @@ pub fn run() -> Result<()> {
         // tests' own model folders: the search falls through to them otherwise.
         .env("XDG_DATA_HOME", &user_data)
         .env_remove("DEEPMATTE_MODELS")
+        .env("DEEPMATTE_NVRTC_DIR", nvrtc::dir())
         .stdout(Stdio::piped());
     if hostdemo::binary().is_file() {
         cargo_test.env("DEEPMATTE_HOSTDEMO", hostdemo::binary());
@@ -77,6 +78,7 @@ pub fn run() -> Result<()> {
         tally.read(&line);
     }
     let status = child.wait()?;
+    let sanitized = sanitized_kernels(&skip_log, &mut tally);
     let skipped_here: Vec<String> = std::fs::read_to_string(&skip_log)
         .unwrap_or_default()
         .lines()
@@ -103,11 +105,65 @@ pub fn run() -> Result<()> {
     }
     println!("summary: {passed} passed, {} failed, {skipped} skipped", tally.failed);
 
-    if !status.success() {
+    if let Err(e) = &sanitized {
+        println!("!!! the kernels' sanitizer run failed: {e:#}");
+    }
+    if !status.success() || sanitized.is_err() {
         if tally.binaries == 0 {
             bail!("cargo test failed before running any test ({status})");
         }
-        std::process::exit(status.code().unwrap_or(1));
+        std::process::exit(status.code().filter(|&c| c != 0).unwrap_or(1));
+    }
+    Ok(())
+}
+
+/// The kernels' CPU emulation again, built with AddressSanitizer and UBSan
+/// (`DEEPMATTE_GPU_SANITIZE=1`, crates/gpu/build.rs): the twin tests and the sanitizer's own
+/// check. The Rust test binaries are not instrumented, so the sanitizer runtime has to come first
+/// in the process: the binaries run directly with it in `LD_PRELOAD` (not through `cargo test`,
+/// which would preload it into cargo and rustc too).
+fn sanitized_kernels(skip_log: &std::path::Path, tally: &mut Tally) -> Result<()> {
+    println!("test: the CUDA kernels' CPU emulation under AddressSanitizer");
+    let runtime = |lib: &str| -> Result<String> {
+        let out = std::process::Command::new("gcc").arg(format!("-print-file-name={lib}")).output().context("gcc")?;
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !std::path::Path::new(&path).is_absolute() {
+            bail!("gcc does not know where {lib} is ({path})");
+        }
+        Ok(path)
+    };
+    let preload = format!("{} {}", runtime("libasan.so")?, runtime("libubsan.so")?);
+    let out = util::cargo()
+        .args(["test", "--release", "-p", "gpu", "--test", "twins", "--test", "sanitizer", "--no-run", "--message-format=json"])
+        .env("DEEPMATTE_GPU_SANITIZE", "1")
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot build the sanitizer tests")?;
+    if !out.status.success() {
+        bail!("building the sanitizer tests failed ({})", out.status);
+    }
+    let json = String::from_utf8_lossy(&out.stdout);
+    let binaries: Vec<&str> = json.match_indices("\"executable\":\"").filter_map(|(at, m)| json[at + m.len()..].split('"').next()).collect();
+    if binaries.len() != 2 {
+        bail!("expected 2 sanitizer test binaries, cargo built {binaries:?}");
+    }
+    for binary in binaries {
+        println!("  $ LD_PRELOAD=... {binary}");
+        let run = std::process::Command::new(binary)
+            .env("LD_PRELOAD", &preload)
+            .env("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+            .env("DEEPMATTE_SKIP_LOG", skip_log)
+            .output()
+            .with_context(|| format!("cannot run {binary}"))?;
+        let text = String::from_utf8_lossy(&run.stdout);
+        for line in text.lines() {
+            println!("{line}");
+            tally.read(line);
+        }
+        if !run.status.success() {
+            println!("{}", String::from_utf8_lossy(&run.stderr));
+            bail!("{binary} failed under the sanitizer ({})", run.status);
+        }
     }
     Ok(())
 }

@@ -1,0 +1,91 @@
+//! Depth Map's pixel stages per frame at 1080p and 4K: pre-process (frame → 518-short-side model
+//! input, bicubic, ImageNet-normalised NCHW) and post-process (depth back to frame size, histogram
+//! normalisation, levels, invert, finesse), on the CPU (crates/imaging) and, where a CUDA device
+//! exists, with the kernels on it. Prints figures; asserts nothing. Inference is measured by
+//! crates/depth's benchmark. Target on an H200-class GPU: pre + post ≤ 1 ms at 1080p.
+//!
+//! `cargo bench -p gpu --bench stages`
+
+use std::time::{Duration, Instant};
+
+use gpu::exec::Exec;
+use gpu::host::HostCuda;
+use gpu::ops::{self, DeviceImage};
+use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::{Components, Finesse, ImageRef, MatteLevels, Plane, Rect, RowRef};
+
+const LEVELS: MatteLevels = MatteLevels { black: 0.05, white: 0.95, gamma: 1.2, invert: false };
+const FINESSE: Finesse = Finesse { expand_contract: 2.0, blur: 3.0, edge_radius: 4.0 };
+
+fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
+    (0..runs).map(|_| {
+        let t = Instant::now();
+        f();
+        t.elapsed()
+    }).min().unwrap_or_default()
+}
+
+fn main() {
+    let host = HostCuda::new();
+    let device = host.as_ref().ok().map(|h| gpu::Device::current(h.stream()));
+    for (name, w, h) in [("1080p", 1920usize, 1080usize), ("4K", 3840, 2160)] {
+        let (mw, mh) = depth_model_size(w, h);
+        let rgba: Vec<f32> = (0..w * h * 4).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let depth: Vec<f32> = (0..mw * mh).map(|i| 1.0 + ((i * 104729) % 997) as f32 / 100.0).collect();
+        let bounds = Rect { x1: 0, y1: 0, x2: w as i32, y2: h as i32 };
+        let view = ImageRef::new(bounds, Components::Rgba, rgba.chunks_exact(w * 4).map(RowRef::F32).collect());
+
+        let pre = best_of(3, || {
+            let mut planes = resize_to_planes(&rgba, w, h, 4, 3, mw, mh, Filter::Bicubic);
+            normalize_planes(&mut planes, IMAGENET_MEAN, IMAGENET_STD);
+        });
+        let post = best_of(3, || {
+            let mut plane = Plane { width: w, height: h, data: resize_plane(&depth, mw, mh, w, h, Filter::Bilinear) };
+            let range = imaging::depth::histogram_range(&plane.data, w, h);
+            imaging::depth::depth_matte(&mut plane.data, Some(range), LEVELS, Some((None, true)));
+            FINESSE.apply(&mut plane, &view, 1.0);
+        });
+        println!("{name} ({w}x{h} → model {mw}x{mh}) CPU: pre-process {:.1} ms, post-process {:.1} ms", ms(pre), ms(post));
+
+        match (&host, &device) {
+            (Ok(host), Some(Ok(dev))) => {
+                let bytes: Vec<u8> = rgba.iter().flat_map(|v| v.to_le_bytes()).collect();
+                let src = host.upload(&bytes).unwrap();
+                let depth_dev = host.upload(&depth.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+                let tensor = dev.alloc(mw * mh * 12).unwrap();
+                let plane = dev.alloc(w * h * 4).unwrap();
+                let image = DeviceImage { data: src, row_bytes: (w * 16) as i64, bounds };
+                let gpu_pre = best_of(10, || {
+                    ops::image_to_planes(dev, &image, tensor, (mw, mh), Filter::Bicubic, IMAGENET_MEAN, IMAGENET_STD).unwrap();
+                    dev.finish().unwrap();
+                });
+                let gpu_post = best_of(10, || {
+                    ops::resize_plane(dev, depth_dev, (mw, mh), plane, (w, h), Filter::Bilinear).unwrap();
+                    ops::depth_matte(dev, plane, (w, h), true, LEVELS, Some((None, true))).unwrap();
+                    ops::finesse(dev, &FINESSE, plane, (w, h), &image, 1.0).unwrap();
+                    dev.finish().unwrap();
+                });
+                println!("{name} GPU (wall clock incl. launch and stream wait): pre-process {:.3} ms, post-process {:.3} ms", ms(gpu_pre), ms(gpu_post));
+                dev.free(tensor).unwrap();
+                dev.free(plane).unwrap();
+                dev.finish().unwrap();
+                host.free(src).unwrap();
+                host.free(depth_dev).unwrap();
+            }
+            (Err(e), _) => println!("{name} GPU: not measured ({e})"),
+            (_, Some(Err(e))) => println!("{name} GPU: not measured (the kernels cannot run: {e})"),
+            _ => println!("{name} GPU: not measured"),
+        }
+    }
+    println!("inference: not measured here (cargo bench -p depth --bench depth_frame); GPU inference (ONNX Runtime CUDA on device tensors) is not wired");
+}
+
+/// crates/depth's inference size at Better quality (short side 518, long side a multiple of 14).
+fn depth_model_size(w: usize, h: usize) -> (usize, usize) {
+    let long = ((w as f64 * 518.0 / h as f64 / 14.0).round() as usize) * 14;
+    (long, 518)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

@@ -1,0 +1,123 @@
+//! GPU tests: the kernels on a real CUDA device against their crates/imaging twins, with per-kernel
+//! times. They need a device (and NVRTC 13.0: `DEEPMATTE_NVRTC_DIR`); without one each writes its
+//! skip line and returns. None of these has run yet: no GPU was available where they were written.
+
+use std::time::Instant;
+
+use gpu::exec::Exec;
+use gpu::host::HostCuda;
+use gpu::ops::{self, DeviceImage};
+use gpu::Device;
+use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::{Components, Finesse, ImageMut, ImageRef, LumaChannel, MatteLevels, MatteOutput, Plane, Rect, RowMut, RowRef};
+
+fn skip(test: &str, reason: &str) {
+    let line = format!("{test}: {reason}\n");
+    eprintln!("SKIPPED (loudly) {line}");
+    if let Some(log) = std::env::var_os("DEEPMATTE_SKIP_LOG") {
+        use std::io::Write;
+        let _ = std::fs::OpenOptions::new().create(true).append(true).open(log).and_then(|mut f| f.write_all(line.as_bytes()));
+    }
+}
+
+/// The host side (context, stream) and the plugin side (kernels on that stream), or a skip.
+fn device(test: &str) -> Option<(HostCuda, Device)> {
+    let host = match HostCuda::new() {
+        Ok(h) => h,
+        Err(e) => {
+            skip(test, &format!("no CUDA device ({e}); GPU test not run"));
+            return None;
+        }
+    };
+    match Device::current(host.stream()) {
+        Ok(d) => Some((host, d)),
+        Err(e) => panic!("a CUDA device exists but the kernels cannot run on it: {e}"),
+    }
+}
+
+fn bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn floats(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+fn download(host: &HostCuda, ptr: u64, n: usize) -> Vec<f32> {
+    let mut out = vec![0u8; n * 4];
+    host.download(ptr, &mut out).unwrap();
+    floats(&out)
+}
+
+fn close(what: &str, got: &[f32], want: &[f32], tol: f32) {
+    let worst = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    println!("{what}: max |GPU − CPU| = {worst:e}");
+    assert!(worst <= tol, "{what}: {worst} > {tol}");
+}
+
+fn pixels(w: usize, h: usize, seed: u32) -> Vec<f32> {
+    (0..w * h * 4).map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 10007) as f32 / 10006.0).collect()
+}
+
+/// 1920×1080 Luma Matte Extract and the Depth Map pre-process at 1080p, timed (wall clock around
+/// the launch and a stream wait, so launch overhead included).
+#[test]
+fn gpu_kernels_equal_their_cpu_twins() {
+    let Some((host, dev)) = device("gpu::device::gpu_kernels_equal_their_cpu_twins") else { return };
+    let (w, h) = (1920usize, 1080usize);
+    let bounds = Rect { x1: 3, y1: -2, x2: 3 + w as i32, y2: h as i32 - 2 };
+    let src = pixels(w, h, 7);
+    let src_dev = host.upload(&bytes(&src)).unwrap();
+    let out_dev = host.upload(&vec![0u8; w * h * 16]).unwrap();
+    let image = |data| DeviceImage { data, row_bytes: (w * 16) as i64, bounds };
+    let levels = MatteLevels { black: 0.1, white: 0.9, gamma: 1.4, invert: false };
+
+    let t = Instant::now();
+    ops::luma_matte(&dev, &image(out_dev), bounds, &image(src_dev), None, LumaChannel::Luma709, levels, MatteOutput::AlphaPremultiplied).unwrap();
+    dev.finish().unwrap();
+    println!("luma_matte 1080p: {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+    let got = download(&host, out_dev, w * h * 4);
+    let mut want = vec![0.0f32; w * h * 4];
+    {
+        let view = ImageRef::new(bounds, Components::Rgba, src.chunks_exact(w * 4).map(RowRef::F32).collect());
+        let mut out = ImageMut::new(bounds, Components::Rgba, want.chunks_exact_mut(w * 4).map(RowMut::F32).collect());
+        imaging::extract_matte(&mut out, bounds, &view, None, LumaChannel::Luma709, levels, MatteOutput::AlphaPremultiplied);
+    }
+    close("luma_matte", &got, &want, 1e-5);
+
+    let (mw, mh) = (924usize, 518usize);
+    let tensor = dev.alloc(mw * mh * 12).unwrap();
+    let t = Instant::now();
+    ops::image_to_planes(&dev, &image(src_dev), tensor, (mw, mh), Filter::Bicubic, IMAGENET_MEAN, IMAGENET_STD).unwrap();
+    dev.finish().unwrap();
+    println!("Depth Map pre-process 1080p → 924×518: {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+    let got = download(&host, tensor, mw * mh * 3);
+    let top_down: Vec<f32> = src.chunks_exact(w * 4).rev().flatten().copied().collect();
+    let mut want = resize_to_planes(&top_down, w, h, 4, 3, mw, mh, Filter::Bicubic);
+    normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
+    close("image_to_planes", &got, &want, 1e-5);
+
+    let depth: Vec<f32> = (0..mw * mh).map(|i| 2.0 + ((i * 7919) % 1013) as f32 / 50.0).collect();
+    let depth_dev = host.upload(&bytes(&depth)).unwrap();
+    let plane = dev.alloc(w * h * 4).unwrap();
+    let t = Instant::now();
+    ops::resize_plane(&dev, depth_dev, (mw, mh), plane, (w, h), Filter::Bilinear).unwrap();
+    ops::depth_matte(&dev, plane, (w, h), true, levels, Some((None, true))).unwrap();
+    let finesse = Finesse { expand_contract: 2.5, blur: 4.0, edge_radius: 6.0 };
+    ops::finesse(&dev, &finesse, plane, (w, h), &image(src_dev), 1.0).unwrap();
+    dev.finish().unwrap();
+    println!("Depth Map post-process 1080p (resize, normalise, levels, invert, finesse): {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+    let got = download(&host, plane, w * h);
+    let mut want = Plane { width: w, height: h, data: resize_plane(&depth, mw, mh, w, h, Filter::Bilinear) };
+    let range = imaging::depth::histogram_range(&want.data, w, h);
+    imaging::depth::depth_matte(&mut want.data, Some(range), levels, Some((None, true)));
+    let view = ImageRef::new(bounds, Components::Rgba, src.chunks_exact(w * 4).map(RowRef::F32).collect());
+    finesse.apply(&mut want, &view, 1.0);
+    close("depth post-process", &got, &want.data, 1e-4);
+    for p in [src_dev, out_dev, depth_dev] {
+        host.free(p).unwrap();
+    }
+    dev.free(tensor).unwrap();
+    dev.free(plane).unwrap();
+    dev.finish().unwrap();
+}

@@ -1,0 +1,316 @@
+//! The kernels' logic against their crates/imaging twins: the `.cu` sources compiled as C++ (the
+//! CPU emulation) and run through the same `gpu::ops` code a device runs, on random images and on
+//! the shipped photo, at odd sizes, with bounds away from 0 and row pitches that are not
+//! width × 16 (padded rows, and a negative pitch).
+//!
+//! Tolerances: 1e-6 absolute wherever both sides do the same f32 arithmetic in the same order
+//! (the gamma: the CPU's imaging::pow_unit, within 1e-7 of the exact power, against powf)
+//! (resizes, levels, placement, expand/contract, coverage: in practice bit-equal); 2e-6 where the
+//! box filters sum in f64 directly on the device and by a running sum on the CPU (blur, guided
+//! filter). This proves the kernels' logic, not a GPU's rounding: no GPU has run these.
+
+use gpu::emulated::Emulated;
+use gpu::exec::Exec;
+use gpu::ops::{self, DeviceImage};
+use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::{Components, Finesse, ImageMut, ImageRef, IsolateBand, LumaChannel, MatteLevels, MatteOutput, Plane, Rect, RowMut, RowRef};
+
+/// A deterministic xorshift generator: the same "random" pixels every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// A host-style image: packed RGBA f32 rows `pitch` floats apart (≥ 4 × width), rows bottom-up.
+struct HostImage {
+    bounds: Rect,
+    pitch: usize,
+    data: Vec<f32>,
+    /// Rows stored last-first with a negative row_bytes (data points at the last row in memory).
+    flipped: bool,
+}
+
+impl HostImage {
+    fn new(bounds: Rect, pad: usize, flipped: bool, mut pixel: impl FnMut(i32, i32) -> [f32; 4]) -> HostImage {
+        let pitch = bounds.width() * 4 + pad;
+        let mut data = vec![f32::NAN; pitch * bounds.height()];
+        for y in bounds.y1..bounds.y2 {
+            let row = Self::row_index(bounds, y, flipped);
+            for x in bounds.x1..bounds.x2 {
+                let at = row * pitch + (x - bounds.x1) as usize * 4;
+                data[at..at + 4].copy_from_slice(&pixel(x, y));
+            }
+        }
+        HostImage { bounds, pitch, data, flipped }
+    }
+
+    fn random(bounds: Rect, pad: usize, flipped: bool, seed: u64) -> HostImage {
+        let mut rng = Rng(seed);
+        // Values a little outside 0..1 too, as float hosts deliver.
+        HostImage::new(bounds, pad, flipped, |_, _| [rng.next() * 1.2 - 0.1, rng.next(), rng.next(), rng.next()])
+    }
+
+    fn row_index(bounds: Rect, y: i32, flipped: bool) -> usize {
+        let i = (y - bounds.y1) as usize;
+        if flipped { bounds.height() - 1 - i } else { i }
+    }
+
+    fn device(&self) -> DeviceImage {
+        let first = Self::row_index(self.bounds, self.bounds.y1, self.flipped) * self.pitch;
+        let row_bytes = (self.pitch * 4) as i64 * if self.flipped { -1 } else { 1 };
+        DeviceImage { data: self.data[first..].as_ptr() as u64, row_bytes, bounds: self.bounds }
+    }
+
+    fn view(&self) -> ImageRef<'_> {
+        let w = self.bounds.width() * 4;
+        let rows = (self.bounds.y1..self.bounds.y2)
+            .map(|y| {
+                let r = Self::row_index(self.bounds, y, self.flipped) * self.pitch;
+                RowRef::F32(&self.data[r..r + w])
+            })
+            .collect();
+        ImageRef::new(self.bounds, Components::Rgba, rows)
+    }
+
+    /// The image's pixels (padding left out), rows bottom-up.
+    fn pixels(&self) -> Vec<f32> {
+        let w = self.bounds.width() * 4;
+        (self.bounds.y1..self.bounds.y2)
+            .flat_map(|y| {
+                let r = Self::row_index(self.bounds, y, self.flipped) * self.pitch;
+                self.data[r..r + w].to_vec()
+            })
+            .collect()
+    }
+}
+
+/// Output written by imaging into a host image of `bounds` (untouched pixels stay NaN-free zero).
+fn cpu_output(bounds: Rect, pad: usize, render: impl FnOnce(&mut ImageMut<'_>)) -> Vec<f32> {
+    let out = HostImage::new(bounds, pad, false, |_, _| [0.0; 4]);
+    let mut data = out.data.clone();
+    let w = bounds.width() * 4;
+    let rows = data.chunks_mut(out.pitch).map(|r| RowMut::F32(&mut r[..w])).collect();
+    let mut image = ImageMut::new(bounds, Components::Rgba, rows);
+    render(&mut image);
+    drop(image);
+    HostImage { data, ..out }.pixels()
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let mut worst = (0.0f32, 0);
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        let d = if a.is_nan() && b.is_nan() { 0.0 } else { (a - b).abs() };
+        assert!(!d.is_nan(), "{what}: value {i} is {a} on the kernel, {b} on the CPU");
+        if d > worst.0 {
+            worst = (d, i);
+        }
+    }
+    assert!(worst.0 <= tolerance, "{what}: value {} differs by {} ({} vs {})", worst.1, worst.0, got[worst.1], want[worst.1]);
+}
+
+/// The shipped photo as a host image with bounds offset to (−3, 5), padded rows.
+fn photo() -> HostImage {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/hills-640x360.png");
+    let decoder = png::Decoder::new(std::fs::File::open(path).expect("samples/hills-640x360.png"));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h, n) = (info.width as i32, info.height as i32, info.color_type.samples());
+    let bounds = Rect { x1: -3, y1: 5, x2: w - 3, y2: h + 5 };
+    HostImage::new(bounds, 12, false, |x, y| {
+        // PNG rows are top-down; the host's are bottom-up.
+        let (col, row) = ((x - bounds.x1) as usize, (bounds.y2 - 1 - y) as usize);
+        let p = &buf[(row * w as usize + col) * n..][..n];
+        let c = |i: usize| f32::from(p[i.min(n - 1)]) / 255.0;
+        [c(0), c(1), c(2), if n == 4 { c(3) } else { 1.0 }]
+    })
+}
+
+fn images() -> Vec<(&'static str, HostImage)> {
+    vec![
+        ("random 37x23 at (-5,7), pitch +3 floats", HostImage::random(Rect { x1: -5, y1: 7, x2: 32, y2: 30 }, 3, false, 1)),
+        ("random 61x19 at (11,-4), negative pitch", HostImage::random(Rect { x1: 11, y1: -4, x2: 72, y2: 15 }, 8, true, 2)),
+        ("photo 640x360 at (-3,5), pitch +12 floats", photo()),
+    ]
+}
+
+#[test]
+fn luma_matte_equals_extract_matte() {
+    let e = Emulated::new();
+    let channels = [LumaChannel::Luma709, LumaChannel::Luma2020, LumaChannel::Luma601, LumaChannel::Average, LumaChannel::Max, LumaChannel::Red, LumaChannel::Alpha];
+    let levels = [
+        MatteLevels::default(),
+        MatteLevels { black: 0.2, white: 0.7, gamma: 1.8, invert: false },
+        MatteLevels { black: 0.5, white: 0.5, gamma: 1.0, invert: true },
+        MatteLevels { black: 0.9, white: 0.1, gamma: 0.6, invert: false },
+    ];
+    let modes = [MatteOutput::AlphaPremultiplied, MatteOutput::AlphaStraight, MatteOutput::Grey, MatteOutput::Tint];
+    for (name, source) in images() {
+        let b = source.bounds;
+        // A matte clip of other bounds, and a window reaching outside the output.
+        let matte = HostImage::random(Rect { x1: b.x1 + 2, y1: b.y1 - 1, x2: b.x2 - 3, y2: b.y2 + 2 }, 5, false, 9);
+        let window = Rect { x1: b.x1 - 2, y1: b.y1 + 1, x2: b.x2 + 4, y2: b.y2 - 1 };
+        for (k, &channel) in channels.iter().enumerate() {
+            let level = levels[k % levels.len()];
+            let mode = modes[k % modes.len()];
+            for use_matte in [false, true] {
+                let out = HostImage::new(b, 7, false, |_, _| [0.0; 4]);
+                let m = use_matte.then(|| matte.device());
+                ops::luma_matte(&e, &out.device(), window, &source.device(), m.as_ref(), channel, level, mode).unwrap();
+                let want = cpu_output(b, 7, |image| {
+                    let mv = matte.view();
+                    imaging::extract_matte(image, window, &source.view(), use_matte.then_some(&mv), channel, level, mode)
+                });
+                assert_close(&format!("{name} {channel:?} {mode:?} matte={use_matte}"), &out.pixels(), &want, 1e-6);
+            }
+        }
+    }
+}
+
+#[test]
+fn model_input_equals_resize_and_normalise() {
+    let e = Emulated::new();
+    for (name, source) in images() {
+        let (w, h) = (source.bounds.width(), source.bounds.height());
+        let top_down: Vec<f32> = source.view().to_rgba_top_down();
+        // Depth Anything at an odd multiple of 14 (bicubic), SAM 2 at 1024² (bilinear), and upscaling.
+        for (size, filter) in [((126, 70), Filter::Bicubic), ((1024, 1024), Filter::Bilinear), ((w * 2 + 1, h + 3), Filter::Bicubic)] {
+            let out = e.alloc(size.0 * size.1 * 12).unwrap();
+            ops::image_to_planes(&e, &source.device(), out, size, filter, IMAGENET_MEAN, IMAGENET_STD).unwrap();
+            let mut want = resize_to_planes(&top_down, w, h, 4, 3, size.0, size.1, filter);
+            normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
+            assert_close(&format!("{name} → {size:?} {filter:?}"), &e.read_f32(out, want.len()), &want, 1e-6);
+            e.free(out).unwrap();
+        }
+    }
+    assert_eq!(e.live_buffers(), 0);
+}
+
+#[test]
+fn plane_resize_equals_resize_plane() {
+    let e = Emulated::new();
+    let mut rng = Rng(5);
+    for ((sw, sh), (dw, dh)) in [((37, 21), (640, 359)), ((518, 294), (1919, 1081)), ((256, 256), (97, 33)), ((1, 1), (5, 3))] {
+        let src: Vec<f32> = (0..sw * sh).map(|_| rng.next()).collect();
+        let input = src.as_ptr() as u64;
+        for filter in [Filter::Bilinear, Filter::Bicubic] {
+            let out = e.alloc(dw * dh * 4).unwrap();
+            ops::resize_plane(&e, input, (sw, sh), out, (dw, dh), filter).unwrap();
+            let want = resize_plane(&src, sw, sh, dw, dh, filter);
+            assert_close(&format!("{sw}x{sh} → {dw}x{dh} {filter:?}"), &e.read_f32(out, want.len()), &want, 1e-6);
+            e.free(out).unwrap();
+        }
+    }
+}
+
+#[test]
+fn depth_post_equals_histogram_range_and_depth_matte() {
+    let e = Emulated::new();
+    let mut rng = Rng(11);
+    let (w, h) = (213, 121);
+    // Raw depth in model units, not 0..1, with a few outliers the percentiles must ignore.
+    let raw: Vec<f32> = (0..w * h).map(|i| if i % 997 == 0 { 500.0 } else { 3.0 + 40.0 * rng.next() }).collect();
+    let cases = [
+        (MatteLevels::default(), None),
+        (MatteLevels { black: 0.1, white: 0.9, gamma: 2.2, invert: false }, Some((None, true))),
+        (MatteLevels { black: 0.0, white: 1.0, gamma: 0.7, invert: false }, Some((Some(IsolateBand { target: 0.4, tolerance: 0.1, softness: 0.15 }), false))),
+        (MatteLevels { black: 0.3, white: 0.3, gamma: 1.0, invert: false }, Some((Some(IsolateBand { target: 1.0, tolerance: 0.0, softness: 0.0 }), true))),
+    ];
+    for (levels, matte) in cases {
+        let plane = e.alloc(w * h * 4).unwrap();
+        e.upload(plane, &raw.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+        ops::depth_matte(&e, plane, (w, h), true, levels, matte).unwrap();
+        let mut want = raw.clone();
+        let range = imaging::depth::histogram_range(&raw, w, h);
+        imaging::depth::depth_matte(&mut want, Some(range), levels, matte);
+        assert_close(&format!("{levels:?} {matte:?}"), &e.read_f32(plane, want.len()), &want, 1e-6);
+        e.free(plane).unwrap();
+    }
+    assert_eq!(e.live_buffers(), 0, "scratch buffers are freed");
+}
+
+#[test]
+fn finesse_equals_imaging_finesse() {
+    let e = Emulated::new();
+    let finesses = [
+        Finesse { expand_contract: 3.0, blur: 0.0, edge_radius: 0.0 },
+        Finesse { expand_contract: -2.4, blur: 5.0, edge_radius: 0.0 },
+        Finesse { expand_contract: 0.0, blur: 0.0, edge_radius: 4.0 },
+        Finesse { expand_contract: 1.5, blur: 3.0, edge_radius: 6.0 },
+    ];
+    for (name, source) in images() {
+        let (w, h) = (source.bounds.width(), source.bounds.height());
+        let mut rng = Rng(3);
+        let matte: Vec<f32> = (0..w * h).map(|i| if (i % w) * 2 > w { rng.next().min(1.0) } else { 0.1 * rng.next() }).collect();
+        for (k, f) in finesses.iter().enumerate() {
+            let scale = if k == 3 { 0.5 } else { 1.0 };
+            let plane = e.alloc(w * h * 4).unwrap();
+            e.upload(plane, &matte.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+            ops::finesse(&e, f, plane, (w, h), &source.device(), scale).unwrap();
+            let mut want = Plane { width: w, height: h, data: matte.clone() };
+            f.apply(&mut want, &source.view(), scale);
+            let tolerance = if f.blur > 0.0 || f.edge_radius > 0.0 { 2e-6 } else { 1e-6 };
+            assert_close(&format!("{name} {f:?} scale {scale}"), &e.read_f32(plane, w * h), &want.data, tolerance);
+            e.free(plane).unwrap();
+        }
+    }
+    assert_eq!(e.live_buffers(), 0);
+}
+
+#[test]
+fn place_plane_and_coverage_equal_imaging() {
+    let e = Emulated::new();
+    for (name, source) in images() {
+        let b = source.bounds;
+        let (w, h) = (b.width(), b.height());
+        let coverage: Vec<u16> = (0..w * h).map(|i| ((i * 7919) % 65536) as u16).collect();
+        let plane = e.alloc(w * h * 4).unwrap();
+        ops::coverage_plane(&e, coverage.as_ptr() as u64, plane, w * h).unwrap();
+        let cpu_plane = imaging::coverage_plane(w, h, &coverage);
+        assert_close(&format!("{name} coverage"), &e.read_f32(plane, w * h), &cpu_plane.data, 0.0);
+        let window = Rect { x1: b.x1 + 3, y1: b.y1 - 2, x2: b.x2 - 1, y2: b.y2 };
+        for mode in [Some(MatteOutput::AlphaPremultiplied), Some(MatteOutput::AlphaStraight), Some(MatteOutput::Grey), Some(MatteOutput::Tint), Some(MatteOutput::TintStale), None] {
+            for with_source in [true, false] {
+                let out = HostImage::new(b, 2, false, |_, _| [0.0; 4]);
+                let src = with_source.then(|| source.device());
+                ops::place_plane(&e, &out.device(), window, src.as_ref(), plane, b, mode).unwrap();
+                let want = cpu_output(b, 2, |image| {
+                    let view = source.view();
+                    let s = with_source.then_some(&view);
+                    match mode {
+                        Some(m) => imaging::place_plane(image, window, s, &cpu_plane, b, m),
+                        None => imaging::copy(image, window, s),
+                    }
+                });
+                assert_close(&format!("{name} {mode:?} source={with_source}"), &out.pixels(), &want, 1e-6);
+            }
+        }
+        e.free(plane).unwrap();
+    }
+}
+
+#[test]
+fn self_test_launch_passes_on_the_emulation() {
+    let e = Emulated::new();
+    gpu::selftest::run_with(&e, |ptr, len| Ok(e.read_f32(ptr, len))).unwrap();
+    assert!(e.launches() >= 1);
+}
+
+#[test]
+fn wrong_argument_counts_and_bad_images_are_errors() {
+    let e = Emulated::new();
+    let err = e.launch("resize_plane", gpu::Grid::d1(1), &[gpu::Arg::I32(1)]).unwrap_err();
+    assert!(err.to_string().contains("do not match"), "{err}");
+    assert!(e.launch("no_such_kernel", gpu::Grid::d1(1), &[]).is_err());
+    let bad = DeviceImage { data: 16, row_bytes: 8, bounds: Rect { x1: 0, y1: 0, x2: 4, y2: 4 } };
+    let r = ops::luma_matte(&e, &bad, bad.bounds, &bad, None, LumaChannel::Red, MatteLevels::default(), MatteOutput::Grey);
+    assert!(r.is_err(), "a pitch shorter than a row is refused before any launch");
+    assert_eq!(e.launches(), 2, "the two bad launches reached the harness, the bad image none");
+}
