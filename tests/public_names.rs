@@ -42,6 +42,7 @@ const FROZEN: &[Frozen] = &[
     ),
     ("depth-map", "quality", &[("faster", "Faster"), ("better", "Better")]),
     ("depth-map", "output", &[("alpha", "Alpha over source"), ("depth", "Depth map"), ("matte", "Matte")]),
+    ("depth-map", "temporal_motion", &[("follow", "Follow motion"), ("static", "Static shot")]),
     ("magic-mask", "quality", &[("faster", "Faster"), ("better", "Better")]),
     ("magic-mask", "mode", &[("prompts", "Prompts"), ("auto_subject", "Auto Subject")]),
     ("magic-mask", "view", &[("overlay", "Overlay"), ("matte", "Matte"), ("alpha", "Alpha over source")]),
