@@ -485,11 +485,19 @@ fn windows_cli_under_wine_renders_like_linux() {
             .env("XDG_DATA_HOME", &xdg)
             .output()
             .unwrap(),
-        &[(&empty.display().to_string(), "<FOLDER>"), (&linux_user, "<USER DATA>")],
+        &[
+            (&empty.display().to_string(), "<FOLDER>"),
+            (&linux_user, "<USER DATA>"),
+            (&linux.join("DeepMatte.ofx.bundle").display().to_string(), "<BUNDLE>"),
+        ],
     );
     let windows_error = error_line(
         &under_wine(&wine, &prefix, &windows.join("deepmatte.exe"), &missing(true)),
-        &[(&wine_path(&empty), "<FOLDER>"), (&windows_user, "<USER DATA>")],
+        &[
+            (&wine_path(&empty), "<FOLDER>"),
+            (&windows_user, "<USER DATA>"),
+            (&wine_path(&windows.join("DeepMatte.ofx.bundle")), "<BUNDLE>"),
+        ],
     );
     println!("missing model, Linux:   {linux_error}");
     println!("missing model, Windows: {windows_error}");
