@@ -153,34 +153,12 @@ struct Settings {
     quality: ModelQuality,
     preview: bool,
     levels: MatteLevels,
-    isolate: Option<Isolate>,
+    isolate: Option<imaging::IsolateBand>,
     invert: bool,
     finesse: Option<Finesse>,
     output: Output,
     temporal: Option<Temporal>,
     model_folder: String,
-}
-
-/// Isolate Specific Depth: a band around a target depth.
-#[derive(Clone, Copy)]
-struct Isolate {
-    target: f32,
-    tolerance: f32,
-    softness: f32,
-}
-
-impl Isolate {
-    /// 1 within `tolerance` of the target, falling linearly to 0 over `softness` beyond it.
-    fn apply(&self, d: f32) -> f32 {
-        let distance = (d - self.target).abs() - self.tolerance;
-        if distance <= 0.0 {
-            1.0
-        } else if self.softness <= 0.0 {
-            0.0
-        } else {
-            (1.0 - distance / self.softness).max(0.0)
-        }
-    }
 }
 
 impl Settings {
@@ -202,7 +180,7 @@ impl Settings {
     fn read(fx: &Instance, time: f64) -> Result<Settings> {
         let p = fx.params();
         let isolate = match p.boolean("isolate", time)? {
-            true => Some(Isolate {
+            true => Some(imaging::IsolateBand {
                 target: p.double("target_depth", time)? as f32,
                 tolerance: p.double("tolerance", time)? as f32,
                 softness: p.double("softness", time)? as f32,
