@@ -287,7 +287,11 @@ impl MaskStore {
         }
         if !self.folder.is_dir() {
             check_writable(root)?;
-            fs::create_dir(&self.folder).map_err(|e| io_error(&self.folder, e))?;
+            // Another writer (instance, process, machine) may create it between the check and here.
+            match fs::create_dir(&self.folder) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists || !self.folder.is_dir() => return Err(io_error(&self.folder, e)),
+                _ => {}
+            }
         }
         check_writable(&self.folder)
     }

@@ -31,11 +31,14 @@ fn two_stores_opened_before_either_writes_keep_both_frames() {
 #[test]
 fn concurrent_writers_lose_nothing() {
     let root = common::scratch("concurrent-writers");
+    // All four create the store's folder at once: the first write of each races the others.
+    let start = std::sync::Barrier::new(4);
     std::thread::scope(|s| {
         for writer in 0..4 {
-            let root = root.clone();
+            let (root, start) = (root.clone(), &start);
             s.spawn(move || {
                 let mut store = MaskStore::open(&root, "mm-00000000000000c2").unwrap();
+                start.wait();
                 for k in 0..12 {
                     let frame = writer * 100 + k;
                     store.write(frame, &mask(frame), "sam2.1", "better", "p", Direction::Forward).unwrap();
