@@ -329,7 +329,7 @@ fn open_model(runtime: &Runtime, path: &Path, contract: &Contract, options: &Ses
 fn build_session(runtime: &Runtime, path: &Path, backend: Backend, options: &SessionOptions) -> Result<Session, String> {
     let provider = match backend {
         Backend::TensorRt => {
-            ensure_in_build::<ep::TensorRT>("TensorRT", "TensorRT 10 and ")?;
+            ensure_in_build::<ep::TensorRT>("TensorRT", "TensorRT 10 for CUDA 13 is not on PyPI: install it from NVIDIA")?;
             let cache = options.tensorrt_cache.clone().unwrap_or_else(|| std::env::temp_dir().join("deepmatte-tensorrt"));
             let tensorrt = ep::TensorRT::default()
                 .with_engine_cache(true)
@@ -362,13 +362,16 @@ fn build_session(runtime: &Runtime, path: &Path, backend: Backend, options: &Ses
     })
 }
 
-/// An error naming what to install when the loaded ONNX Runtime was built without provider `E`.
-fn ensure_in_build<E: ExecutionProvider>(name: &str, extra_libraries: &str) -> Result<(), String> {
+/// An error naming what to install when the loaded ONNX Runtime was built without provider `E`
+/// (`note`, when not empty, is added: what else that provider needs).
+fn ensure_in_build<E: ExecutionProvider>(name: &str, note: &str) -> Result<(), String> {
+    let note = if note.is_empty() { String::new() } else { format!("; {note}") };
     match E::is_available() {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!(
-            "not available (the loaded ONNX Runtime is a build without {name}; use the onnxruntime-gpu 1.31.1 \
-             library with {extra_libraries}CUDA 13 (NVIDIA driver r580 or newer) and cuDNN 9 installed)"
+            "not available (the loaded ONNX Runtime is a build without {name}; run `{}` for ONNX Runtime GPU \
+             1.31.1 with CUDA 13 and cuDNN 9 (NVIDIA driver r580 or newer){note})",
+            crate::gpu_runtime::INSTALL_COMMAND
         )),
         Err(e) => Err(format!("not available ({e})")),
     }
