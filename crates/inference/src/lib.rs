@@ -15,6 +15,7 @@
 mod backend;
 pub mod budget;
 mod contract;
+pub mod device;
 pub mod download;
 mod error;
 pub mod gpu_runtime;

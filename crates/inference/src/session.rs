@@ -190,6 +190,11 @@ impl<K: Eq + Hash + Clone + Send + Sync, V: Opened> crate::budget::Pool for Open
 /// renders run none (the plugin exports it as `DeepMatteModelRuns`).
 static MODEL_RUNS: AtomicU64 = AtomicU64::new(0);
 
+/// Counts one run made elsewhere in the crate (device runs).
+pub(crate) fn count_run() {
+    MODEL_RUNS.fetch_add(1, Ordering::Relaxed);
+}
+
 /// How many times any model has run in this process.
 pub fn model_runs() -> u64 {
     MODEL_RUNS.load(Ordering::Relaxed)
@@ -377,7 +382,7 @@ fn ensure_in_build<E: ExecutionProvider>(name: &str, note: &str) -> Result<(), S
     }
 }
 
-fn describe(outlet: &Outlet) -> TensorInfo {
+pub(crate) fn describe(outlet: &Outlet) -> TensorInfo {
     match outlet.dtype() {
         ValueType::Tensor { ty, shape, .. } => {
             TensorInfo { name: outlet.name().to_owned(), dtype: ty.to_string(), shape: shape.to_vec() }
