@@ -200,6 +200,13 @@ impl Device {
         Ok(Device { ctx: ctx as usize, stream: stream as sys::CUstream, cc, nvrtc, ordinal: 0 })
     }
 
+    /// Makes this device's context (the host's) current on the calling thread again: inside an
+    /// ONNX Runtime call, which may have switched the thread to the primary context.
+    pub fn make_current(&self) -> Result<(), GpuError> {
+        // The host's context, current when this Device was made and alive for the render.
+        driver("cuCtxSetCurrent", || unsafe { result::ctx::set_current(self.ctx as sys::CUcontext) })
+    }
+
     /// The stream kernels are enqueued on (the host's; 0 for the default stream).
     pub fn stream(&self) -> u64 {
         self.stream as u64

@@ -102,6 +102,24 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Whether models can run on CUDA device tensors in this process: a GPU runtime is in use,
+    /// its CUDA libraries loaded, and the loaded ONNX Runtime has the CUDA provider. `Err` says
+    /// what is missing, for a log and a Status line.
+    pub fn cuda_ready(&self) -> Result<(), String> {
+        let install = crate::gpu_runtime::INSTALL_COMMAND;
+        match self.gpu_runtime() {
+            None => return Err(format!("no GPU runtime installed (run `{install}`)")),
+            Some(gpu) => gpu.preload.clone()?,
+        }
+        match ep::CUDA::is_available() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("the loaded ONNX Runtime has no CUDA provider (run `{install}`)")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
 fn build(runtime: &Runtime, path: &Path, contract: &Contract, device_id: i32, stream: u64) -> Result<DeviceModel, String> {
     match ep::CUDA::is_available() {
         Ok(true) => {}
