@@ -103,18 +103,19 @@ impl Runtime {
 }
 
 impl Runtime {
-    /// Whether models can run on CUDA device tensors in this process: a GPU runtime is in use,
-    /// its CUDA libraries loaded, and the loaded ONNX Runtime has the CUDA provider. `Err` says
+    /// Whether models can run on CUDA device tensors in this process: the loaded ONNX Runtime has
+    /// the CUDA provider (the GPU runtime's, or one `DEEPMATTE_ORT_LIB` names) and, with a GPU
+    /// runtime in use, its CUDA libraries loaded. `Err` says
     /// what is missing, for a log and a Status line.
     pub fn cuda_ready(&self) -> Result<(), String> {
         let install = crate::gpu_runtime::INSTALL_COMMAND;
-        match self.gpu_runtime() {
-            None => return Err(format!("no GPU runtime installed (run `{install}`)")),
-            Some(gpu) => gpu.preload.clone()?,
+        if let Some(gpu) = self.gpu_runtime() {
+            gpu.preload.clone()?;
         }
         match ep::CUDA::is_available() {
             Ok(true) => Ok(()),
-            Ok(false) => Err(format!("the loaded ONNX Runtime has no CUDA provider (run `{install}`)")),
+            Ok(false) if self.gpu_runtime().is_none() => Err(format!("no GPU runtime installed (run `{install}`)")),
+            Ok(false) => Err(format!("the loaded ONNX Runtime has no CUDA provider (run `{install}` again)")),
             Err(e) => Err(e.to_string()),
         }
     }

@@ -112,6 +112,8 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
     };
     place_plane(&device, &out, args.window, Some(&src), plane.ptr, bounds, Some(mode)).map_err(gpu_error)?;
     drop(plane);
+    // This render worked: an error left by an earlier one (a missing model) is gone.
+    fx.clear_persistent_message();
     cuda.finish(&device)
 }
 
