@@ -4,6 +4,7 @@
 //! CPU library, but no CUDA libraries: loading goes through, the preload outcome names the first
 //! missing CUDA library, and a model opens on the CPU with the CUDA reason naming the installer.
 //! Its own test binary: the runtime is process-wide.
+#![cfg(unix)]
 
 #[allow(dead_code)]
 mod common;
