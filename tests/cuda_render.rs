@@ -5,16 +5,19 @@
 //! `libcuda.so.1` whose `cuInit` fails (built here, found through `LD_LIBRARY_PATH` by a child
 //! process) changes none of that and crashes nothing. On a machine with a CUDA device the GPU test
 //! renders Luma Matte Extract through `resolve-cuda` and compares it with the CPU render; here it
-//! writes its skip line.
+//! writes its skip line. Depth Map likewise: without a driver it declares no CUDA render, renders
+//! on the CPU under Resolve and says why in its Status; its GPU test (CUDA render through
+//! `resolve-cuda` against the CPU render) skips loudly here.
 
 mod common;
 
 use std::process::Command;
 
-use common::{bundle_path, load, test_image};
-use ofx_host::{BitDepth, Bundle, ClipSource, Components, Context, HostProfile, ParamValue, Rect, RenderOptions};
+use common::{bundle_path, load, model_folder_with, test_image};
+use ofx_host::{BitDepth, Bundle, ClipSource, Components, Context, HostProfile, Image, ParamValue, Rect, RenderOptions};
 
 const LME: &str = "org.deepmatte.LumaMatteExtract";
+const DEPTH_MAP: &str = "org.deepmatte.DepthMap";
 
 fn skip(test: &str, reason: &str) {
     let line = format!("{test}: {reason}\n");
@@ -130,4 +133,100 @@ fn the_binary_is_stamped_with_the_kernels_it_carries() {
     // build.rs hashes the kernel files itself; gpu hashes the sources it compiles in.
     assert!(deepmatte_ofx::BUILD.contains(gpu::kernels::source_hash()), "{} vs {}", deepmatte_ofx::BUILD, gpu::kernels::source_hash());
     assert!(deepmatte_ofx::BUILD.starts_with(env!("CARGO_PKG_VERSION")));
+}
+
+/// A Depth Map render of a smooth image with offset bounds (the exact stand-in model, Temporal
+/// Stability off so the whole render may run on CUDA), with levels, Isolate and Blur set, on `bundle`.
+fn render_depth_map(bundle: &Bundle, output: &str) -> (Image, String) {
+    let folder = model_folder_with(depth::standin::EXACT_FILE, depth::FILE);
+    let mut fx = bundle.create_instance(DEPTH_MAP, Context::Filter).unwrap();
+    fx.set_param_text("model_folder", folder.path().to_str().unwrap()).unwrap();
+    fx.set_param("temporal_stability", ParamValue::Bool(false)).unwrap();
+    fx.set_param("gamma", ParamValue::Double(1.4)).unwrap();
+    fx.set_param("far_limit", ParamValue::Double(0.1)).unwrap();
+    fx.set_param("isolate", ParamValue::Bool(true)).unwrap();
+    fx.set_param("post_processing", ParamValue::Bool(true)).unwrap();
+    fx.set_param("blur", ParamValue::Double(3.0)).unwrap();
+    fx.set_param_text("output", output).unwrap();
+    let bounds = Rect::new(-5, 7, 315, 187);
+    let source = Image::from_fn(bounds, BitDepth::F32, Components::Rgba, |x, y, c| {
+        let (u, v) = ((x - bounds.x1) as f32 / 320.0, (y - bounds.y1) as f32 / 180.0);
+        [0.15 + 0.7 * u, 0.2 + 0.5 * v, 0.6 - 0.4 * u * v, 1.0][c]
+    });
+    fx.set_input("Source", ClipSource::Still(source));
+    let out = fx.render(0.0, &RenderOptions::default()).unwrap_or_else(|e| panic!("{e}: {:?}", fx.messages()));
+    let status = match fx.param_value("status", 0.0).unwrap() {
+        ParamValue::String(s) => s,
+        other => panic!("{other:?}"),
+    };
+    drop(folder);
+    (out, status)
+}
+
+#[test]
+fn without_a_driver_depth_map_declares_no_cuda_renders_on_the_cpu_under_resolve_and_says_why() {
+    if has_driver() {
+        return skip("cuda_render::without_a_driver_depth_map_declares_no_cuda_renders_on_the_cpu_under_resolve_and_says_why", "this machine has a CUDA driver");
+    }
+    let resolve = load(HostProfile::Resolve);
+    let info = resolve.plugins().iter().find(|p| p.id == DEPTH_MAP).expect("Depth Map is in the bundle").clone();
+    assert!(!info.cuda_render, "no CUDA render declared without a driver");
+    let (cpu, status) = render_depth_map(&resolve, "matte");
+    let (generic, _) = render_depth_map(&load(HostProfile::Generic), "matte");
+    assert_eq!((cpu.width(), cpu.height()), (320, 180));
+    let b = cpu.bounds();
+    let mut spread = (f32::INFINITY, f32::NEG_INFINITY);
+    for y in b.y1..b.y2 {
+        for x in b.x1..b.x2 {
+            let v = cpu.get(x, y, 0);
+            assert_eq!(v, generic.get(x, y, 0), "({x},{y}): Resolve renders Depth Map as any CPU host");
+            spread = (spread.0.min(v), spread.1.max(v));
+        }
+    }
+    assert!(spread.1 - spread.0 > 0.5, "a real matte, not a flat frame: {spread:?}");
+    println!("Status: {status}");
+    assert!(status.contains("CPU: no CUDA driver"), "the Status says why the CPU renders: {status}");
+}
+
+/// GPU test: Depth Map rendered on CUDA through `resolve-cuda` (device images, the model on ONNX
+/// Runtime's CUDA provider) against the CPU render of the same frame, with no frame copied by the
+/// plugin. Tolerance: the CUDA path normalises from a 2/98 % histogram of the frame-size plane
+/// (imaging::depth::histogram_range), the CPU path from exact percentiles at model size, so the
+/// mattes agree to 0.03 per pixel and 0.005 on average, not bit for bit.
+#[test]
+fn gpu_depth_map_on_cuda_equals_the_cpu() {
+    const NAME: &str = "cuda_render::gpu_depth_map_on_cuda_equals_the_cpu";
+    let Ok(cuda) = Bundle::load(&bundle_path(), HostProfile::ResolveCuda) else {
+        return skip(NAME, "no CUDA device on this machine (GPU test not run)");
+    };
+    if !cuda.plugins().iter().any(|p| p.id == DEPTH_MAP && p.cuda_render) {
+        let (_, status) = render_depth_map(&cuda, "matte");
+        return skip(NAME, &format!("Depth Map declares no CUDA render here (GPU test not run): {status}"));
+    }
+    let copies = || ofx_host::plugin_counter(&bundle_path(), "DeepMatteCudaFrameCopies").unwrap();
+    for output in ["alpha", "matte", "depth"] {
+        let before = copies();
+        let started = std::time::Instant::now();
+        let (gpu, status) = render_depth_map(&cuda, output);
+        let gpu_time = started.elapsed();
+        let after = copies();
+        let (cpu, _) = render_depth_map(&load(HostProfile::Resolve), output);
+        println!("Depth Map {output} 320x180 on CUDA: {:.2} ms (first render includes the session build), plugin frame copies {}; {status}", gpu_time.as_secs_f64() * 1e3, after - before);
+        assert_eq!(after - before, 0, "the plugin copied no frame");
+        assert!(status.contains("model CUDA"), "{status}");
+        let b = cpu.bounds();
+        let (mut worst, mut total, mut n) = (0.0f32, 0.0f64, 0usize);
+        for y in b.y1..b.y2 {
+            for x in b.x1..b.x2 {
+                for c in 0..4 {
+                    let d = (gpu.get(x, y, c) - cpu.get(x, y, c)).abs();
+                    worst = worst.max(d);
+                    total += f64::from(d);
+                    n += 1;
+                }
+            }
+        }
+        println!("  CUDA vs CPU: max difference {worst:.5}, mean {:.6}", total / n as f64);
+        assert!(worst <= 0.03 && total / (n as f64) <= 0.005, "{output}: max {worst}, mean {}", total / n as f64);
+    }
 }

@@ -31,6 +31,8 @@ use std::sync::{Arc, LazyLock, OnceLock};
 
 use super::runtime::{download_model, model_search, runtime, user_error};
 
+mod cuda;
+
 /// The effect; the model and depth cache live in the process-wide estimator.
 pub struct DepthMap;
 
@@ -312,6 +314,16 @@ impl Effect for DepthMap {
         Ok(DepthMap)
     }
 
+    const CUDA: bool = true;
+
+    fn cuda_ready() -> std::result::Result<(), String> {
+        cuda::ready()
+    }
+
+    fn render_cuda(&self, fx: &Instance, args: &RenderArgs, cuda: &ofx::CudaRender) -> Result<()> {
+        cuda::render(fx, args, cuda)
+    }
+
     fn changed(&self, fx: &Instance, param: &str, reason: ChangeReason, _time: f64) -> Result<()> {
         // OFX lets a plugin set controls here but not while rendering, so the Status line is
         // refreshed on every user edit: the backend in use, or what is missing.
@@ -320,7 +332,7 @@ impl Effect for DepthMap {
         }
         let downloaded = if param == DOWNLOAD_MODEL { Some(download_model(fx, "Depth Map", depth::FILE)?) } else { None };
         let text = match estimator(&fx.params().string("model_folder")?) {
-            Ok(estimator) => format!("Model runs on {} · {}", estimator.backend(), super::gpu_status::stages()),
+            Ok(estimator) => format!("Model runs on {} · {}", estimator.backend(), super::gpu_status::depth_map_stages(cuda::ready())),
             Err(e) => e.message,
         };
         // Setting Status also makes the host render again, now with the model.

@@ -1,16 +1,38 @@
 //! The part of Depth Map's and Magic Mask's Status that says where the pixel stages (pre-process,
-//! post-process, finesse) run and why not faster. Their CUDA kernels exist and are tested against
-//! the CPU (crates/gpu), but these two effects do not declare CUDA render yet: the model would
-//! still need its input and output on the host (ONNX Runtime on device tensors is not wired), so
-//! the host hands them CPU images and every pixel stage runs on the CPU.
+//! post-process, finesse) run and why not faster.
+//!
+//! Depth Map renders on CUDA when the Load self-test passed (driver, device ≥ sm_75, NVRTC,
+//! kernels) and ONNX Runtime's CUDA provider is there (the GPU runtime, `deepmatte gpu install`):
+//! then hosts that render on CUDA (Resolve) hand it device images and the whole render stays on
+//! the GPU, except Temporal Stability, which the host renders on the CPU. Magic Mask does not
+//! declare CUDA render yet: its kernels exist and are tested against the CPU (crates/gpu), but
+//! its SAM 2 models still take host tensors.
 
-/// E.g. "pre/post-process: CPU (this effect has no CUDA render yet; the GPU found, sm_90, renders
-/// Luma Matte Extract)" or "pre/post-process: CPU (no CUDA driver (libcuda.so.1 not found))".
+/// Magic Mask's: e.g. "pre/post-process: CPU (this effect has no CUDA render yet; the GPU found,
+/// sm_90, renders Luma Matte Extract and Depth Map)" or "pre/post-process: CPU (no CUDA driver
+/// (libcuda.so.1 not found))".
 pub fn stages() -> String {
     match ofx::cuda_support() {
         gpu::Probe::Ready { cc, .. } => {
-            format!("pre/post-process: CPU (this effect has no CUDA render yet; the GPU found, sm_{}{}, renders Luma Matte Extract)", cc.0, cc.1)
+            format!("pre/post-process: CPU (this effect has no CUDA render yet; the GPU found, sm_{}{}, renders Luma Matte Extract and Depth Map)", cc.0, cc.1)
         }
         gpu::Probe::Off(why) => format!("pre/post-process: CPU ({why})"),
+    }
+}
+
+/// Depth Map's, given whether its model can run on CUDA device tensors (`model`): e.g. "kernels
+/// CUDA sm_90 on the host stream · model CUDA (when the host renders on CUDA; Temporal Stability
+/// on the CPU)", "CPU: no CUDA driver (libcuda.so.1 not found)", or "CPU: kernels ready (sm_90)
+/// but the model cannot run on CUDA (no GPU runtime installed (run `deepmatte gpu install`))".
+pub fn depth_map_stages(model: Result<(), String>) -> String {
+    match (ofx::cuda_support(), model) {
+        (gpu::Probe::Off(why), _) => format!("CPU: {why}"),
+        (gpu::Probe::Ready { cc, .. }, Err(why)) => {
+            format!("CPU: kernels ready (sm_{}{}) but the model cannot run on CUDA ({why})", cc.0, cc.1)
+        }
+        (gpu::Probe::Ready { cc, .. }, Ok(())) => format!(
+            "kernels CUDA sm_{}{} on the host stream · model CUDA (when the host renders on CUDA; Temporal Stability on the CPU)",
+            cc.0, cc.1
+        ),
     }
 }

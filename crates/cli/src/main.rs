@@ -5,9 +5,12 @@
 //! deepmatte list [--bundle PATH]
 //! deepmatte render --effect luma-matte-extract --input in.png --output matte.png --set output=matte_rgba
 //! deepmatte models install [depth|all] [--dest DIR]
+//! deepmatte gpu install [--dest DIR] [--from DIR]
+//! deepmatte gpu where
 //! ```
 
 mod formats;
+mod gpu;
 mod list;
 mod locate;
 mod media;
@@ -45,6 +48,12 @@ enum Command {
     Models {
         #[command(subcommand)]
         command: models::ModelsCommand,
+    },
+    /// Install the GPU runtime (ONNX Runtime GPU, CUDA 13, cuDNN 9, NVRTC) the plugin loads, or
+    /// show where it is looked for.
+    Gpu {
+        #[command(subcommand)]
+        command: gpu::GpuCommand,
     },
 }
 
@@ -96,6 +105,7 @@ fn main() -> ExitCode {
         Command::List { host } => host.load().and_then(|bundle| list::run(&bundle)),
         Command::Render(args) => render::run(&args),
         Command::Models { command } => models::run(&command),
+        Command::Gpu { command } => gpu::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

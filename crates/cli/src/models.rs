@@ -109,14 +109,14 @@ fn where_models() {
     }
 }
 
-/// A progress bar for one model's download.
+/// A progress bar for one download (a model, a GPU runtime wheel).
 #[derive(Default)]
-struct Bar {
+pub(crate) struct Bar {
     bar: Option<ProgressBar>,
 }
 
 impl Bar {
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

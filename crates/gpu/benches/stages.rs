@@ -77,7 +77,7 @@ fn main() {
             _ => println!("{name} GPU: not measured"),
         }
     }
-    println!("inference: not measured here (cargo bench -p depth --bench depth_frame); GPU inference (ONNX Runtime CUDA on device tensors) is not wired");
+    println!("inference: not measured here (cargo bench -p depth --bench depth_frame on the CPU); on a GPU with the GPU runtime, the Depth Map render on CUDA (model on device tensors) is timed by the cuda_render GPU test and cargo xtask gpu-check");
 }
 
 /// crates/depth's inference size at Better quality (short side 518, long side a multiple of 14).

@@ -133,6 +133,39 @@ pub struct Device {
     stream: sys::CUstream,
     cc: (u32, u32),
     nvrtc: (i32, i32),
+    ordinal: i32,
+}
+
+/// The plugin's own stream per context (ONNX Runtime's compute stream), created once and kept for
+/// the life of the process: a session is built for one stream.
+static SIDE_STREAMS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+/// The context current on this thread when it was made, made current again when dropped: around
+/// ONNX Runtime calls, which may switch the thread to the device's primary context.
+pub struct KeepContext(Option<sys::CUcontext>);
+
+impl KeepContext {
+    /// Remembers the current context (none without a driver).
+    pub fn new() -> KeepContext {
+        KeepContext(if driver_present() { driver("cuCtxGetCurrent", result::ctx::get_current).ok().flatten() } else { None })
+    }
+}
+
+impl Default for KeepContext {
+    fn default() -> Self {
+        KeepContext::new()
+    }
+}
+
+impl Drop for KeepContext {
+    fn drop(&mut self) {
+        if let Some(ctx) = self.0 {
+            // The host's context, current when this guard was made and alive for the render.
+            if let Err(e) = driver("cuCtxSetCurrent", || unsafe { result::ctx::set_current(ctx) }) {
+                log::warn!("restoring the host's CUDA context: {e}");
+            }
+        }
+    }
 }
 
 impl Device {
@@ -157,12 +190,62 @@ impl Device {
                 return Err(GpuError::Failed("the host's CUDA stream belongs to another context than the current one".into()));
             }
         }
-        Device::on_current(stream, cc, nvrtc)
+        let mut device = Device::on_current(stream, cc, nvrtc)?;
+        device.ordinal = dev;
+        Ok(device)
     }
 
     fn on_current(stream: u64, cc: (u32, u32), nvrtc: (i32, i32)) -> Result<Device, GpuError> {
         let ctx = driver("cuCtxGetCurrent", result::ctx::get_current)?.ok_or_else(|| GpuError::Failed("no CUDA context is current on this thread".into()))?;
-        Ok(Device { ctx: ctx as usize, stream: stream as sys::CUstream, cc, nvrtc })
+        Ok(Device { ctx: ctx as usize, stream: stream as sys::CUstream, cc, nvrtc, ordinal: 0 })
+    }
+
+    /// Makes this device's context (the host's) current on the calling thread again: inside an
+    /// ONNX Runtime call, which may have switched the thread to the primary context.
+    pub fn make_current(&self) -> Result<(), GpuError> {
+        // The host's context, current when this Device was made and alive for the render.
+        driver("cuCtxSetCurrent", || unsafe { result::ctx::set_current(self.ctx as sys::CUcontext) })
+    }
+
+    /// The stream kernels are enqueued on (the host's; 0 for the default stream).
+    pub fn stream(&self) -> u64 {
+        self.stream as u64
+    }
+
+    /// The device's ordinal (ONNX Runtime's `device_id`).
+    pub fn ordinal(&self) -> i32 {
+        self.ordinal
+    }
+
+    /// The plugin's own non-blocking stream in this context (created on first use, kept): ONNX
+    /// Runtime's compute stream, ordered against the host's with [`Device::order`].
+    pub fn side_stream(&self) -> Result<u64, GpuError> {
+        let mut all = SIDE_STREAMS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, s)) = all.iter().find(|(c, _)| *c == self.ctx) {
+            return Ok(*s as u64);
+        }
+        let stream = driver("cuStreamCreate", || result::stream::create(result::stream::StreamKind::NonBlocking))?;
+        all.push((self.ctx, stream as usize));
+        Ok(stream as u64)
+    }
+
+    /// Makes stream `to` wait for everything enqueued on stream `from` so far, through an event:
+    /// no host thread waits. Both are streams of this context (0: the default stream).
+    pub fn order(&self, from: u64, to: u64) -> Result<(), GpuError> {
+        let event = driver("cuEventCreate", || result::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING))?;
+        // The event was just made; both streams belong to the current context. Destroying an
+        // event whose wait is enqueued is allowed: the driver releases it once it completes.
+        let enqueued = driver("cuEventRecord", || unsafe { result::event::record(event, from as sys::CUstream) })
+            .and_then(|_| driver("cuStreamWaitEvent", || unsafe { result::stream::wait_event(to as sys::CUstream, event, sys::CUevent_wait_flags::CU_EVENT_WAIT_DEFAULT) }));
+        let destroyed = driver("cuEventDestroy", || unsafe { result::event::destroy(event) });
+        enqueued.and(destroyed)
+    }
+
+    /// Enqueues a device-to-device copy of `bytes` on this device's stream.
+    pub fn copy(&self, dst: u64, src: u64, bytes: usize) -> Result<(), GpuError> {
+        // Both are device buffers of at least `bytes`, alive until the stream reaches the copy
+        // (the caller orders any other stream's use of them with `order`).
+        driver("cuMemcpyDtoDAsync", || unsafe { result::memcpy_dtod_async(dst, src, bytes, self.stream) })
     }
 
     /// The compute capability kernels were compiled for.
@@ -243,8 +326,10 @@ impl Exec for Device {
     }
 
     fn upload(&self, ptr: u64, data: &[u8]) -> Result<(), GpuError> {
-        // Small parameter blocks: synchronous so `data` may go away on return.
-        driver("cuMemcpyHtoD", || unsafe { result::memcpy_htod_sync(ptr, data) })
+        // Small parameter blocks, ordered on this stream after the stream-ordered allocation of
+        // `ptr` (a synchronous copy would run on the legacy default stream, unordered with it).
+        // From pageable memory the driver stages `data` before returning, so it may go away.
+        driver("cuMemcpyHtoDAsync", || unsafe { result::memcpy_htod_async(ptr, data, self.stream) })
     }
 
     fn launch(&self, kernel: &'static str, grid: Grid, args: &[Arg]) -> Result<(), GpuError> {

@@ -25,14 +25,19 @@ pub const VERSION: (i32, i32) = (13, 0);
 /// Compute capabilities the CI compiles every kernel for (Turing to Hopper).
 pub const TESTED_ARCHS: [(u32, u32); 5] = [(7, 5), (8, 0), (8, 6), (8, 9), (9, 0)];
 
-/// The folder holding [`LIBRARIES`]: `DEEPMATTE_NVRTC_DIR`, else the GPU runtime folder next to
-/// the plugin binary or in the user's data folder (where the runtime installer puts it), if it has them.
+/// The folder holding [`LIBRARIES`]: `DEEPMATTE_NVRTC_DIR`, else `nvrtc/` of the GPU runtime folder
+/// (`DEEPMATTE_GPU_RUNTIME`, next to the plugin binary, or in the user's data folder, where
+/// `deepmatte gpu install` puts it), the first that has them.
 pub fn library_dir(plugin_dir: Option<&Path>) -> Option<PathBuf> {
     let has = |d: &Path| LIBRARIES.iter().all(|l| d.join(l).is_file());
     if let Some(dir) = std::env::var_os("DEEPMATTE_NVRTC_DIR") {
         return Some(PathBuf::from(dir));
     }
     let mut candidates = Vec::new();
+    // The GPU runtime folder `deepmatte gpu install` fills (inference::gpu_runtime), searched in its order.
+    if let Some(root) = std::env::var_os("DEEPMATTE_GPU_RUNTIME").map(PathBuf::from).filter(|p| p.is_absolute()) {
+        candidates.push(root.join("nvrtc"));
+    }
     if let Some(p) = plugin_dir {
         candidates.push(p.join("gpu-runtime").join("nvrtc"));
     }

@@ -36,7 +36,8 @@ pub const MANIFEST_ENV: &str = "DEEPMATTE_MODEL_MANIFEST";
 /// A manifest file larger than this is not a manifest (it is read whole).
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
-/// No model DeepMatte uses is near this; a server sending more is refused rather than filling the disk.
+/// No model or GPU runtime wheel DeepMatte uses is near this; a server sending more is refused
+/// rather than filling the disk.
 const MAX_MODEL_BYTES: u64 = 4 << 30;
 
 /// Bytes read from the network between two progress reports.
@@ -226,7 +227,7 @@ impl fmt::Display for SourceProblem {
             SourceProblem::HashMismatch { got } => {
                 write!(f, "the downloaded file has sha256 {got}, not the pinned one, so it was deleted")
             }
-            SourceProblem::TooLarge(bytes) => write!(f, "the server sends {bytes} bytes, more than any model; refused"),
+            SourceProblem::TooLarge(bytes) => write!(f, "the server sends {bytes} bytes, more than any file DeepMatte downloads; refused"),
         }
     }
 }
@@ -351,12 +352,25 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// How one source failed.
-enum Fetch {
+/// How one download failed ([`fetch_verified`]).
+#[derive(Debug)]
+pub enum Fetch {
+    /// The source did not give the pinned file.
     Source(SourceProblem),
+    /// The progress callback cancelled; the `.part` is kept for a resume.
     Cancelled,
+    /// Another process holds the `.part` file's lock.
     Busy,
+    /// The local file could not be written.
     Local(std::io::Error),
+}
+
+/// Brings `url` into `part`, resuming what a cut-off download left there (HTTP `Range`), hashing
+/// as it comes: on success `part` holds exactly the bytes whose sha256 is `sha`; a wrong hash
+/// deletes it, a cut-off download keeps it. The model installer and the GPU runtime installer
+/// (`crate::gpu_runtime`) both download through this.
+pub fn fetch_verified(url: &str, sha: &str, part: &Path, progress: &mut dyn DownloadProgress) -> Result<(), Fetch> {
+    fetch(&agent(), url, sha, part, progress)
 }
 
 impl From<std::io::Error> for Fetch {

@@ -15,8 +15,10 @@
 mod backend;
 pub mod budget;
 mod contract;
+pub mod device;
 pub mod download;
 mod error;
+pub mod gpu_runtime;
 pub mod paths;
 mod runtime;
 mod session;
@@ -26,5 +28,5 @@ pub use backend::{Backend, BackendReport};
 pub use contract::{Contract, Dim, TensorInfo, TensorSpec};
 pub use error::InferenceError;
 pub use paths::{user_data_dir, user_masks_dir, user_models_dir, ModelPlace, ModelSearch};
-pub use runtime::{library_path, Runtime, ORT_LIBRARY_FILE};
+pub use runtime::{library_path, GpuRuntimeUse, Runtime, ORT_LIBRARY_FILE};
 pub use session::{model_runs, Model, SessionOptions, Tensor, TensorView};

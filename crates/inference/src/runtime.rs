@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use ort::environment::Environment;
 
-use crate::InferenceError;
+use crate::{gpu_runtime, InferenceError};
 
 /// The library's file name as shipped in the bundle and in the `onnxruntime==1.31.1` wheel of the
 /// platform (each platform's wheel names it its own way).
@@ -29,6 +29,19 @@ pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.1.31.1.dylib";
 pub struct Runtime {
     pub(crate) environment: Arc<Environment>,
     library: PathBuf,
+    gpu: Option<GpuRuntimeUse>,
+}
+
+/// The GPU runtime folder (`deepmatte gpu install`) this process uses, and whether its CUDA
+/// libraries loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GpuRuntimeUse {
+    /// The folder.
+    pub root: PathBuf,
+    /// Where it was found.
+    pub place: gpu_runtime::Place,
+    /// `Err` names the library that did not load (the CUDA provider will then fail, naming it too).
+    pub preload: Result<(), String>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -50,12 +63,31 @@ pub fn library_path(default: &Path) -> PathBuf {
 impl Runtime {
     /// The process's runtime, loading the library at [`library_path`]`(default_library)` the first time.
     /// Once loaded, later calls return the same runtime whatever path they pass.
+    ///
+    /// When a GPU runtime is installed ([`gpu_runtime::find`], searched next to `default_library` and
+    /// in the user's data folder) and `DEEPMATTE_CUDA` is not `0`, its CUDA libraries are preloaded by
+    /// absolute path first and its ONNX Runtime GPU library replaces `default_library` (it runs on the
+    /// CPU too); `DEEPMATTE_ORT_LIB` still wins over both.
     pub fn load(default_library: &Path) -> Result<Runtime, InferenceError> {
         let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(runtime) = slot.as_ref() {
             return Ok(runtime.clone());
         }
-        let library = library_path(default_library);
+        let cuda_off = std::env::var_os("DEEPMATTE_CUDA").is_some_and(|v| v == "0");
+        let gpu = if cuda_off { None } else { gpu_runtime::find(default_library.parent()) };
+        let gpu = gpu.map(|(place, root)| {
+            let preload = gpu_runtime::preload(&root);
+            match &preload {
+                Ok(()) => log::info!("GPU runtime ({place}) {}: CUDA libraries loaded", root.display()),
+                Err(why) => log::warn!("GPU runtime ({place}) {}: {why}", root.display()),
+            }
+            GpuRuntimeUse { root, place, preload }
+        });
+        let default_library = match &gpu {
+            Some(gpu) => gpu.root.join("onnxruntime").join(gpu_runtime::ORT_GPU_LIBRARY),
+            None => default_library.to_path_buf(),
+        };
+        let library = library_path(&default_library);
         let missing = |detail: String| InferenceError::RuntimeMissing { path: library.clone(), detail };
         if !library.is_file() {
             return Err(missing("no such file".into()));
@@ -67,7 +99,7 @@ impl Runtime {
             .build()
             .map_err(|e| missing(e.to_string()))?;
         log::info!("ONNX Runtime loaded from {}", library.display());
-        let runtime = Runtime { environment: Arc::new(environment), library };
+        let runtime = Runtime { environment: Arc::new(environment), library, gpu };
         *slot = Some(runtime.clone());
         Ok(runtime)
     }
@@ -75,5 +107,10 @@ impl Runtime {
     /// The library file this runtime was loaded from.
     pub fn library(&self) -> &Path {
         &self.library
+    }
+
+    /// The GPU runtime in use, if one is installed.
+    pub fn gpu_runtime(&self) -> Option<&GpuRuntimeUse> {
+        self.gpu.as_ref()
     }
 }

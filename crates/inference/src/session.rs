@@ -190,6 +190,11 @@ impl<K: Eq + Hash + Clone + Send + Sync, V: Opened> crate::budget::Pool for Open
 /// renders run none (the plugin exports it as `DeepMatteModelRuns`).
 static MODEL_RUNS: AtomicU64 = AtomicU64::new(0);
 
+/// Counts one run made elsewhere in the crate (device runs).
+pub(crate) fn count_run() {
+    MODEL_RUNS.fetch_add(1, Ordering::Relaxed);
+}
+
 /// How many times any model has run in this process.
 pub fn model_runs() -> u64 {
     MODEL_RUNS.load(Ordering::Relaxed)
@@ -329,7 +334,7 @@ fn open_model(runtime: &Runtime, path: &Path, contract: &Contract, options: &Ses
 fn build_session(runtime: &Runtime, path: &Path, backend: Backend, options: &SessionOptions) -> Result<Session, String> {
     let provider = match backend {
         Backend::TensorRt => {
-            ensure_in_build::<ep::TensorRT>("TensorRT", "TensorRT 10 and ")?;
+            ensure_in_build::<ep::TensorRT>("TensorRT", "TensorRT 10 for CUDA 13 is not on PyPI: install it from NVIDIA")?;
             let cache = options.tensorrt_cache.clone().unwrap_or_else(|| std::env::temp_dir().join("deepmatte-tensorrt"));
             let tensorrt = ep::TensorRT::default()
                 .with_engine_cache(true)
@@ -362,19 +367,22 @@ fn build_session(runtime: &Runtime, path: &Path, backend: Backend, options: &Ses
     })
 }
 
-/// An error naming what to install when the loaded ONNX Runtime was built without provider `E`.
-fn ensure_in_build<E: ExecutionProvider>(name: &str, extra_libraries: &str) -> Result<(), String> {
+/// An error naming what to install when the loaded ONNX Runtime was built without provider `E`
+/// (`note`, when not empty, is added: what else that provider needs).
+fn ensure_in_build<E: ExecutionProvider>(name: &str, note: &str) -> Result<(), String> {
+    let note = if note.is_empty() { String::new() } else { format!("; {note}") };
     match E::is_available() {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!(
-            "not available (the loaded ONNX Runtime is a build without {name}; use the onnxruntime-gpu 1.31.1 \
-             library with {extra_libraries}CUDA 13 (NVIDIA driver r580 or newer) and cuDNN 9 installed)"
+            "not available (the loaded ONNX Runtime is a build without {name}; run `{}` for ONNX Runtime GPU \
+             1.31.1 with CUDA 13 and cuDNN 9 (NVIDIA driver r580 or newer){note})",
+            crate::gpu_runtime::INSTALL_COMMAND
         )),
         Err(e) => Err(format!("not available ({e})")),
     }
 }
 
-fn describe(outlet: &Outlet) -> TensorInfo {
+pub(crate) fn describe(outlet: &Outlet) -> TensorInfo {
     match outlet.dtype() {
         ValueType::Tensor { ty, shape, .. } => {
             TensorInfo { name: outlet.name().to_owned(), dtype: ty.to_string(), shape: shape.to_vec() }

@@ -377,19 +377,41 @@ fn render_tile(effect: &Arc<Effect>, base: &Arc<RenderCtx>, tile: Rect) -> Resul
     Ok(())
 }
 
+/// `kOfxStatGPURenderFailed`: the plugin's CUDA render did not work for this frame.
+const GPU_RENDER_FAILED: i32 = 1002;
+
 /// Renders one frame: the whole pipeline. The output covers the region of definition
-/// (zero outside the render window) in the layout the plugin wrote it.
+/// (zero outside the render window) in the layout the plugin wrote it. A CUDA render that fails
+/// with `kOfxStatGPURenderFailed` is rendered again on CPU images, as the OpenFX GPU render spec
+/// asks of hosts (and Resolve does); the journal says so.
 pub(crate) fn render_frame(
     effect: &Arc<Effect>,
     time: f64,
     options: &RenderOptions,
     sequential: bool,
 ) -> Result<Image, HostError> {
+    match render_frame_on(effect, time, options, sequential, true) {
+        Err(HostError::Render { status, messages }) if status == GPU_RENDER_FAILED && effect.plugin.profile.cuda() => {
+            let why = messages.last().map(|m| m.text.clone()).unwrap_or_default();
+            effect.journal.warn(format!("resolve-cuda: the CUDA render failed ({why}); rendered again on the CPU"));
+            render_frame_on(effect, time, options, sequential, false)
+        }
+        other => other,
+    }
+}
+
+fn render_frame_on(
+    effect: &Arc<Effect>,
+    time: f64,
+    options: &RenderOptions,
+    sequential: bool,
+    allow_cuda: bool,
+) -> Result<Image, HostError> {
     let profile = effect.plugin.profile;
     *lock(&effect.runtime.time) = time;
     let mut ctx = RenderCtx::new(time, options, profile, sequential);
     ctx.pixel_aspect = lock(&effect.runtime.footage).pixel_aspect;
-    if profile.cuda() && effect.prop_str(sys::kOfxImageEffectPropCudaRenderSupported) == "true" {
+    if allow_cuda && profile.cuda() && effect.prop_str(sys::kOfxImageEffectPropCudaRenderSupported) == "true" {
         let host = crate::cuda::host().map_err(|why| HostError::Unsupported(format!("resolve-cuda: {why}")))?;
         ctx.cuda = Some(Arc::new(crate::cuda::CudaFrames::new(host)));
         // CUDA hosts render packed RGBA float.

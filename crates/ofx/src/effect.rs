@@ -111,6 +111,12 @@ pub trait Effect: Sized + Send + Sync + 'static {
     /// then, and only when the Load-time self-test passed (see `cuda.rs`).
     const CUDA: bool = false;
 
+    /// What else the CUDA render needs beyond the Load self-test (Depth Map: ONNX Runtime's CUDA
+    /// provider); `Err` names what is missing, and CUDA render is then not declared.
+    fn cuda_ready() -> std::result::Result<(), String> {
+        Ok(())
+    }
+
     /// [`Effect::render`] with the host's images in device memory, enqueued on `cuda`'s stream
     /// (never through the CPU views: building them panics while device images are out).
     fn render_cuda(&self, _fx: &Instance, _args: &RenderArgs, _cuda: &CudaRender) -> Result<()> {

@@ -207,7 +207,7 @@ fn dispatch<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, in_args
             interactive: in_args.get_int(sys::kOfxImageEffectPropInteractiveRenderStatus, 0).unwrap_or(0) != 0,
         };
         if in_args.get_int(sys::kOfxImageEffectPropCudaEnabled, 0).unwrap_or(0) != 0 {
-            if !E::CUDA || !matches!(crate::cuda::support(), gpu::Probe::Ready { .. }) {
+            if !E::CUDA || !matches!(crate::cuda::support(), gpu::Probe::Ready { .. }) || E::cuda_ready().is_err() {
                 return Err(Error::new(Status::GPU_RENDER_FAILED, "the host asked for a CUDA render this effect did not declare"));
             }
             // Absent unless both sides declared stream support (we always do): then the default stream.
@@ -321,11 +321,14 @@ fn describe<E: Effect>(effect: sys::OfxImageEffectHandle) -> Result<()> {
     fx_props.set_string(sys::kOfxImageEffectPluginRenderThreadSafety, 0, cstr(safety))?;
     if E::CUDA {
         match crate::cuda::support() {
-            gpu::Probe::Ready { .. } => {
-                // OFX 1.5 string properties; a host without CUDA render refuses them, which is fine.
-                let _ = fx_props.set_string(sys::kOfxImageEffectPropCudaRenderSupported, 0, "true");
-                let _ = fx_props.set_string(sys::kOfxImageEffectPropCudaStreamSupported, 0, "true");
-            }
+            gpu::Probe::Ready { .. } => match E::cuda_ready() {
+                Ok(()) => {
+                    // OFX 1.5 string properties; a host without CUDA render refuses them, which is fine.
+                    let _ = fx_props.set_string(sys::kOfxImageEffectPropCudaRenderSupported, 0, "true");
+                    let _ = fx_props.set_string(sys::kOfxImageEffectPropCudaStreamSupported, 0, "true");
+                }
+                Err(why) => log::info!("{}: no CUDA render declared: {why}", info.id.to_string_lossy()),
+            },
             gpu::Probe::Off(why) => log::info!("{}: no CUDA render declared: {why}", info.id.to_string_lossy()),
         }
     }
