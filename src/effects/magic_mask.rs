@@ -13,6 +13,7 @@
 //! - Masks: one 16-bit PNG per frame in `<Store Folder>/<id>` with a manifest; rendering reads
 //!   them and never runs a model. Export Matte writes them as a luma-matte sequence.
 
+mod on_render;
 mod overlay;
 mod prompts;
 mod tracking;
@@ -23,7 +24,7 @@ use self::tracking::{bad_store_id, is_store_id, mask_plane, open_store, store_er
 use imaging::{place_plane, Components, Finesse, MatteLevels, MatteOutput, Plane};
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
-    Error, Instance, MessageKind, Overlay, OverlayEvent, ParamDef, RenderArgs, Result, Shape, ThreadSafety,
+    Error, Host, Instance, MessageKind, Overlay, OverlayEvent, ParamDef, RenderArgs, Result, Shape, ThreadSafety,
 };
 use segment::{retrack_plan, Direction, StoreError};
 use inference::budget::Lru;
@@ -44,6 +45,14 @@ impl Drop for MagicMask {
 }
 
 const SOURCE: &str = "Source";
+
+const PROMPTS_TEXT_HINT: &str = "The prompts, one per line or separated by ';': '<frame> + <x> <y>' (object), '<frame> - <x> <y>' (not the object), \
+'<frame> box <x1> <y1> <x2> <y2>'; pixels at full resolution, y up from the bottom row. Clicks and the buttons write it; in hosts without them, type it.";
+const TRACK_ON_RENDER_HINT: &str = "Track while rendering: a frame not tracked yet is tracked from the nearest prompted frame (or from the frame \
+before, in a sequential render), and every frame passed is stored. On by default in hosts without push buttons (Shotcut, Kdenlive); \
+elsewhere off, so playback never starts the model unasked.";
+const STORE_ID_HINT: &str = "This node's sub-folder in Store Folder (mm- and 16 hex digits), made on the first click. \
+Left empty with Track on Render, it is named from the prompts: give two nodes with the same prompts their own id (any mm- and 16 hex digits).";
 const OUTPUT: &str = "Output";
 
 /// The `quality` control.
@@ -176,7 +185,8 @@ impl Effect for MagicMask {
         d.param(ParamDef::push_button("remove_point", "Remove Point", "Remove the prompt nearest to Point on this frame.").parent("prompts_group"))?;
         d.param(ParamDef::push_button("clear_prompts", "Clear", "Remove every prompt and every stored mask.").parent("prompts_group"))?;
         d.param(ParamDef::label_text("prompt_list", "Prompts", "Every prompt with the frame it is on.").parent("prompts_group"))?;
-        d.param(ParamDef::string("prompts", "Saved Prompts", "The prompts as saved in the project.", "").secret().animates(false))?;
+        // Visible (not secret): hosts without buttons or an overlay (MLT) set the prompts here.
+        d.param(ParamDef::string("prompts", "Prompts Text", PROMPTS_TEXT_HINT, "").animates(false).parent("prompts_group"))?;
 
         d.param(ParamDef::group("tracking", "Tracking", "Follow the object through the clip.", true))?;
         d.param(ParamDef::push_button("track_forward", "Track Forward", "Track from this frame to the end of the clip.").parent("tracking"))?;
@@ -185,11 +195,12 @@ impl Effect for MagicMask {
         d.param(ParamDef::push_button("track_frame", "Track This Frame", "Segment this frame only (from its prompts, or tracked up to it).").parent("tracking"))?;
         d.param(ParamDef::choice("quality", "Quality", "Faster skips Smart Refine.", Quality::Better).parent("tracking"))?;
         d.param(ParamDef::choice("mode", "Mode", "Prompts (SAM 2 tracking) or Auto Subject (salient object).", Mode::Prompts).parent("tracking"))?;
+        d.param(ParamDef::boolean("track_on_render", "Track on Render", TRACK_ON_RENDER_HINT, !Host::current().has_push_buttons()).animates(false).parent("tracking"))?;
         d.param(ParamDef::label_text("status", "Status", "What was tracked and what runs the model.").parent("tracking"))?;
 
         d.param(ParamDef::group("store", "Mask Store", "Where tracked masks are kept.", false))?;
         d.param(ParamDef::folder("store_folder", "Store Folder", "Folder for tracked masks (empty = the masks folder in your DeepMatte data folder). Point another machine at the same folder to reuse them.").parent("store"))?;
-        d.param(ParamDef::string("store_id", "Store Id", "This instance's sub-folder in the store.", "").secret().animates(false))?;
+        d.param(ParamDef::string("store_id", "Store Id", STORE_ID_HINT, "").animates(false).parent("store"))?;
         d.param(ParamDef::folder("export_folder", "Export Folder", "Folder Export Matte writes into.").parent("store"))?;
         d.param(ParamDef::string("export_template", "Export Template", "File names: {clip}, {frame} or {frame:04}.", "{clip}_matte.{frame:04}.png").animates(false).parent("store"))?;
         d.param(ParamDef::push_button("export_matte", "Export Matte", "Write every tracked frame as a 16-bit PNG luma matte.").parent("store"))?;
@@ -238,7 +249,14 @@ impl Effect for MagicMask {
         let basis = match look.mode {
             Mode::Prompts => {
                 let p = fx.params();
-                let id = p.string("store_id")?;
+                let prompts = Prompts::parse(&p.string("prompts")?);
+                let track_on_render = p.boolean("track_on_render", args.time)?;
+                let mut id = p.string("store_id")?;
+                if id.is_empty() && track_on_render && !prompts.0.is_empty() {
+                    // A render cannot save a new id (and MLT keeps no instance): the store is named
+                    // from the prompts, the same in every process.
+                    id = format!("mm-{}", tracking::prompts_hash(&prompts));
+                }
                 if !id.is_empty() && !is_store_id(&id) {
                     // Never a folder: a project file is untrusted input.
                     fx.persistent_message(MessageKind::Error, &bad_store_id(&id).message);
@@ -249,7 +267,13 @@ impl Effect for MagicMask {
                 let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string("store_folder")?)?.join(&id)) };
                 // Smart Refine reads the source, so its pixels are part of what the matte is made from.
                 let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
-                let prompts = tracking::prompts_hash(&Prompts::parse(&p.string("prompts")?));
+                if let (Some(folder), true) = (&folder, track_on_render) {
+                    let clip = fx.required_clip(SOURCE)?;
+                    let model_folder = p.string("model_folder")?;
+                    let request = on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), model_folder: &model_folder };
+                    on_render::ensure(&request)?;
+                }
+                let prompts = tracking::prompts_hash(&prompts);
                 if let Some(folder) = &folder {
                     tracking::note_use(folder, self.owner, &prompts);
                 }
