@@ -242,74 +242,86 @@ impl Effect for MagicMask {
             imaging::copy(&mut output.view_mut(), args.window, Some(&view));
             return Ok(());
         }
-        let frame = frame_of(args.time);
-        // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
-        let scale = source.render_scale().0 as f32;
-        let (width, height) = (bounds.width(), bounds.height());
-        let basis = match look.mode {
-            Mode::Prompts => {
-                let p = fx.params();
-                let prompts = Prompts::parse(&p.string("prompts")?);
-                let track_on_render = p.boolean("track_on_render", args.time)?;
-                let mut id = p.string("store_id")?;
-                if id.is_empty() && track_on_render && !prompts.0.is_empty() {
-                    // A render cannot save a new id (and MLT keeps no instance): the store is named
-                    // from the prompts, the same in every process.
-                    id = format!("mm-{}", tracking::prompts_hash(&prompts));
+        // Everything that can fail for want of a model or a store; under MLT (no message area) a
+        // failure is drawn in the picture instead of showing the source unmarked.
+        let result = (|| -> Result<()> {
+            let frame = frame_of(args.time);
+            // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
+            let scale = source.render_scale().0 as f32;
+            let (width, height) = (bounds.width(), bounds.height());
+            let basis = match look.mode {
+                Mode::Prompts => {
+                    let p = fx.params();
+                    let prompts = Prompts::parse(&p.string("prompts")?);
+                    let track_on_render = p.boolean("track_on_render", args.time)?;
+                    let mut id = p.string("store_id")?;
+                    if id.is_empty() && track_on_render && !prompts.0.is_empty() {
+                        // A render cannot save a new id (and MLT keeps no instance): the store is named
+                        // from the prompts, the same in every process.
+                        id = format!("mm-{}", tracking::prompts_hash(&prompts));
+                    }
+                    if !id.is_empty() && !is_store_id(&id) {
+                        // Never a folder: a project file is untrusted input.
+                        fx.persistent_message(MessageKind::Error, &bad_store_id(&id).message);
+                        let empty = Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()))?;
+                        place_plane(&mut output.view_mut(), args.window, Some(&view), &empty, bounds, look.view);
+                        return Ok(());
+                    }
+                    let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string("store_folder")?)?.join(&id)) };
+                    // Smart Refine reads the source, so its pixels are part of what the matte is made from.
+                    let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
+                    if let (Some(folder), true) = (&folder, track_on_render) {
+                        let clip = fx.required_clip(SOURCE)?;
+                        let model_folder = p.string("model_folder")?;
+                        let request = on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), model_folder: &model_folder };
+                        on_render::ensure(&request)?;
+                    }
+                    let prompts = tracking::prompts_hash(&prompts);
+                    if let Some(folder) = &folder {
+                        tracking::note_use(folder, self.owner, &prompts);
+                    }
+                    Basis::Stored { stamp: folder.as_deref().and_then(segment::MaskStore::stamp), folder, frame, source, prompts }
                 }
-                if !id.is_empty() && !is_store_id(&id) {
-                    // Never a folder: a project file is untrusted input.
-                    fx.persistent_message(MessageKind::Error, &bad_store_id(&id).message);
-                    let empty = Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()))?;
-                    place_plane(&mut output.view_mut(), args.window, Some(&view), &empty, bounds, look.view);
-                    return Ok(());
+                Mode::AutoSubject => {
+                    let model = tracking::saliency_model(&fx.params().string("model_folder")?)?;
+                    let saliency = saliency(&model, &view)?;
+                    let click = auto_subject_click(fx, frame, &PixelGrid::of(&source))?;
+                    Basis::Saliency { saliency: Arc::as_ptr(&saliency) as usize, click, keep: KeepAlive(saliency) }
                 }
-                let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string("store_folder")?)?.join(&id)) };
-                // Smart Refine reads the source, so its pixels are part of what the matte is made from.
-                let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
-                if let (Some(folder), true) = (&folder, track_on_render) {
-                    let clip = fx.required_clip(SOURCE)?;
-                    let model_folder = p.string("model_folder")?;
-                    let request = on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), model_folder: &model_folder };
-                    on_render::ensure(&request)?;
-                }
-                let prompts = tracking::prompts_hash(&prompts);
-                if let Some(folder) = &folder {
-                    tracking::note_use(folder, self.owner, &prompts);
-                }
-                Basis::Stored { stamp: folder.as_deref().and_then(segment::MaskStore::stamp), folder, frame, source, prompts }
-            }
-            Mode::AutoSubject => {
-                let model = tracking::saliency_model(&fx.params().string("model_folder")?)?;
-                let saliency = saliency(&model, &view)?;
-                let click = auto_subject_click(fx, frame, &PixelGrid::of(&source))?;
-                Basis::Saliency { saliency: Arc::as_ptr(&saliency) as usize, click, keep: KeepAlive(saliency) }
-            }
-        };
-        // Every tile of a frame wants the same finished matte: the first makes it (reading the store
-        // or the saliency once), the others only place their own rows.
-        let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
-        let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
-            let (mut plane, problem, stale) = match &key.basis {
-                Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts)?,
-                Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None, false),
             };
-            look.finesse.apply(&mut plane, &view, scale);
-            let levels = look.levels.prepared();
-            plane.map(|m| levels.apply(m));
-            Ok::<_, Error>(Finished { plane, problem, stale })
-        })?;
-        match &finished.problem {
-            None => fx.clear_persistent_message(),
-            Some((kind, text)) => fx.persistent_message(*kind, text),
+            // Every tile of a frame wants the same finished matte: the first makes it (reading the store
+            // or the saliency once), the others only place their own rows.
+            let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
+            let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
+                let (mut plane, problem, stale) = match &key.basis {
+                    Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts)?,
+                    Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None, false),
+                };
+                look.finesse.apply(&mut plane, &view, scale);
+                let levels = look.levels.prepared();
+                plane.map(|m| levels.apply(m));
+                Ok::<_, Error>(Finished { plane, problem, stale })
+            })?;
+            match &finished.problem {
+                None => fx.clear_persistent_message(),
+                Some((kind, text)) => fx.persistent_message(*kind, text),
+            }
+            let plane = &finished.plane;
+            let mode = match look.view {
+                MatteOutput::Tint if finished.stale => MatteOutput::TintStale,
+                view => view,
+            };
+            place_plane(&mut output.view_mut(), args.window, Some(&view), plane, bounds, mode);
+            Ok(())
+        })();
+        match result {
+            Err(e) if !Host::current().shows_messages() => {
+                log::error!("Magic Mask: {} (output marked with red stripes: this host shows no messages)", e.message);
+                imaging::failure_stripes(&mut output.view_mut(), args.window, Some(&view));
+                Ok(())
+            }
+            other => other,
         }
-        let plane = &finished.plane;
-        let mode = match look.view {
-            MatteOutput::Tint if finished.stale => MatteOutput::TintStale,
-            view => view,
-        };
-        place_plane(&mut output.view_mut(), args.window, Some(&view), plane, bounds, mode);
-        Ok(())
     }
 
     fn changed(&self, fx: &Instance, param: &str, reason: ChangeReason, time: f64) -> Result<()> {
