@@ -143,3 +143,48 @@ fn a_render_in_resolve_never_tracks_unasked() {
     assert!(iou(&binary(&out), &scene.truth(5)) >= 0.9);
     assert_eq!(stored_masks(store.path()).len(), 6, "frames 0–5 passed, all stored");
 }
+
+fn cli() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let cli = target.join("release/deepmatte");
+    assert!(cli.is_file(), "no {}: run `cargo xtask test` (it builds the CLI)", cli.display());
+    cli
+}
+
+#[test]
+fn a_farm_render_from_the_cli_tracks_from_the_prompted_frame_to_its_range() {
+    let _turn = serial();
+    let scene = Scene::new(10);
+    let (prompts, want, _) = by_buttons(&scene);
+    let input = tempfile::tempdir().unwrap();
+    for f in 0..10 {
+        host_image(&scene, f).save(&input.path().join(format!("{f:04}.png"))).unwrap();
+    }
+    let (out, store) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // A farm node's share: frames 6–9, the click on frame 0.
+    let result = std::process::Command::new(cli())
+        .args(["render", "--effect", "magic-mask", "--bundle"])
+        .arg(common::bundle_path())
+        .arg("--input")
+        .arg(input.path().join("%04d.png"))
+        .arg("--output")
+        .arg(out.path().join("%04d.png"))
+        .args(["--frames", "6-9", "--set", &format!("prompts={}", prompts.trim().replace('\n', ";")), "--set", "track_on_render=true"])
+        .args(["--set", &format!("model_folder={}", cache_models().display()), "--set", &format!("store_folder={}", store.path().display()), "--set", "view=matte"])
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{}\n{}", String::from_utf8_lossy(&result.stdout), String::from_utf8_lossy(&result.stderr));
+    for f in 6..10 {
+        let matte = Image::load(&out.path().join(format!("{f:04}.png"))).unwrap();
+        let score = iou(&binary(&matte), &scene.truth(f));
+        assert!(score >= 0.9, "frame {f}: IoU {score:.3}");
+    }
+    let got = stored_masks(store.path());
+    assert_eq!(got.keys().copied().collect::<Vec<_>>(), (0..10).collect::<Vec<_>>(), "frames 0–5 on the way are stored too");
+    for (f, mask) in &got {
+        let worst = mask.iter().zip(&want[f]).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
+        assert!(worst <= 2, "frame {f}: {worst}/65535 from Track Forward's mask");
+    }
+}
