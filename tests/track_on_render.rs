@@ -5,6 +5,7 @@
 mod common;
 
 use common::{cache_models, load, model_runs};
+use deepmatte_ofx::effects::magic_mask_controls as mm;
 use ofx_host::{BitDepth, ClipSource, Components, Context, HostProfile, Image, Instance, ParamValue, Rect, RenderOptions};
 use segment::synthetic::{iou, Scene};
 use std::collections::BTreeMap;
@@ -35,10 +36,10 @@ fn binary(out: &Image) -> Vec<bool> {
 
 fn instance(profile: HostProfile, scene: &Scene, store: &Path) -> Instance {
     let mut fx = load(profile).create_instance(ID, Context::Filter).unwrap();
-    fx.set_param_text("model_folder", cache_models().to_str().unwrap()).unwrap();
-    fx.set_param_text("store_folder", store.to_str().unwrap()).unwrap();
+    fx.set_param_text(mm::MODEL_FOLDER.name, cache_models().to_str().unwrap()).unwrap();
+    fx.set_param_text(mm::STORE_FOLDER.name, store.to_str().unwrap()).unwrap();
     // By label: MLT matches choices by their label only.
-    fx.set_param_text("view", "Matte").unwrap();
+    fx.set_param_text(mm::VIEW.name, "Matte").unwrap();
     let frames: BTreeMap<i32, Image> = (0..scene.frames).map(|f| (f, host_image(scene, f))).collect();
     fx.set_input("Source", ClipSource::Frames(frames));
     fx.set_frame_range(0.0, f64::from(scene.frames - 1));
@@ -67,11 +68,11 @@ fn by_buttons(scene: &Scene) -> (String, BTreeMap<i32, Vec<u16>>, u64) {
     let mut fx = instance(HostProfile::Generic, scene, store.path());
     let before = model_runs();
     let (x, y, _) = scene.object(0);
-    fx.set_param("point", ParamValue::Double2D(f64::from(x), scene.height as f64 - f64::from(y))).unwrap();
-    fx.press("add_positive", 0.0).unwrap();
-    fx.press("track_forward", 0.0).unwrap();
+    fx.set_param(mm::POINT.name, ParamValue::Double2D(f64::from(x), scene.height as f64 - f64::from(y))).unwrap();
+    fx.press(mm::ADD_POSITIVE.name, 0.0).unwrap();
+    fx.press(mm::TRACK_FORWARD.name, 0.0).unwrap();
     let runs = model_runs() - before;
-    (text(&fx, "prompts"), stored_masks(store.path()), runs)
+    (text(&fx, mm::PROMPTS.name), stored_masks(store.path()), runs)
 }
 
 #[test]
@@ -83,10 +84,10 @@ fn a_sequential_mlt_render_with_typed_prompts_stores_the_masks_track_forward_sto
 
     let store = tempfile::tempdir().unwrap();
     let mut fx = instance(HostProfile::Mlt, &scene, store.path());
-    assert_eq!(fx.param_value("track_on_render", 0.0).unwrap(), ParamValue::Bool(true), "on by default where there are no buttons");
+    assert_eq!(fx.param_value(mm::TRACK_ON_RENDER.name, 0.0).unwrap(), ParamValue::Bool(true), "on by default where there are no buttons");
     // Typed as a Shotcut user (or a melt property) would: one line.
     let typed = prompts.trim().replace('\n', "; ");
-    fx.set_param_text("prompts", &typed).unwrap();
+    fx.set_param_text(mm::PROMPTS.name, &typed).unwrap();
     let before = model_runs();
     let mut ious = Vec::new();
     fx.render_sequence(0, 59, &RenderOptions::default(), |f, out| {
@@ -127,8 +128,8 @@ fn a_render_in_resolve_never_tracks_unasked() {
     let (prompts, _, _) = by_buttons(&scene);
     let store = tempfile::tempdir().unwrap();
     let mut fx = instance(HostProfile::Resolve, &scene, store.path());
-    assert_eq!(fx.param_value("track_on_render", 0.0).unwrap(), ParamValue::Bool(false), "off where buttons exist");
-    fx.set_param_text("prompts", &prompts).unwrap();
+    assert_eq!(fx.param_value(mm::TRACK_ON_RENDER.name, 0.0).unwrap(), ParamValue::Bool(false), "off where buttons exist");
+    fx.set_param_text(mm::PROMPTS.name, &prompts).unwrap();
     let before = model_runs();
     for f in [0, 5] {
         let out = fx.render(f64::from(f), &RenderOptions::default()).unwrap();
@@ -138,7 +139,7 @@ fn a_render_in_resolve_never_tracks_unasked() {
     assert_eq!(std::fs::read_dir(store.path()).unwrap().count(), 0, "nothing stored");
 
     // Switched on, the same render tracks (here from the prompted frame 0 to frame 5).
-    fx.set_param_text("track_on_render", "true").unwrap();
+    fx.set_param_text(mm::TRACK_ON_RENDER.name, "true").unwrap();
     let out = fx.render(5.0, &RenderOptions::default()).unwrap();
     assert!(iou(&binary(&out), &scene.truth(5)) >= 0.9);
     assert_eq!(stored_masks(store.path()).len(), 6, "frames 0–5 passed, all stored");
@@ -171,8 +172,10 @@ fn a_farm_render_from_the_cli_tracks_from_the_prompted_frame_to_its_range() {
         .arg(input.path().join("%04d.png"))
         .arg("--output")
         .arg(out.path().join("%04d.png"))
-        .args(["--frames", "6-9", "--set", &format!("prompts={}", prompts.trim().replace('\n', ";")), "--set", "track_on_render=true"])
-        .args(["--set", &format!("model_folder={}", cache_models().display()), "--set", &format!("store_folder={}", store.path().display()), "--set", "view=matte"])
+        .args(["--frames", "6-9", "--set", &format!("{}={}", mm::PROMPTS.name, prompts.trim().replace('\n', ";"))])
+        .args(["--set", &format!("{}=true", mm::TRACK_ON_RENDER.name), "--set", &format!("{}=matte", mm::VIEW.name)])
+        .args(["--set", &format!("{}={}", mm::MODEL_FOLDER.name, cache_models().display())])
+        .args(["--set", &format!("{}={}", mm::STORE_FOLDER.name, store.path().display())])
         .output()
         .unwrap();
     assert!(result.status.success(), "{}\n{}", String::from_utf8_lossy(&result.stdout), String::from_utf8_lossy(&result.stderr));
