@@ -7,6 +7,8 @@ fn main() {
     cc::Build::new()
         .file("csrc/param_varargs.c")
         .warnings(true)
-        .flag_if_supported("-std=c99")
+        // Every compiler that builds it (gcc, clang, zig cc, mingw-w64) takes -std=c99; a probe
+        // (`flag_if_supported`) fails under cargo-zigbuild's glibc-suffixed target triple.
+        .flag("-std=c99")
         .compile("ofxhost_varargs");
 }

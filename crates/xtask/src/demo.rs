@@ -6,7 +6,7 @@
 //! otherwise the demo says so and runs them on the project's stand-in models, which show the
 //! pipeline but are not real depth or segmentation networks.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Result;
@@ -96,44 +96,70 @@ pub fn run() -> Result<()> {
 
 /// Where the demo's models come from, and how to describe them.
 struct DemoModels {
-    folder: std::path::PathBuf,
+    folder: PathBuf,
     depth: &'static str,
     segment: &'static str,
 }
 
-/// The installed models when there are any (`DEEPMATTE_MODELS`, else the bundle's models
-/// folder), else the stand-ins `cargo xtask setup` generated, with a loud note.
+/// The folders installed models are found in, in the plugin's search order after Model Folder:
+/// `DEEPMATTE_MODELS`, the per-user models folder (`cargo xtask models` installs there; Linux's
+/// rule of `inference::user_models_dir`), the bundle's own.
+fn installed_model_folders(bundle: &Path) -> Vec<PathBuf> {
+    let user = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+        .map(|data| data.join("DeepMatte/models"));
+    std::env::var_os("DEEPMATTE_MODELS").map(PathBuf::from).into_iter().chain(user).chain([bundle.join("Contents/Resources/models")]).collect()
+}
+
+/// A model folder for the demo: per model, the installed one where one is found (first match in
+/// the plugin's order), else the stand-in `cargo xtask setup` generated, with a loud note.
 fn model_folder(bundle: &Path) -> DemoModels {
-    let installed = std::env::var_os("DEEPMATTE_MODELS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| bundle.join("Contents/Resources/models"));
-    let has = |file: &str| installed.join(file).is_file();
-    if has("depth_anything_v2_small.onnx") && has("sam2_image_encoder.onnx") {
-        return DemoModels { folder: installed, depth: "Depth Anything V2 Small", segment: "SAM 2.1" };
-    }
-    println!("demo: the real models are not installed in {}.", installed.display());
-    println!("      Install Depth Anything V2 Small with `cargo xtask models` (needs internet) and export SAM 2.1");
-    println!("      with models/sam2/export_sam2.py; until then Depth Map and Magic Mask run on the project's");
-    println!("      STAND-IN models, which exercise the whole pipeline but are not real networks.");
+    let installed = installed_model_folders(bundle);
+    let find = |file: &str| installed.iter().map(|dir| dir.join(file)).find(|path| path.is_file());
     let standins = util::root().join(".cache/models");
-    let folder = util::target_dir().join("demo/standin-models");
+    let folder = util::target_dir().join("demo/models");
+    let _ = std::fs::remove_dir_all(&folder);
     let _ = std::fs::create_dir_all(&folder);
-    let links = [
-        ("depth_standin_exact.onnx", "depth_anything_v2_small.onnx"),
-        ("sam2_image_encoder.onnx", "sam2_image_encoder.onnx"),
-        ("sam2_mask_decoder.onnx", "sam2_mask_decoder.onnx"),
-        ("sam2_memory_encoder.onnx", "sam2_memory_encoder.onnx"),
-        ("sam2_memory_attention.onnx", "sam2_memory_attention.onnx"),
-        ("u2netp.onnx", "u2netp.onnx"),
-    ];
-    for (from, to) in links {
-        let _ = std::fs::copy(standins.join(from), folder.join(to));
+    // Each file the effects load, and the stand-in that takes its place when it is not installed.
+    let place = |file: &str, standin: &str| -> bool {
+        let (from, real) = match find(file) {
+            Some(path) => (path, true),
+            None => (standins.join(standin), false),
+        };
+        let _ = std::fs::copy(from, folder.join(file));
+        real
+    };
+    let real_depth = place("depth_anything_v2_small.onnx", "depth_standin_exact.onnx");
+    let sam_parts = ["sam2_image_encoder.onnx", "sam2_mask_decoder.onnx", "sam2_memory_encoder.onnx", "sam2_memory_attention.onnx"];
+    let real_sam = sam_parts.iter().all(|part| find(part).is_some());
+    for part in sam_parts {
+        // All four parts come from one place: an installed set is used whole or not at all.
+        let from = if real_sam { find(part) } else { None };
+        let _ = std::fs::copy(from.unwrap_or_else(|| standins.join(part)), folder.join(part));
     }
-    DemoModels { folder, depth: "stand-in model, not a real depth estimate", segment: "SAM 2 stand-ins" }
+    place("u2netp.onnx", "u2netp.onnx");
+    let shown: Vec<String> = installed.iter().map(|dir| dir.display().to_string()).collect();
+    if !real_depth {
+        println!("demo: Depth Anything V2 Small is not installed (looked in {}).", shown.join(", "));
+        println!("      Install it with `cargo xtask models` (needs internet); until then Depth Map runs on the project's");
+        println!("      STAND-IN model, which exercises the whole pipeline but is not a real depth network.");
+    }
+    if !real_sam {
+        println!("demo: SAM 2.1 is not installed (looked in {}).", shown.join(", "));
+        println!("      Export it with models/sam2/export_sam2.py; until then Magic Mask runs on the project's");
+        println!("      STAND-IN models, which exercise the whole pipeline but are not real networks.");
+    }
+    DemoModels {
+        folder,
+        depth: if real_depth { "Depth Anything V2 Small" } else { "stand-in model, not a real depth estimate" },
+        segment: if real_sam { "SAM 2.1" } else { "SAM 2 stand-ins" },
+    }
 }
 
 /// An empty folder at `path` (the demo's mask store starts fresh every run).
-fn tempfile_dir(path: &Path) -> Result<std::path::PathBuf> {
+fn tempfile_dir(path: &Path) -> Result<PathBuf> {
     if path.exists() {
         std::fs::remove_dir_all(path)?;
     }
