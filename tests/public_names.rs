@@ -86,3 +86,25 @@ fn every_folder_control_is_a_directory_path() {
     assert!(folders.contains(&"depth-map.model_folder".to_string()), "{folders:?}");
     assert!(folders.contains(&"magic-mask.store_folder".to_string()), "{folders:?}");
 }
+
+/// Magic Mask's script names, in describe order (projects and scripts hold them).
+const MAGIC_MASK_NAMES: &[&str] = &[
+    "prompts_group", "point", "add_positive", "add_negative", "remove_point", "clear_prompts", "prompt_list", "prompts",
+    "tracking", "track_forward", "track_backward", "track_both", "track_frame", "quality", "mode", "track_on_render", "status",
+    "store", "store_folder", "store_id", "export_folder", "export_template", "export_matte", "model_folder",
+    "finesse", "black_clip", "white_clip", "expand_contract", "blur", "smart_refine", "invert", "view",
+];
+
+#[test]
+fn magic_mask_declares_each_control_once_and_describes_exactly_those() {
+    use deepmatte_ofx::effects::magic_mask_controls as mm;
+    let bundle = load(HostProfile::Generic);
+    let description = bundle.describe("magic-mask", Context::Filter).unwrap();
+    let described: Vec<(String, String, String)> =
+        description.params.iter().map(|p| (p.name.clone(), p.label.clone(), p.hint.clone())).collect();
+    let declared: Vec<(String, String, String)> =
+        mm::ALL.iter().map(|c| (c.name.to_string(), c.label.to_string(), c.hint.to_string())).collect();
+    assert_eq!(described, declared, "describe makes every control from its one declaration");
+    let names: Vec<&str> = mm::ALL.iter().map(|c| c.name).collect();
+    assert_eq!(names, MAGIC_MASK_NAMES, "script names are public: never rename one");
+}

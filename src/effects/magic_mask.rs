@@ -13,17 +13,20 @@
 //! - Masks: one 16-bit PNG per frame in `<Store Folder>/<id>` with a manifest; rendering reads
 //!   them and never runs a model. Export Matte writes them as a luma-matte sequence.
 
+pub mod controls;
+mod on_render;
 mod overlay;
 mod prompts;
 mod tracking;
 
+use self::controls as c;
 use self::overlay::{Edit, ViewerState};
 use self::prompts::{Prompt, PromptShape, Prompts};
 use self::tracking::{bad_store_id, is_store_id, mask_plane, open_store, store_error, PixelGrid, TrackJob};
 use imaging::{place_plane, Components, Finesse, MatteLevels, MatteOutput, Plane};
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
-    Error, Instance, MessageKind, Overlay, OverlayEvent, ParamDef, RenderArgs, Result, Shape, ThreadSafety,
+    Error, Host, Instance, MessageKind, Overlay, OverlayEvent, RenderArgs, Result, Shape, ThreadSafety,
 };
 use segment::{retrack_plan, Direction, StoreError};
 use inference::budget::Lru;
@@ -44,6 +47,7 @@ impl Drop for MagicMask {
 }
 
 const SOURCE: &str = "Source";
+
 const OUTPUT: &str = "Output";
 
 /// The `quality` control.
@@ -125,23 +129,23 @@ impl Look {
 
     fn read(fx: &Instance, time: f64) -> Result<Look> {
         let p = fx.params();
-        let quality = p.choice("quality", time)?;
+        let quality = p.choice(c::QUALITY.name, time)?;
         Ok(Look {
             quality,
-            mode: p.choice("mode", time)?,
+            mode: p.choice(c::MODE.name, time)?,
             levels: MatteLevels {
-                black: p.double("black_clip", time)? as f32,
-                white: p.double("white_clip", time)? as f32,
+                black: p.double(c::BLACK_CLIP.name, time)? as f32,
+                white: p.double(c::WHITE_CLIP.name, time)? as f32,
                 gamma: 1.0,
-                invert: p.boolean("invert", time)?,
+                invert: p.boolean(c::INVERT.name, time)?,
             },
             finesse: Finesse {
-                expand_contract: p.double("expand_contract", time)? as f32,
-                blur: p.double("blur", time)? as f32,
+                expand_contract: p.double(c::EXPAND_CONTRACT.name, time)? as f32,
+                blur: p.double(c::BLUR.name, time)? as f32,
                 // Smart Refine is the one costly pass: Better quality only.
-                edge_radius: if quality == Quality::Better { p.double("smart_refine", time)? as f32 } else { 0.0 },
+                edge_radius: if quality == Quality::Better { p.double(c::SMART_REFINE.name, time)? as f32 } else { 0.0 },
             },
-            view: p.choice::<View>("view", time)?.0,
+            view: p.choice::<View>(c::VIEW.name, time)?.0,
         })
     }
 }
@@ -169,45 +173,43 @@ impl Effect for MagicMask {
         d.clip(ClipDef::new(SOURCE, &[Components::Rgba, Components::Rgb]).temporal())?;
         d.clip(ClipDef::new(OUTPUT, &[Components::Rgba]))?;
 
-        d.param(ParamDef::group("prompts_group", "Prompts", "What to select.", true))?;
-        d.param(ParamDef::position("point", "Point", "A position in the frame (pixels), for the buttons below.", (0.0, 0.0)).animates(false).parent("prompts_group"))?;
-        d.param(ParamDef::push_button("add_positive", "Add Positive", "Mark Point as part of the object on this frame.").parent("prompts_group"))?;
-        d.param(ParamDef::push_button("add_negative", "Add Negative", "Mark Point as not part of the object on this frame.").parent("prompts_group"))?;
-        d.param(ParamDef::push_button("remove_point", "Remove Point", "Remove the prompt nearest to Point on this frame.").parent("prompts_group"))?;
-        d.param(ParamDef::push_button("clear_prompts", "Clear", "Remove every prompt and every stored mask.").parent("prompts_group"))?;
-        d.param(ParamDef::label_text("prompt_list", "Prompts", "Every prompt with the frame it is on.").parent("prompts_group"))?;
-        d.param(ParamDef::string("prompts", "Saved Prompts", "The prompts as saved in the project.", "").secret().animates(false))?;
+        d.param(c::PROMPTS_GROUP.group(true))?;
+        d.param(c::POINT.position((0.0, 0.0)).animates(false).parent(c::PROMPTS_GROUP.name))?;
+        d.param(c::ADD_POSITIVE.push_button().parent(c::PROMPTS_GROUP.name))?;
+        d.param(c::ADD_NEGATIVE.push_button().parent(c::PROMPTS_GROUP.name))?;
+        d.param(c::REMOVE_POINT.push_button().parent(c::PROMPTS_GROUP.name))?;
+        d.param(c::CLEAR_PROMPTS.push_button().parent(c::PROMPTS_GROUP.name))?;
+        d.param(c::PROMPT_LIST.label_text().parent(c::PROMPTS_GROUP.name))?;
+        // Visible (not secret): hosts without buttons or an overlay (MLT) set the prompts here.
+        d.param(c::PROMPTS.string("").animates(false).parent(c::PROMPTS_GROUP.name))?;
 
-        d.param(ParamDef::group("tracking", "Tracking", "Follow the object through the clip.", true))?;
-        d.param(ParamDef::push_button("track_forward", "Track Forward", "Track from this frame to the end of the clip.").parent("tracking"))?;
-        d.param(ParamDef::push_button("track_backward", "Track Backward", "Track from this frame to the start of the clip.").parent("tracking"))?;
-        d.param(ParamDef::push_button("track_both", "Track Both", "Track from this frame to both ends of the clip.").parent("tracking"))?;
-        d.param(ParamDef::push_button("track_frame", "Track This Frame", "Segment this frame only (from its prompts, or tracked up to it).").parent("tracking"))?;
-        d.param(ParamDef::choice("quality", "Quality", "Faster skips Smart Refine.", Quality::Better).parent("tracking"))?;
-        d.param(ParamDef::choice("mode", "Mode", "Prompts (SAM 2 tracking) or Auto Subject (salient object).", Mode::Prompts).parent("tracking"))?;
-        d.param(ParamDef::label_text("status", "Status", "What was tracked and what runs the model.").parent("tracking"))?;
+        d.param(c::TRACKING.group(true))?;
+        d.param(c::TRACK_FORWARD.push_button().parent(c::TRACKING.name))?;
+        d.param(c::TRACK_BACKWARD.push_button().parent(c::TRACKING.name))?;
+        d.param(c::TRACK_BOTH.push_button().parent(c::TRACKING.name))?;
+        d.param(c::TRACK_FRAME.push_button().parent(c::TRACKING.name))?;
+        d.param(c::QUALITY.choice(Quality::Better).parent(c::TRACKING.name))?;
+        d.param(c::MODE.choice(Mode::Prompts).parent(c::TRACKING.name))?;
+        d.param(c::TRACK_ON_RENDER.boolean(!Host::current().has_push_buttons()).animates(false).parent(c::TRACKING.name))?;
+        d.param(c::STATUS.label_text().parent(c::TRACKING.name))?;
 
-        d.param(ParamDef::group("store", "Mask Store", "Where tracked masks are kept.", false))?;
-        d.param(ParamDef::folder("store_folder", "Store Folder", "Folder for tracked masks (empty = the masks folder in your DeepMatte data folder). Point another machine at the same folder to reuse them.").parent("store"))?;
-        d.param(ParamDef::string("store_id", "Store Id", "This instance's sub-folder in the store.", "").secret().animates(false))?;
-        d.param(ParamDef::folder("export_folder", "Export Folder", "Folder Export Matte writes into.").parent("store"))?;
-        d.param(ParamDef::string("export_template", "Export Template", "File names: {clip}, {frame} or {frame:04}.", "{clip}_matte.{frame:04}.png").animates(false).parent("store"))?;
-        d.param(ParamDef::push_button("export_matte", "Export Matte", "Write every tracked frame as a 16-bit PNG luma matte.").parent("store"))?;
-        d.param(ParamDef::folder(
-            "model_folder",
-            "Model Folder",
-            "Folder searched first for the SAM 2 parts and u2netp.onnx; then DEEPMATTE_MODELS, your DeepMatte models folder, the bundle's models folder.",
-        ).parent("store"))?;
+        d.param(c::STORE.group(false))?;
+        d.param(c::STORE_FOLDER.folder().parent(c::STORE.name))?;
+        d.param(c::STORE_ID.string("").animates(false).parent(c::STORE.name))?;
+        d.param(c::EXPORT_FOLDER.folder().parent(c::STORE.name))?;
+        d.param(c::EXPORT_TEMPLATE.string("{clip}_matte.{frame:04}.png").animates(false).parent(c::STORE.name))?;
+        d.param(c::EXPORT_MATTE.push_button().parent(c::STORE.name))?;
+        d.param(c::MODEL_FOLDER.folder().parent(c::STORE.name))?;
 
-        d.param(ParamDef::group("finesse", "Matte Finesse", "Refine the matte.", true))?;
-        d.param(ParamDef::double("black_clip", "Black Clip", "Matte values below this become 0.", 0.0, (0.0, 1.0), (0.0, 1.0)).parent("finesse"))?;
-        d.param(ParamDef::double("white_clip", "White Clip", "Matte values above this become 1.", 1.0, (0.0, 1.0), (0.0, 1.0)).parent("finesse"))?;
-        d.param(ParamDef::double("expand_contract", "Expand/Contract", "Grow (positive) or shrink (negative) the matte, in pixels.", 0.0, (-100.0, 100.0), (-20.0, 20.0)).parent("finesse"))?;
-        d.param(ParamDef::double("blur", "Blur", "Soften the matte, radius in pixels.", 0.0, (0.0, 200.0), (0.0, 50.0)).parent("finesse"))?;
-        d.param(ParamDef::double("smart_refine", "Smart Refine", "Edge-aware refinement guided by the source (hair, fur), radius in pixels; Better quality only.", 0.0, (0.0, 100.0), (0.0, 30.0)).parent("finesse"))?;
-        d.param(ParamDef::boolean("invert", "Invert", "Swap object and background.", false).parent("finesse"))?;
+        d.param(c::FINESSE.group(true))?;
+        d.param(c::BLACK_CLIP.double(0.0, (0.0, 1.0), (0.0, 1.0)).parent(c::FINESSE.name))?;
+        d.param(c::WHITE_CLIP.double(1.0, (0.0, 1.0), (0.0, 1.0)).parent(c::FINESSE.name))?;
+        d.param(c::EXPAND_CONTRACT.double(0.0, (-100.0, 100.0), (-20.0, 20.0)).parent(c::FINESSE.name))?;
+        d.param(c::BLUR.double(0.0, (0.0, 200.0), (0.0, 50.0)).parent(c::FINESSE.name))?;
+        d.param(c::SMART_REFINE.double(0.0, (0.0, 100.0), (0.0, 30.0)).parent(c::FINESSE.name))?;
+        d.param(c::INVERT.boolean(false).parent(c::FINESSE.name))?;
 
-        d.param(ParamDef::choice("view", "View", "What the effect outputs.", View(MatteOutput::Tint)))?;
+        d.param(c::VIEW.choice(View(MatteOutput::Tint)))?;
         Ok(())
     }
 
@@ -231,61 +233,86 @@ impl Effect for MagicMask {
             imaging::copy(&mut output.view_mut(), args.window, Some(&view));
             return Ok(());
         }
-        let frame = frame_of(args.time);
-        // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
-        let scale = source.render_scale().0 as f32;
-        let (width, height) = (bounds.width(), bounds.height());
-        let basis = match look.mode {
-            Mode::Prompts => {
-                let p = fx.params();
-                let id = p.string("store_id")?;
-                if !id.is_empty() && !is_store_id(&id) {
-                    // Never a folder: a project file is untrusted input.
-                    fx.persistent_message(MessageKind::Error, &bad_store_id(&id).message);
-                    let empty = Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()))?;
-                    place_plane(&mut output.view_mut(), args.window, Some(&view), &empty, bounds, look.view);
-                    return Ok(());
+        // Everything that can fail for want of a model or a store; under MLT (no message area) a
+        // failure is drawn in the picture instead of showing the source unmarked.
+        let result = (|| -> Result<()> {
+            let frame = frame_of(args.time);
+            // Pixel sizes scale with the image's own render scale (Fusion's can differ from the args).
+            let scale = source.render_scale().0 as f32;
+            let (width, height) = (bounds.width(), bounds.height());
+            let basis = match look.mode {
+                Mode::Prompts => {
+                    let p = fx.params();
+                    let prompts = Prompts::parse(&p.string(c::PROMPTS.name)?);
+                    let track_on_render = p.boolean(c::TRACK_ON_RENDER.name, args.time)?;
+                    let mut id = p.string(c::STORE_ID.name)?;
+                    if id.is_empty() && track_on_render && !prompts.0.is_empty() {
+                        // A render cannot save a new id (and MLT keeps no instance): the store is named
+                        // from the prompts, the same in every process.
+                        id = format!("mm-{}", tracking::prompts_hash(&prompts));
+                    }
+                    if !id.is_empty() && !is_store_id(&id) {
+                        // Never a folder: a project file is untrusted input.
+                        fx.persistent_message(MessageKind::Error, &bad_store_id(&id).message);
+                        let empty = Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()))?;
+                        place_plane(&mut output.view_mut(), args.window, Some(&view), &empty, bounds, look.view);
+                        return Ok(());
+                    }
+                    let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string(c::STORE_FOLDER.name)?)?.join(&id)) };
+                    // Smart Refine reads the source, so its pixels are part of what the matte is made from.
+                    let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
+                    if let (Some(folder), true) = (&folder, track_on_render) {
+                        let clip = fx.required_clip(SOURCE)?;
+                        let model_folder = p.string(c::MODEL_FOLDER.name)?;
+                        let request = on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), model_folder: &model_folder };
+                        on_render::ensure(&request)?;
+                    }
+                    let prompts = tracking::prompts_hash(&prompts);
+                    if let Some(folder) = &folder {
+                        tracking::note_use(folder, self.owner, &prompts);
+                    }
+                    Basis::Stored { stamp: folder.as_deref().and_then(segment::MaskStore::stamp), folder, frame, source, prompts }
                 }
-                let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string("store_folder")?)?.join(&id)) };
-                // Smart Refine reads the source, so its pixels are part of what the matte is made from.
-                let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
-                let prompts = tracking::prompts_hash(&Prompts::parse(&p.string("prompts")?));
-                if let Some(folder) = &folder {
-                    tracking::note_use(folder, self.owner, &prompts);
+                Mode::AutoSubject => {
+                    let model = tracking::saliency_model(&fx.params().string(c::MODEL_FOLDER.name)?)?;
+                    let saliency = saliency(&model, &view)?;
+                    let click = auto_subject_click(fx, frame, &PixelGrid::of(&source))?;
+                    Basis::Saliency { saliency: Arc::as_ptr(&saliency) as usize, click, keep: KeepAlive(saliency) }
                 }
-                Basis::Stored { stamp: folder.as_deref().and_then(segment::MaskStore::stamp), folder, frame, source, prompts }
-            }
-            Mode::AutoSubject => {
-                let model = tracking::saliency_model(&fx.params().string("model_folder")?)?;
-                let saliency = saliency(&model, &view)?;
-                let click = auto_subject_click(fx, frame, &PixelGrid::of(&source))?;
-                Basis::Saliency { saliency: Arc::as_ptr(&saliency) as usize, click, keep: KeepAlive(saliency) }
-            }
-        };
-        // Every tile of a frame wants the same finished matte: the first makes it (reading the store
-        // or the saliency once), the others only place their own rows.
-        let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
-        let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
-            let (mut plane, problem, stale) = match &key.basis {
-                Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts)?,
-                Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None, false),
             };
-            look.finesse.apply(&mut plane, &view, scale);
-            let levels = look.levels.prepared();
-            plane.map(|m| levels.apply(m));
-            Ok::<_, Error>(Finished { plane, problem, stale })
-        })?;
-        match &finished.problem {
-            None => fx.clear_persistent_message(),
-            Some((kind, text)) => fx.persistent_message(*kind, text),
+            // Every tile of a frame wants the same finished matte: the first makes it (reading the store
+            // or the saliency once), the others only place their own rows.
+            let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
+            let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
+                let (mut plane, problem, stale) = match &key.basis {
+                    Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts)?,
+                    Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None, false),
+                };
+                look.finesse.apply(&mut plane, &view, scale);
+                let levels = look.levels.prepared();
+                plane.map(|m| levels.apply(m));
+                Ok::<_, Error>(Finished { plane, problem, stale })
+            })?;
+            match &finished.problem {
+                None => fx.clear_persistent_message(),
+                Some((kind, text)) => fx.persistent_message(*kind, text),
+            }
+            let plane = &finished.plane;
+            let mode = match look.view {
+                MatteOutput::Tint if finished.stale => MatteOutput::TintStale,
+                view => view,
+            };
+            place_plane(&mut output.view_mut(), args.window, Some(&view), plane, bounds, mode);
+            Ok(())
+        })();
+        match result {
+            Err(e) if !Host::current().shows_messages() => {
+                log::error!("Magic Mask: {} (output marked with red stripes: this host shows no messages)", e.message);
+                imaging::failure_stripes(&mut output.view_mut(), args.window, Some(&view));
+                Ok(())
+            }
+            other => other,
         }
-        let plane = &finished.plane;
-        let mode = match look.view {
-            MatteOutput::Tint if finished.stale => MatteOutput::TintStale,
-            view => view,
-        };
-        place_plane(&mut output.view_mut(), args.window, Some(&view), plane, bounds, mode);
-        Ok(())
     }
 
     fn changed(&self, fx: &Instance, param: &str, reason: ChangeReason, time: f64) -> Result<()> {
@@ -293,15 +320,15 @@ impl Effect for MagicMask {
             return Ok(());
         }
         let frame = frame_of(time);
-        let saved_prompts = || fx.params().string("prompts").map(|text| Prompts::parse(&text));
-        let point = || fx.params().double_2d("point", time);
+        let saved_prompts = || fx.params().string(c::PROMPTS.name).map(|text| Prompts::parse(&text));
+        let point = || fx.params().double_2d(c::POINT.name, time);
         match param {
-            "add_positive" | "add_negative" => {
+            _ if param == c::ADD_POSITIVE.name || param == c::ADD_NEGATIVE.name => {
                 let (x, y) = point()?;
-                let shape = if param == "add_positive" { PromptShape::Positive(x, y) } else { PromptShape::Negative(x, y) };
+                let shape = if param == c::ADD_POSITIVE.name { PromptShape::Positive(x, y) } else { PromptShape::Negative(x, y) };
                 apply_edit(fx, self.owner, &mut saved_prompts()?, Edit::Add(Prompt { frame, shape }))
             }
-            "remove_point" => {
+            _ if param == c::REMOVE_POINT.name => {
                 let mut prompts = saved_prompts()?;
                 // Within a generous radius: the Point control is typed, not clicked.
                 match prompts.nearest(frame, point()?, f64::INFINITY) {
@@ -309,26 +336,26 @@ impl Effect for MagicMask {
                     None => Err(Error::failed(format!("no prompt on frame {frame} to remove"))),
                 }
             }
-            "clear_prompts" => {
-                if !is_store_id(&fx.params().string("store_id")?) {
+            _ if param == c::CLEAR_PROMPTS.name => {
+                if !is_store_id(&fx.params().string(c::STORE_ID.name)?) {
                     // An id this plugin did not make is never used as a folder: start afresh.
-                    fx.params().set_string("store_id", &tracking::new_store_id())?;
+                    fx.params().set_string(c::STORE_ID.name, &tracking::new_store_id())?;
                 }
                 // Cleared prompts differ from a duplicate's: its masks are forked away, not wiped.
                 let mut store = store(fx, self.owner, &Prompts::default())?;
                 let frames: Vec<i32> = store.frames().map(|(f, _)| f).collect();
                 store.forget(frames).map_err(store_error)?;
                 save_prompts(fx, &Prompts::default())?;
-                fx.params().set_string("status", "Cleared: no prompts, no stored masks.")
+                fx.params().set_string(c::STATUS.name, "Cleared: no prompts, no stored masks.")
             }
-            "track_forward" | "track_backward" | "track_both" | "track_frame" => {
+            _ if [c::TRACK_FORWARD, c::TRACK_BACKWARD, c::TRACK_BOTH, c::TRACK_FRAME].iter().any(|b| b.name == param) => {
                 let prompts = saved_prompts()?;
                 let clip = fx.required_clip(SOURCE)?;
                 let (first, last) = clip.frame_range().map(|(a, b)| (a.round() as i32, b.round() as i32)).unwrap_or((frame, frame));
                 let runs = match param {
-                    "track_forward" => vec![(frame..=last, Direction::Forward)],
-                    "track_backward" => vec![(first..=frame, Direction::Backward)],
-                    "track_both" => vec![(first..=frame, Direction::Backward), (frame..=last, Direction::Forward)],
+                    _ if param == c::TRACK_FORWARD.name => vec![(frame..=last, Direction::Forward)],
+                    _ if param == c::TRACK_BACKWARD.name => vec![(first..=frame, Direction::Backward)],
+                    _ if param == c::TRACK_BOTH.name => vec![(first..=frame, Direction::Backward), (frame..=last, Direction::Forward)],
                     _ => {
                         // From this frame's own prompts, else tracked up to it from the nearest
                         // prompted frame before it.
@@ -338,7 +365,7 @@ impl Effect for MagicMask {
                 };
                 track(fx, store(fx, self.owner, &prompts)?, &prompts, runs, Look::read(fx, time)?.quality)
             }
-            "export_matte" => export(fx, self.owner),
+            _ if param == c::EXPORT_MATTE.name => export(fx, self.owner),
             _ => Ok(()),
         }
     }
@@ -360,7 +387,7 @@ impl Effect for MagicMask {
     }
 
     fn overlay_draw(&self, fx: &Instance, overlay: &mut Overlay, time: f64) -> Result<()> {
-        let prompts = Prompts::parse(&fx.params().string("prompts")?);
+        let prompts = Prompts::parse(&fx.params().string(c::PROMPTS.name)?);
         let selected = self.viewer.lock().unwrap_or_else(|e| e.into_inner()).selected;
         let r = overlay.pixel_scale().0 * 5.0;
         for (i, p) in prompts.0.iter().enumerate().filter(|(_, p)| p.frame == frame_of(time)) {
@@ -380,7 +407,7 @@ impl Effect for MagicMask {
     }
 
     fn overlay_event(&self, fx: &Instance, event: &OverlayEvent) -> Result<bool> {
-        let mut prompts = Prompts::parse(&fx.params().string("prompts")?);
+        let mut prompts = Prompts::parse(&fx.params().string(c::PROMPTS.name)?);
         let (used, edit) = self.viewer.lock().unwrap_or_else(|e| e.into_inner()).handle(&prompts, frame_of(event.time), event);
         if let Some(edit) = edit {
             apply_edit(fx, self.owner, &mut prompts, edit)?;
@@ -391,8 +418,8 @@ impl Effect for MagicMask {
 
 /// Saves the prompts and the list the user sees.
 fn save_prompts(fx: &Instance, prompts: &Prompts) -> Result<()> {
-    fx.params().set_string("prompts", &prompts.serialize())?;
-    fx.params().set_string("prompt_list", &prompts.summary())
+    fx.params().set_string(c::PROMPTS.name, &prompts.serialize())?;
+    fx.params().set_string(c::PROMPT_LIST.name, &prompts.summary())
 }
 
 /// Applies one prompt edit exactly as the buttons and the viewer make it, then re-tracks what the
@@ -418,7 +445,7 @@ fn apply_edit(fx: &Instance, owner: u64, prompts: &mut Prompts, edit: Edit) -> R
         return Ok(());
     }
     if prompts.0.is_empty() {
-        return fx.params().set_string("status", "No prompts: add a positive point.");
+        return fx.params().set_string(c::STATUS.name, "No prompts: add a positive point.");
     }
     let mut store = store(fx, owner, prompts)?;
     let mut plan = retrack_plan(&store, frame);
@@ -442,13 +469,13 @@ fn apply_edit(fx: &Instance, owner: u64, prompts: &mut Prompts, edit: Edit) -> R
 /// overwrites the other's frames.
 fn store(fx: &Instance, owner: u64, prompts: &Prompts) -> Result<segment::MaskStore> {
     let p = fx.params();
-    let store_folder = p.string("store_folder")?;
+    let store_folder = p.string(c::STORE_FOLDER.name)?;
     let root = tracking::store_root(&store_folder)?;
     let hash = tracking::prompts_hash(prompts);
-    let mut id = p.string("store_id")?;
+    let mut id = p.string(c::STORE_ID.name)?;
     if id.is_empty() {
         id = tracking::new_store_id();
-        p.set_string("store_id", &id)?;
+        p.set_string(c::STORE_ID.name, &id)?;
     } else if !is_store_id(&id) {
         // A project file is untrusted: an id this plugin did not make never becomes a path.
         return Err(bad_store_id(&id));
@@ -456,7 +483,7 @@ fn store(fx: &Instance, owner: u64, prompts: &Prompts) -> Result<segment::MaskSt
         let forked = tracking::new_store_id();
         tracking::copy_store(&root.join(&id), &root.join(&forked))?;
         log::info!("Magic Mask: store {id} is used by another node with other prompts (a duplicated node); this one continues in {forked}");
-        p.set_string("store_id", &forked)?;
+        p.set_string(c::STORE_ID.name, &forked)?;
         id = forked;
     }
     tracking::note_use(&root.join(&id), owner, &hash);
@@ -473,7 +500,7 @@ fn track(
 ) -> Result<()> {
     let clip = fx.required_clip(SOURCE)?;
     let job = TrackJob { runs, quality: quality.id() };
-    let models = fx.params().string("model_folder")?;
+    let models = fx.params().string(c::MODEL_FOLDER.name)?;
     let outcome = tracking::run(fx, &clip, &mut store, prompts, &job, &models)?;
     let (done, stored) = (outcome.done, store.frames().count());
     let status = if outcome.cancelled {
@@ -482,21 +509,21 @@ fn track(
         format!("Tracked {done} frames; {stored} frames stored in {}. Models on {}; {}.", store.folder().display(), outcome.backend, super::gpu_status::stages())
     };
     log::info!("Magic Mask: {status}");
-    fx.params().set_string("status", &status)
+    fx.params().set_string(c::STATUS.name, &status)
 }
 
 /// Writes the stored masks as a matte sequence.
 fn export(fx: &Instance, owner: u64) -> Result<()> {
     let p = fx.params();
-    let folder = p.string("export_folder")?;
+    let folder = p.string(c::EXPORT_FOLDER.name)?;
     if folder.trim().is_empty() {
         return Err(Error::failed("set Export Folder first"));
     }
-    let store = store(fx, owner, &Prompts::parse(&p.string("prompts")?))?;
-    let written = store.export(&p.string("export_template")?, std::path::Path::new(folder.trim()), "magic_mask").map_err(store_error)?;
+    let store = store(fx, owner, &Prompts::parse(&p.string(c::PROMPTS.name)?))?;
+    let written = store.export(&p.string(c::EXPORT_TEMPLATE.name)?, std::path::Path::new(folder.trim()), "magic_mask").map_err(store_error)?;
     let status = format!("Exported {} frames to {}.", written.len(), folder.trim());
     fx.message(MessageKind::Message, &status);
-    p.set_string("status", &status)
+    p.set_string(c::STATUS.name, &status)
 }
 
 /// The stored mask of `frame` in `folder` at the render's size, what to tell the user about it, and
@@ -609,7 +636,7 @@ fn saliency(model: &inference::Model, view: &imaging::ImageRef<'_>) -> Result<Ar
 
 /// This frame's first positive click in frame pixels (x right, y down from the top row).
 fn auto_subject_click(fx: &Instance, frame: i32, grid: &PixelGrid) -> Result<Option<(usize, usize)>> {
-    let prompts = Prompts::parse(&fx.params().string("prompts")?);
+    let prompts = Prompts::parse(&fx.params().string(c::PROMPTS.name)?);
     let click = prompts.on_frame(frame).find_map(|p| match p.shape {
         // Canonical (y up, full resolution) to the frame's pixels (y down from the top row).
         PromptShape::Positive(x, y) => {

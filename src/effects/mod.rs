@@ -8,4 +8,4 @@ mod runtime;
 
 pub use depth_map::{temporal as depth_map_temporal, DepthMap};
 pub use luma_matte_extract::LumaMatteExtract;
-pub use magic_mask::MagicMask;
+pub use magic_mask::{controls as magic_mask_controls, MagicMask};

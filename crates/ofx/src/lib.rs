@@ -36,7 +36,7 @@ pub use image::Image;
 pub use logfile::cache_dir;
 pub use instance::{Instance, MessageKind, Progress};
 pub use overlay::{KEY_BACKSPACE, KEY_DELETE, Modifiers, Overlay, OverlayEvent, OverlayEventKind, Shape};
-pub use param::{Choice, ChoiceOption, ParamDef, Params};
+pub use param::{Choice, ChoiceOption, Control, ParamDef, Params};
 pub use status::{Error, Result, Status};
 
 /// Runs `f` for a C entry point: a panic (never expected) returns `fallback` instead of unwinding

@@ -68,6 +68,67 @@ pub struct ParamDef {
     animates: Option<bool>,
 }
 
+/// One control's public identity, declared once: its script name (what projects, scripts and
+/// `deepmatte --set` use), its label and its hint. Describe makes the [`ParamDef`] from it, and
+/// render, the CLI and the tests read the control by its `name`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Control {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+}
+
+impl Control {
+    pub const fn new(name: &'static str, label: &'static str, hint: &'static str) -> Control {
+        Control { name, label, hint }
+    }
+
+    /// See [`ParamDef::double`].
+    pub fn double(self, default: f64, range: (f64, f64), display: (f64, f64)) -> ParamDef {
+        ParamDef::double(self.name, self.label, self.hint, default, range, display)
+    }
+
+    /// See [`ParamDef::position`].
+    pub fn position(self, default: (f64, f64)) -> ParamDef {
+        ParamDef::position(self.name, self.label, self.hint, default)
+    }
+
+    /// See [`ParamDef::boolean`].
+    pub fn boolean(self, default: bool) -> ParamDef {
+        ParamDef::boolean(self.name, self.label, self.hint, default)
+    }
+
+    /// See [`ParamDef::choice`].
+    pub fn choice<C: Choice>(self, default: C) -> ParamDef {
+        ParamDef::choice(self.name, self.label, self.hint, default)
+    }
+
+    /// See [`ParamDef::string`].
+    pub fn string(self, default: &str) -> ParamDef {
+        ParamDef::string(self.name, self.label, self.hint, default)
+    }
+
+    /// See [`ParamDef::folder`].
+    pub fn folder(self) -> ParamDef {
+        ParamDef::folder(self.name, self.label, self.hint)
+    }
+
+    /// See [`ParamDef::label_text`].
+    pub fn label_text(self) -> ParamDef {
+        ParamDef::label_text(self.name, self.label, self.hint)
+    }
+
+    /// See [`ParamDef::push_button`].
+    pub fn push_button(self) -> ParamDef {
+        ParamDef::push_button(self.name, self.label, self.hint)
+    }
+
+    /// See [`ParamDef::group`].
+    pub fn group(self, open: bool) -> ParamDef {
+        ParamDef::group(self.name, self.label, self.hint, open)
+    }
+}
+
 impl ParamDef {
     fn new(name: &'static str, label: &'static str, hint: &'static str, kind: Kind) -> Self {
         ParamDef { name, label, hint, kind, parent: None, secret: false, animates: None }

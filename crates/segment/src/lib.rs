@@ -30,4 +30,4 @@ pub use prompt::{prompt_hash, Prompt, Prompts};
 pub use retrack::retrack_plan;
 pub use store::{Direction, FrameRecord, MaskStore, StoreError, StoreStamp};
 pub use template::{render_template, TemplateError};
-pub use tracker::{StageTimes, TrackReport, Tracker};
+pub use tracker::{StageTimes, TrackReport, TrackRun, Tracker};

@@ -97,11 +97,43 @@ impl Tracker {
             Direction::Backward => prompted.iter().rev().copied().find(|&f| f <= last && f >= first).or((prompted[prompted.len() - 1] > last).then_some(last)),
         }
         .ok_or(SegmentError::NoStartFrame { first, last, direction: direction.name() })?;
-        let order: Box<dyn Iterator<Item = i32>> = match direction {
-            Direction::Forward => Box::new(start..=last),
-            Direction::Backward => Box::new((first..=start).rev()),
+        let end = match direction {
+            Direction::Forward => last,
+            Direction::Backward => first,
         };
+        let mut run = self.start(&mut frames, start, direction, prompts)?;
+        loop {
+            let (frame, mask) = run.step(&mut frames)?;
+            let started = Instant::now();
+            let flow = on_frame(frame, &mask);
+            run.report.times.output += started.elapsed();
+            if flow.is_break() {
+                run.report.cancelled = true;
+                break;
+            }
+            if frame == end {
+                break;
+            }
+        }
+        Ok(run.report)
+    }
 
+    /// Starts a run that tracks from `start` in `direction`, one frame per [`TrackRun::step`]:
+    /// every prompted frame of `prompts` is a conditioning frame (fetched now), as in
+    /// [`Tracker::track`], which is this loop. A run can be kept and stepped later (Magic Mask's
+    /// render-time tracking continues the run that reached the frame before); its memory is the
+    /// bank's, flat however far it goes.
+    pub fn start(
+        &self,
+        mut frames: impl FnMut(i32) -> Result<Frame, SegmentError>,
+        start: i32,
+        direction: Direction,
+        prompts: &Prompts,
+    ) -> Result<TrackRun, SegmentError> {
+        let prompted: Vec<i32> = prompts.iter().filter(|(_, p)| !p.is_empty()).map(|(&f, _)| f).collect();
+        if prompted.is_empty() {
+            return Err(SegmentError::NoPrompts);
+        }
         let mut report = TrackReport { frames: Vec::new(), cancelled: false, encoder_runs: 0, peak_memory_frames: 0, times: StageTimes::default() };
         let mut bank = MemoryBank::new(direction == Direction::Backward);
         let mut conditioned = Vec::new();
@@ -112,32 +144,8 @@ impl Tracker {
             let image = fetch(&mut frames, frame)?;
             conditioned.push(self.condition(&image, frame, &prompts[&frame], &mut bank, &mut report)?);
         }
-
-        for frame in order {
-            let (lowres, size) = match conditioned.iter().position(|c| c.frame == frame) {
-                Some(i) => {
-                    let c = conditioned.swap_remove(i);
-                    (c.pred_mask, c.size)
-                }
-                None => {
-                    let image = fetch(&mut frames, frame)?;
-                    (self.propagate(&image, frame, &mut bank, &mut report)?, (image.width, image.height))
-                }
-            };
-            report.peak_memory_frames = report.peak_memory_frames.max(bank.len());
-            let started = Instant::now();
-            let mask = mask_from_lowres(&lowres, size.0, size.1);
-            let flow = on_frame(frame, &mask);
-            report.times.output += started.elapsed();
-            report.frames.push(frame);
-            if flow.is_break() {
-                report.cancelled = true;
-                break;
-            }
-        }
-        Ok(report)
+        Ok(TrackRun { tracker: self.clone(), bank, conditioned, direction, next: start, report })
     }
-
     /// A prompted frame: decoded from its prompts step by step (a correction starts from what
     /// memory says, see below), then its memory is encoded from the binarised mask.
     fn condition(
@@ -220,6 +228,59 @@ impl Tracker {
         bank.set_encodings(encoding.pos_enc, encoding.temporal_code);
         report.times.memory_encoder += started.elapsed();
         Ok(FrameMemory { features: Some(encoding.features), pointer: decoded.obj_ptr.clone() })
+    }
+}
+
+/// A tracking run in progress (see [`Tracker::start`]): the memory bank and what the prompted
+/// frames not reached yet contribute.
+pub struct TrackRun {
+    tracker: Tracker,
+    bank: MemoryBank,
+    conditioned: Vec<Conditioned>,
+    direction: Direction,
+    next: i32,
+    report: TrackReport,
+}
+
+impl TrackRun {
+    /// The frame the next [`TrackRun::step`] tracks.
+    pub fn next_frame(&self) -> i32 {
+        self.next
+    }
+
+    /// The direction the run goes.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// What the run did so far.
+    pub fn report(&self) -> &TrackReport {
+        &self.report
+    }
+
+    /// Tracks the next frame and returns it with its mask; the run then stands on the frame after.
+    pub fn step(&mut self, mut frames: impl FnMut(i32) -> Result<Frame, SegmentError>) -> Result<(i32, Mask), SegmentError> {
+        let frame = self.next;
+        let (lowres, size) = match self.conditioned.iter().position(|c| c.frame == frame) {
+            Some(i) => {
+                let c = self.conditioned.swap_remove(i);
+                (c.pred_mask, c.size)
+            }
+            None => {
+                let image = fetch(&mut frames, frame)?;
+                (self.tracker.propagate(&image, frame, &mut self.bank, &mut self.report)?, (image.width, image.height))
+            }
+        };
+        self.report.peak_memory_frames = self.report.peak_memory_frames.max(self.bank.len());
+        let started = Instant::now();
+        let mask = mask_from_lowres(&lowres, size.0, size.1);
+        self.report.times.output += started.elapsed();
+        self.report.frames.push(frame);
+        self.next = match self.direction {
+            Direction::Forward => frame.saturating_add(1),
+            Direction::Backward => frame.saturating_sub(1),
+        };
+        Ok((frame, mask))
     }
 }
 

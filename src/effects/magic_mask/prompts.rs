@@ -1,5 +1,5 @@
 //! The user's clicks: positive and negative points and boxes, each placed on a frame, saved in
-//! the project as text in a hidden control (one prompt per line, so a project file stays
+//! the project as text in the Prompts Text control (one prompt per line, so a project file stays
 //! readable and diffable).
 
 use std::fmt::Write;
@@ -48,7 +48,8 @@ pub struct Prompts(pub Vec<Prompt>);
 impl Prompts {
     /// Parses the saved text; lines that do not parse (a hand-edited project) are skipped.
     pub fn parse(text: &str) -> Prompts {
-        Prompts(text.lines().filter_map(parse_line).collect())
+        // ';' separates prompts too: a host property or a command line holds one line.
+        Prompts(text.split(['\n', ';']).filter_map(parse_line).collect())
     }
 
     /// The text saved in the project.
@@ -143,6 +144,10 @@ mod tests {
         ]);
         assert_eq!(Prompts::parse(&p.serialize()), p);
         assert_eq!(Prompts::parse("garbage\n3 + 1 2\n"), Prompts(vec![Prompt { frame: 3, shape: PromptShape::Positive(1.0, 2.0) }]));
+        assert_eq!(Prompts::parse("0 + 1 2; 5 - 3 4"), Prompts(vec![
+            Prompt { frame: 0, shape: PromptShape::Positive(1.0, 2.0) },
+            Prompt { frame: 5, shape: PromptShape::Negative(3.0, 4.0) },
+        ]));
         let hostile = "0 + NaN 2\n0 - inf 1\n0 box 0 0 1e300 1\n99999999999 + 1 1\n1 + 5 6\n";
         assert_eq!(Prompts::parse(hostile), Prompts(vec![Prompt { frame: 1, shape: PromptShape::Positive(5.0, 6.0) }]));
     }
