@@ -23,14 +23,20 @@ ofx::export_plugins!(build = BUILD; effects::LumaMatteExtract, effects::DepthMap
 /// renders run none).
 #[no_mangle]
 pub extern "C" fn DeepMatteModelRuns() -> u64 {
-    ofx::catch_panic(0, inference::model_runs)
+    ofx::catch_panic(0, || {
+        ofx::fault::point("DeepMatteModelRuns");
+        inference::model_runs()
+    })
 }
 
 /// Diagnostics for tests and benchmarks: how many optical flows Depth Map's Temporal Stability has
 /// computed in this process (cached renders compute none).
 #[no_mangle]
 pub extern "C" fn DeepMatteFlowRuns() -> u64 {
-    ofx::catch_panic(0, depth::flows_computed)
+    ofx::catch_panic(0, || {
+        ofx::fault::point("DeepMatteFlowRuns");
+        depth::flows_computed()
+    })
 }
 
 /// Diagnostics for the headless host's `resolve-cuda` profile: host↔device frame copies the
@@ -38,5 +44,8 @@ pub extern "C" fn DeepMatteFlowRuns() -> u64 {
 /// 5×3 test image).
 #[no_mangle]
 pub extern "C" fn DeepMatteCudaFrameCopies() -> u64 {
-    gpu::device::frame_copies()
+    ofx::catch_panic(0, || {
+        ofx::fault::point("DeepMatteCudaFrameCopies");
+        gpu::device::frame_copies()
+    })
 }

@@ -70,6 +70,33 @@ fn depth_map_in_sixteen_tiles_matches_one_whole_render() {
     assert_eq!(max_difference(&whole, &tiled), 0.0, "each tile is the whole frame's finished matte, cut");
 }
 
+/// The tiles of a frame share one content hash of the source while they hold it (`ofx::Image::content_hash`):
+/// a new frame of the same size, rendered after them (the host free to hand it over the same
+/// memory), is hashed afresh and never gets the old finished frame.
+#[test]
+fn tiles_sharing_a_hash_never_serve_the_previous_frame() {
+    let _turn = serial();
+    let (mut fx, _models) = depth_map(HostProfile::Nuke);
+    fx.set_param("post_processing", ParamValue::Bool(true)).unwrap();
+    fx.set_param("post_filter", ParamValue::Double(2.0)).unwrap();
+    let frames: Vec<_> = [5, 6, 5].iter().map(|&seed| test_image(Rect::new(0, 0, 240, 136), BitDepth::F32, Components::Rgba, seed)).collect();
+    let mut whole = Vec::new();
+    for frame in &frames[..2] {
+        fx.purge_caches().unwrap();
+        fx.set_input("Source", ClipSource::Still(frame.clone()));
+        whole.push(fx.render(0.0, &tiles(1)).unwrap());
+    }
+    assert!(max_difference(&whole[0], &whole[1]) > 0.01, "the two frames have different depth");
+    fx.purge_caches().unwrap();
+    for (i, frame) in frames.iter().enumerate() {
+        fx.set_input("Source", ClipSource::Still(frame.clone()));
+        for round in 0..2 {
+            let tiled = fx.render(0.0, &tiles(16)).unwrap();
+            assert_eq!(max_difference(&tiled, &whole[i % 2]), 0.0, "frame {i}, tiled render {round}: not the whole render of this frame");
+        }
+    }
+}
+
 #[test]
 fn auto_subject_runs_u2netp_once_per_frame_whatever_the_tiles() {
     let _turn = serial();

@@ -374,7 +374,7 @@ impl Effect for DepthMap {
             }
             Err(e) => return Err(e),
         };
-        let content = source_view.content_hash();
+        let content = source.content_hash();
         let raw = raw_depth(&estimator, content, &source_view, settings.quality)?;
         let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
         if settings.temporal.is_some() && temporal.is_none() {
@@ -391,13 +391,13 @@ impl Effect for DepthMap {
             None => FRAME_DEPTH.get_or_compute(std::slice::from_ref(&raw), 0, None, size, || to_frame_size(&normalize(&raw), &raw, width, height)),
             Some(temporal) => {
                 let images = neighbour_images(&source_clip, args.time, temporal.radius, size)?;
-                let views: Vec<Option<ImageRef<'_>>> = images.iter().map(|(_, image)| image.as_ref().map(|i| i.view())).collect();
+                let views: Vec<Option<(ImageRef<'_>, &ofx::Image)>> = images.iter().map(|(_, image)| image.as_ref().map(|i| (i.view(), i))).collect();
                 let mut frames = Vec::with_capacity(views.len());
                 for view in &views {
                     frames.push(match view {
                         None => ShotFrame::new(content, raw.clone(), &source_view),
-                        Some(view) => {
-                            let hash = view.content_hash();
+                        Some((view, image)) => {
+                            let hash = image.content_hash();
                             ShotFrame::new(hash, raw_depth(&estimator, hash, view, settings.quality)?, view)
                         }
                     });

@@ -260,7 +260,7 @@ impl Effect for MagicMask {
                     }
                     let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string(c::STORE_FOLDER.name)?)?.join(&id)) };
                     // Smart Refine reads the source, so its pixels are part of what the matte is made from.
-                    let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
+                    let source = (look.finesse.edge_radius > 0.0).then(|| source.content_hash());
                     if let (Some(folder), true) = (&folder, track_on_render) {
                         let clip = fx.required_clip(SOURCE)?;
                         let model_folder = p.string(c::MODEL_FOLDER.name)?;
@@ -275,7 +275,7 @@ impl Effect for MagicMask {
                 }
                 Mode::AutoSubject => {
                     let model = tracking::saliency_model(&fx.params().string(c::MODEL_FOLDER.name)?)?;
-                    let saliency = saliency(&model, &view)?;
+                    let saliency = saliency(&model, &view, source.content_hash())?;
                     let click = auto_subject_click(fx, frame, &PixelGrid::of(&source))?;
                     Basis::Saliency { saliency: Arc::as_ptr(&saliency) as usize, click, keep: KeepAlive(saliency) }
                 }
@@ -625,8 +625,9 @@ static FINISHED: LazyLock<Lru<FinishedKey, Finished>> = LazyLock::new(|| Lru::ne
 /// Auto Subject runs the network once per frame, not once per render or tile (64 MB).
 static SALIENCY: LazyLock<Lru<(u64, u128), Vec<f32>>> = LazyLock::new(|| Lru::new(64 << 20));
 
-fn saliency(model: &inference::Model, view: &imaging::ImageRef<'_>) -> Result<Arc<Vec<f32>>> {
-    let key = (model.identity(), view.content_hash());
+/// `content` is the source image's [`ofx::Image::content_hash`].
+fn saliency(model: &inference::Model, view: &imaging::ImageRef<'_>, content: u128) -> Result<Arc<Vec<f32>>> {
+    let key = (model.identity(), content);
     SALIENCY.get_or_try_insert_with(&key, |s| s.len() * 4, || {
         let b = view.bounds();
         let image = segment::Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() };

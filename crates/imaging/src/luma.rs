@@ -51,15 +51,30 @@ pub fn extract_matte(
             let end = (start + BLOCK).min(row.len());
             let values = &mut values[..end - start];
             let from = if matte.is_some() { &matte_row[start..end] } else { &row[start..end] };
-            for (v, px) in values.iter_mut().zip(from) {
-                *v = channel.value(*px);
-            }
+            channel.values(from, values);
             levels.apply_all(values);
-            for (px, &m) in row[start..end].iter_mut().zip(values.iter()) {
-                place(px, m, mode);
-            }
+            place_all(&mut row[start..end], values, mode);
         }
     });
+}
+
+/// [`place`] over a run of pixels, with the mode's `match` outside the loop: one loop per mode,
+/// each without a branch per pixel, so each vectorises.
+#[inline(always)]
+fn place_all(row: &mut [[f32; 4]], mattes: &[f32], mode: MatteOutput) {
+    #[inline(always)]
+    fn each(row: &mut [[f32; 4]], mattes: &[f32], mode: MatteOutput) {
+        for (px, &m) in row.iter_mut().zip(mattes) {
+            place(px, m, mode);
+        }
+    }
+    match mode {
+        MatteOutput::AlphaPremultiplied => each(row, mattes, MatteOutput::AlphaPremultiplied),
+        MatteOutput::AlphaStraight => each(row, mattes, MatteOutput::AlphaStraight),
+        MatteOutput::Grey => each(row, mattes, MatteOutput::Grey),
+        MatteOutput::Tint => each(row, mattes, MatteOutput::Tint),
+        MatteOutput::TintStale => each(row, mattes, MatteOutput::TintStale),
+    }
 }
 
 #[inline(always)]
@@ -92,16 +107,22 @@ pub fn place_plane(
             Some(s) => s.read_rgba(y, x1, row),
             None => row.fill([0.0; 4]),
         }
-        let inside_y = y >= plane_bounds.y1 && y < plane_bounds.y2;
-        let plane_row = (plane_bounds.y2 - 1 - y) as usize;
-        for (i, px) in row.iter_mut().enumerate() {
-            let x = x1 + i as i32;
-            let m = if inside_y && x >= plane_bounds.x1 && x < plane_bounds.x2 {
-                plane.data[plane_row * plane.width + (x - plane_bounds.x1) as usize]
-            } else {
-                0.0
-            };
-            place(px, m, mode);
+        // The row's columns inside the plane, `lo..hi`, take its values; the others a matte of 0.
+        let len = row.len() as i64;
+        let (lo, hi) = if y >= plane_bounds.y1 && y < plane_bounds.y2 {
+            let lo = (i64::from(plane_bounds.x1) - i64::from(x1)).clamp(0, len) as usize;
+            (lo, ((i64::from(plane_bounds.x2) - i64::from(x1)).clamp(0, len) as usize).max(lo))
+        } else {
+            (0, 0)
+        };
+        if lo < hi {
+            let plane_row = (plane_bounds.y2 - 1 - y) as usize;
+            let first = plane_row * plane.width + (x1 as i64 + lo as i64 - i64::from(plane_bounds.x1)) as usize;
+            place_all(&mut row[lo..hi], &plane.data[first..first + (hi - lo)], mode);
+        }
+        let (before, rest) = row.split_at_mut(lo);
+        for px in before.iter_mut().chain(rest[hi - lo..].iter_mut()) {
+            place(px, 0.0, mode);
         }
     });
 }
@@ -134,8 +155,31 @@ pub enum LumaChannel {
 }
 
 impl LumaChannel {
+    /// [`LumaChannel::value`] of each pixel of `pixels` into `values`, with the channel's `match`
+    /// outside the loop (one loop per channel, no jump per pixel), so each vectorises.
+    #[inline(always)]
+    pub fn values(self, pixels: &[[f32; 4]], values: &mut [f32]) {
+        #[inline(always)]
+        fn each(channel: LumaChannel, pixels: &[[f32; 4]], values: &mut [f32]) {
+            for (v, px) in values.iter_mut().zip(pixels) {
+                *v = channel.value(*px);
+            }
+        }
+        match self {
+            LumaChannel::Luma709 => each(LumaChannel::Luma709, pixels, values),
+            LumaChannel::Luma2020 => each(LumaChannel::Luma2020, pixels, values),
+            LumaChannel::Luma601 => each(LumaChannel::Luma601, pixels, values),
+            LumaChannel::Average => each(LumaChannel::Average, pixels, values),
+            LumaChannel::Max => each(LumaChannel::Max, pixels, values),
+            LumaChannel::Red => each(LumaChannel::Red, pixels, values),
+            LumaChannel::Green => each(LumaChannel::Green, pixels, values),
+            LumaChannel::Blue => each(LumaChannel::Blue, pixels, values),
+            LumaChannel::Alpha => each(LumaChannel::Alpha, pixels, values),
+        }
+    }
+
     /// The value of this channel for one RGBA pixel.
-    #[inline]
+    #[inline(always)]
     pub fn value(self, p: [f32; 4]) -> f32 {
         let [r, g, b, a] = p;
         match self {

@@ -72,6 +72,10 @@ pub enum RowMut<'a> {
     F32(&'a mut [f32]),
 }
 
+/// Rows per task of [`ImageRef::content_hash`]: about this many bytes (256 kB, an L2's worth), so a
+/// 1080p float frame is ~130 tasks, enough to spread over any core count.
+pub const HASH_BAND_BYTES: usize = 256 << 10;
+
 /// A read-only image: bounds, channel layout and its rows from `bounds.y1` up.
 pub struct ImageRef<'a> {
     bounds: Rect,
@@ -116,24 +120,44 @@ impl<'a> ImageRef<'a> {
 
     /// A 128-bit hash of the pixels (and their layout and depth), read straight from the host's
     /// rows: caches keyed by content find a frame without converting it first.
+    ///
+    /// Every tile of a tiled host's render asks for it (the finished frame is found by it), so it is
+    /// made in parallel: bands of about [`HASH_BAND_BYTES`] are hashed on rayon's threads and their
+    /// digests, in order, hashed again. A band's rows depend only on the row size, never on the
+    /// number of threads, so a frame hashes the same on every machine and run.
     pub fn content_hash(&self) -> u128 {
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         let n = self.bounds.width() * self.components.count();
+        let sample_bytes = self.rows.first().map_or(1, |row| match row {
+            RowRef::U8(_) => 1,
+            RowRef::U16(_) => 2,
+            RowRef::F32(_) => 4,
+        });
+        let band_rows = (HASH_BAND_BYTES / (n * sample_bytes).max(1)).max(1);
+        let digests: Vec<u128> = self
+            .rows
+            .par_chunks(band_rows)
+            .map(|band| {
+                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                for row in band {
+                    match row {
+                        RowRef::U8(r) => hasher.update(&r[..n]),
+                        RowRef::U16(r) => hasher.update(bytemuck::cast_slice(&r[..n])),
+                        RowRef::F32(r) => hasher.update(bytemuck::cast_slice(&r[..n])),
+                    }
+                    // The depth is part of the content: the same bytes at another depth are another image.
+                    hasher.update(&[match row {
+                        RowRef::U8(_) => 1,
+                        RowRef::U16(_) => 2,
+                        RowRef::F32(_) => 4,
+                    }]);
+                }
+                hasher.digest128()
+            })
+            .collect();
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         let layout = [self.bounds.width() as u64, self.bounds.height() as u64, n as u64];
         hasher.update(bytemuck::cast_slice(&layout));
-        for row in &self.rows {
-            match row {
-                RowRef::U8(r) => hasher.update(&r[..n]),
-                RowRef::U16(r) => hasher.update(bytemuck::cast_slice(&r[..n])),
-                RowRef::F32(r) => hasher.update(bytemuck::cast_slice(&r[..n])),
-            }
-            // The depth is part of the content: the same bytes at another depth are another image.
-            hasher.update(&[match row {
-                RowRef::U8(_) => 1,
-                RowRef::U16(_) => 2,
-                RowRef::F32(_) => 4,
-            }]);
-        }
+        hasher.update(bytemuck::cast_slice(&digests));
         hasher.digest128()
     }
 
@@ -311,6 +335,28 @@ mod tests {
         assert_eq!(hash(&a, 2, 1), hash(&a, 2, 1));
         assert_ne!(hash(&a, 2, 1), hash(&b, 2, 1));
         assert_ne!(hash(&a, 2, 1), hash(&a, 1, 2), "same bytes, other shape");
+    }
+
+    #[test]
+    fn content_hash_sees_every_band_in_order_on_any_thread_count() {
+        // 64 rows of 8 kB floats: 32 rows a band, so two bands.
+        let (w, h) = (2048usize, 64usize);
+        let base: Vec<f32> = (0..w * 4 * h).map(|i| (i % 1013) as f32 / 1013.0).collect();
+        let hash = |d: &[f32]| {
+            let rows = d.chunks(w * 4).map(RowRef::F32).collect();
+            ImageRef::new(Rect { x1: 0, y1: 0, x2: w as i32, y2: h as i32 }, Components::Rgba, rows).content_hash()
+        };
+        let reference = hash(&base);
+        let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(one_thread.install(|| hash(&base)), reference, "the hash depends on the thread count");
+        for at in [0, w * 4 * 31 + 7, w * 4 * 32, w * 4 * h - 1] {
+            let mut changed = base.clone();
+            changed[at] += 1e-6;
+            assert_ne!(hash(&changed), reference, "a change at sample {at} went unseen");
+        }
+        let mut swapped = base[w * 4 * 32..].to_vec();
+        swapped.extend_from_slice(&base[..w * 4 * 32]);
+        assert_ne!(hash(&swapped), reference, "bands in another order hash the same");
     }
 
     #[test]

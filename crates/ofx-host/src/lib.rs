@@ -43,7 +43,7 @@ mod render;
 mod status;
 mod suites;
 
-pub use counters::plugin_counter;
+pub use counters::{inject_panic, plugin_counter};
 pub use bundle::{Bundle, ClipInfo, Context, EffectDescription, PluginInfo};
 pub use image::{BitDepth, Components, Image, Rect};
 pub use instance::{ClipSource, Instance};

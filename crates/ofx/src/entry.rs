@@ -62,6 +62,7 @@ pub fn plugin_entry<E: Effect>() -> sys::OfxPlugin {
 
 extern "C" fn set_host(host: *mut sys::OfxHost) {
     crate::catch_panic((), || {
+        crate::fault::point("setHost");
         crate::logfile::init();
         crate::suites::set_host(host);
     });
@@ -80,6 +81,7 @@ extern "C" fn main_entry<E: Effect>(
     let action = unsafe { CStr::from_ptr(action) }.to_bytes_with_nul();
     let effect = handle as sys::OfxImageEffectHandle;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
+        crate::fault::action_point("mainEntry:", action);
         dispatch::<E>(action, effect, PropertySet(in_args), PropertySet(out_args))
     }));
     let failed = match outcome {
@@ -92,9 +94,17 @@ extern "C" fn main_entry<E: Effect>(
             Failure::Panic(what)
         }
     };
-    // Logging and messaging run host code and format user text: they are caught too.
-    catch_unwind(AssertUnwindSafe(|| tell::<E>(action, effect, failed))).unwrap_or(Status::FAILED.0)
+    // Logging and messaging run host code and format user text: they are caught too, and if they
+    // panic the user still gets a fixed message (no formatting, no log) and the host an error.
+    catch_unwind(AssertUnwindSafe(|| tell::<E>(action, effect, failed))).unwrap_or_else(|panic| {
+        std::mem::forget(panic);
+        catch_unwind(AssertUnwindSafe(|| report(action, effect, TELL_FAILED))).unwrap_or_else(std::mem::forget);
+        Status::FAILED.0
+    })
 }
+
+/// What the user is told when telling them what failed failed too.
+const TELL_FAILED: &str = "DeepMatte: internal error (the error report itself failed; see the DeepMatte log)";
 
 /// Why an action did not succeed.
 enum Failure {
@@ -110,6 +120,7 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Logs a failed action, tells the user, and returns the status for the host.
 fn tell<E: Effect>(action: &[u8], effect: sys::OfxImageEffectHandle, failed: Failure) -> sys::OfxStatus {
+    crate::fault::point("report");
     let name = String::from_utf8_lossy(&action[..action.len() - 1]).into_owned();
     let id = E::INFO.id.to_string_lossy();
     match failed {
@@ -353,6 +364,7 @@ extern "C" fn overlay_entry<E: Effect>(
     // SAFETY: hosts pass a NUL-terminated action name.
     let action = unsafe { CStr::from_ptr(action) }.to_bytes_with_nul();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
+        crate::fault::action_point("overlayEntry:", action);
         overlay_dispatch::<E>(action, handle as sys::OfxInteractHandle, PropertySet(in_args))
     }));
     let failed = match outcome {
@@ -364,17 +376,23 @@ extern "C" fn overlay_entry<E: Effect>(
             Failure::Panic(what)
         }
     };
-    catch_unwind(AssertUnwindSafe(|| match failed {
-        Failure::Error(e) => {
-            log::error!("overlay action failed: {}", shorten(&e.message));
-            e.status.0
-        }
-        Failure::Panic(what) => {
-            log::error!("overlay action panicked: {}", shorten(&what));
-            Status::FAILED.0
+    catch_unwind(AssertUnwindSafe(|| {
+        crate::fault::point("report");
+        match failed {
+            Failure::Error(e) => {
+                log::error!("overlay action failed: {}", shorten(&e.message));
+                e.status.0
+            }
+            Failure::Panic(what) => {
+                log::error!("overlay action panicked: {}", shorten(&what));
+                Status::FAILED.0
+            }
         }
     }))
-    .unwrap_or(Status::FAILED.0)
+    .unwrap_or_else(|panic| {
+        std::mem::forget(panic);
+        Status::FAILED.0
+    })
 }
 
 fn overlay_dispatch<E: Effect>(action: &[u8], interact: sys::OfxInteractHandle, in_args: PropertySet) -> Result<Status> {

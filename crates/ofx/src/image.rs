@@ -6,6 +6,8 @@ use crate::suites::suites;
 use crate::{BitDepth, Error, Result, Status};
 use imaging::{Components, ImageMut, ImageRef, Rect, RowMut, RowRef};
 use openfx_sys as sys;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// An image the host lent us; released back to the host on drop.
 pub struct Image {
@@ -17,6 +19,36 @@ pub struct Image {
     data: *mut u8,
     scale: (f64, f64),
     pixel_aspect: f64,
+    /// This image's share of [`HELD_HASHES`], once its content hash was asked for.
+    hash: std::sync::OnceLock<(Layout, Arc<std::sync::OnceLock<u128>>)>,
+}
+
+/// Where and how an image's pixels lie: two live images with the same layout are the same memory.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Layout {
+    data: usize,
+    row_bytes: isize,
+    bounds: (i32, i32, i32, i32),
+    depth: u8,
+    components: u8,
+}
+
+/// Content hashes of the images renders hold right now, by layout, with how many of those images
+/// asked: the tiles of one frame, rendered on a host's threads at once, each fetch the source over
+/// the same memory and hash it once between them instead of once each.
+///
+/// Why a hash found here is never stale: an entry lives only while at least one image that joined
+/// it is still held (the last one removes it before giving its image back), and a host never
+/// changes the pixels of an image a render holds — OFX lends an input to be read until it is
+/// released, and a host that wrote into one under a running render would tear that render's own
+/// pixels with or without a cache. So from the moment a hash was made until the entry goes, the
+/// memory it was made from is continuously lent and unchanged; a host that reuses the memory for
+/// another frame can only do so after every holder released it, when the entry is gone and the
+/// next render hashes afresh. Renders that do not overlap in time share nothing.
+static HELD_HASHES: LazyLock<Mutex<HashMap<Layout, (usize, Arc<std::sync::OnceLock<u128>>)>>> = LazyLock::new(Default::default);
+
+fn held_hashes() -> std::sync::MutexGuard<'static, HashMap<Layout, (usize, Arc<std::sync::OnceLock<u128>>)>> {
+    HELD_HASHES.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 // SAFETY: the image's memory belongs to this value until it is released in Drop; OFX lets any
@@ -81,6 +113,7 @@ impl Image {
             data: std::ptr::null_mut(),
             scale: (1.0, 1.0),
             pixel_aspect: 1.0,
+            hash: std::sync::OnceLock::new(),
         };
         let [x1, y1, x2, y2] = props.get_rect_i(sys::kOfxImagePropBounds)?;
         image.bounds = Rect { x1, y1, x2, y2 };
@@ -164,6 +197,27 @@ impl Image {
         Ok(image)
     }
 
+    /// A 128-bit hash of the pixels, their layout and depth ([`ImageRef::content_hash`]): what
+    /// the caches of finished frames, raw depth and saliency are keyed by. Images the host lends
+    /// at the same time over the same memory (the tiles of one frame) make it once between them;
+    /// see [`HELD_HASHES`] for why that is never a stale hash.
+    pub fn content_hash(&self) -> u128 {
+        let (_, shared) = self.hash.get_or_init(|| {
+            let layout = Layout {
+                data: self.data as usize,
+                row_bytes: self.row_bytes,
+                bounds: (self.bounds.x1, self.bounds.y1, self.bounds.x2, self.bounds.y2),
+                depth: bytes_per_sample(self.depth) as u8,
+                components: self.components.count() as u8,
+            };
+            let mut held = held_hashes();
+            let entry = held.entry(layout).or_insert_with(|| (0, Arc::new(std::sync::OnceLock::new())));
+            entry.0 += 1;
+            (layout, entry.1.clone())
+        });
+        *shared.get_or_init(|| self.view().content_hash())
+    }
+
     /// A read-only view of the pixels, rows from `bounds.y1` up, whatever order the host stores.
     pub fn view(&self) -> ImageRef<'_> {
         assert!(!crate::cuda::device_images(), "CPU view of a device image during a CUDA render");
@@ -208,6 +262,16 @@ impl Image {
 
 impl Drop for Image {
     fn drop(&mut self) {
+        // Leave the shared hash before the memory goes back: once released it may hold another frame.
+        if let Some((layout, _)) = self.hash.get() {
+            let mut held = held_hashes();
+            if let Some(entry) = held.get_mut(layout) {
+                entry.0 -= 1;
+                if entry.0 == 0 {
+                    held.remove(layout);
+                }
+            }
+        }
         if let Ok(s) = suites() {
             if let Some(release) = s.effect.clipReleaseImage {
                 // SAFETY: the handle came from clipGetImage and is released exactly once.

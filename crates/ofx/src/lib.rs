@@ -12,6 +12,8 @@ mod cuda;
 mod describe;
 mod effect;
 mod entry;
+#[doc(hidden)]
+pub mod fault;
 mod host;
 mod image;
 mod instance;
@@ -84,13 +86,27 @@ macro_rules! export_plugins {
         /// OFX entry point: how many plugins this binary holds (0 if building the table failed).
         #[no_mangle]
         pub extern "C" fn OfxGetNumberOfPlugins() -> ::std::os::raw::c_int {
-            $crate::catch_panic(0, || plugins().count())
+            $crate::catch_panic(0, || {
+                $crate::fault::point("OfxGetNumberOfPlugins");
+                plugins().count()
+            })
         }
 
         /// OFX entry point: the n-th plugin (NULL when out of range).
         #[no_mangle]
         pub extern "C" fn OfxGetPlugin(nth: ::std::os::raw::c_int) -> *mut $crate::OfxPlugin {
-            $crate::catch_panic(::std::ptr::null_mut(), || plugins().get(nth))
+            $crate::catch_panic(::std::ptr::null_mut(), || {
+                $crate::fault::point("OfxGetPlugin");
+                plugins().get(nth)
+            })
+        }
+
+        /// For the test that proves no panic escapes these exports (`tests/panics.rs`): arms one
+        /// injection point by name, returning 1, or 0 for a name that is none (see `ofx::fault`,
+        /// which says why this is no crash switch: only code inside the process can call it).
+        #[no_mangle]
+        pub extern "C" fn DeepMatteInjectPanic(point: *const ::std::os::raw::c_char) -> ::std::os::raw::c_int {
+            ($crate::fault::ARM)(point)
         }
     };
 }
