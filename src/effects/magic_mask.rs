@@ -46,19 +46,20 @@ impl Drop for MagicMask {
 const SOURCE: &str = "Source";
 const OUTPUT: &str = "Output";
 
-/// The `quality` control.
+/// The `quality` control: which SAM 2.1 network tracks (as Resolve's Faster / Better change the
+/// network). Each keeps its own masks in the store; Smart Refine is a separate control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Quality {
-    /// Skips Smart Refine (the edge-aware pass guided by the source).
+    /// SAM 2.1 tiny.
     Faster,
-    /// Applies Smart Refine.
+    /// SAM 2.1 small.
     Better,
 }
 
 impl Choice for Quality {
     const OPTIONS: &'static [ChoiceOption<Self>] = &[
-        ChoiceOption { value: Quality::Faster, id: "faster", label: "Faster", hint: "Skip Smart Refine." },
-        ChoiceOption { value: Quality::Better, id: "better", label: "Better", hint: "Refine edges against the source image." },
+        ChoiceOption { value: Quality::Faster, id: "faster", label: "Faster", hint: "Track with SAM 2.1 tiny." },
+        ChoiceOption { value: Quality::Better, id: "better", label: "Better", hint: "Track with SAM 2.1 small: slower, steadier." },
     ];
 }
 
@@ -66,6 +67,25 @@ impl Quality {
     fn id(self) -> &'static str {
         Self::OPTIONS[self.index() as usize].id
     }
+
+    /// The network this quality tracks with.
+    fn size(self) -> segment::Sam2Size {
+        match self {
+            Quality::Faster => segment::Sam2Size::Tiny,
+            Quality::Better => segment::Sam2Size::Small,
+        }
+    }
+
+    /// This quality's folder in the store, inside `<store folder>`: tiny keeps the instance's id
+    /// (masks tracked before Quality picked the network were tiny's), small `<id>-small`.
+    fn store_name(self, id: &str) -> String {
+        match self {
+            Quality::Faster => id.to_owned(),
+            Quality::Better => format!("{id}-small"),
+        }
+    }
+
+    const ALL: [Quality; 2] = [Quality::Faster, Quality::Better];
 }
 
 /// The `mode` control.
@@ -138,8 +158,8 @@ impl Look {
             finesse: Finesse {
                 expand_contract: p.double("expand_contract", time)? as f32,
                 blur: p.double("blur", time)? as f32,
-                // Smart Refine is the one costly pass: Better quality only.
-                edge_radius: if quality == Quality::Better { p.double("smart_refine", time)? as f32 } else { 0.0 },
+                // Its own control, whatever the Quality (which picks the tracking network).
+                edge_radius: p.double("smart_refine", time)? as f32,
             },
             view: p.choice::<View>("view", time)?.0,
         })
@@ -183,7 +203,7 @@ impl Effect for MagicMask {
         d.param(ParamDef::push_button("track_backward", "Track Backward", "Track from this frame to the start of the clip.").parent("tracking"))?;
         d.param(ParamDef::push_button("track_both", "Track Both", "Track from this frame to both ends of the clip.").parent("tracking"))?;
         d.param(ParamDef::push_button("track_frame", "Track This Frame", "Segment this frame only (from its prompts, or tracked up to it).").parent("tracking"))?;
-        d.param(ParamDef::choice("quality", "Quality", "Faster skips Smart Refine.", Quality::Better).parent("tracking"))?;
+        d.param(ParamDef::choice("quality", "Quality", "Faster tracks with SAM 2.1 tiny, Better with SAM 2.1 small; each keeps its own masks.", Quality::Better).parent("tracking"))?;
         d.param(ParamDef::choice("mode", "Mode", "Prompts (SAM 2 tracking) or Auto Subject (salient object).", Mode::Prompts).parent("tracking"))?;
         d.param(ParamDef::label_text("status", "Status", "What was tracked and what runs the model.").parent("tracking"))?;
 
@@ -204,7 +224,7 @@ impl Effect for MagicMask {
         d.param(ParamDef::double("white_clip", "White Clip", "Matte values above this become 1.", 1.0, (0.0, 1.0), (0.0, 1.0)).parent("finesse"))?;
         d.param(ParamDef::double("expand_contract", "Expand/Contract", "Grow (positive) or shrink (negative) the matte, in pixels.", 0.0, (-100.0, 100.0), (-20.0, 20.0)).parent("finesse"))?;
         d.param(ParamDef::double("blur", "Blur", "Soften the matte, radius in pixels.", 0.0, (0.0, 200.0), (0.0, 50.0)).parent("finesse"))?;
-        d.param(ParamDef::double("smart_refine", "Smart Refine", "Edge-aware refinement guided by the source (hair, fur), radius in pixels; Better quality only.", 0.0, (0.0, 100.0), (0.0, 30.0)).parent("finesse"))?;
+        d.param(ParamDef::double("smart_refine", "Smart Refine", "Edge-aware refinement guided by the source (hair, fur), radius in pixels.", 0.0, (0.0, 100.0), (0.0, 30.0)).parent("finesse"))?;
         d.param(ParamDef::boolean("invert", "Invert", "Swap object and background.", false).parent("finesse"))?;
 
         d.param(ParamDef::choice("view", "View", "What the effect outputs.", View(MatteOutput::Tint)))?;
@@ -246,7 +266,7 @@ impl Effect for MagicMask {
                     place_plane(&mut output.view_mut(), args.window, Some(&view), &empty, bounds, look.view);
                     return Ok(());
                 }
-                let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string("store_folder")?)?.join(&id)) };
+                let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string("store_folder")?)?.join(look.quality.store_name(&id))) };
                 // Smart Refine reads the source, so its pixels are part of what the matte is made from.
                 let source = (look.finesse.edge_radius > 0.0).then(|| view.content_hash());
                 let prompts = tracking::prompts_hash(&Prompts::parse(&p.string("prompts")?));
@@ -267,7 +287,7 @@ impl Effect for MagicMask {
         let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
         let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
             let (mut plane, problem, stale) = match &key.basis {
-                Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts)?,
+                Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts, look.quality.size().model_name())?,
                 Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None, false),
             };
             look.finesse.apply(&mut plane, &view, scale);
@@ -315,9 +335,11 @@ impl Effect for MagicMask {
                     fx.params().set_string("store_id", &tracking::new_store_id())?;
                 }
                 // Cleared prompts differ from a duplicate's: its masks are forked away, not wiped.
-                let mut store = store(fx, self.owner, &Prompts::default())?;
-                let frames: Vec<i32> = store.frames().map(|(f, _)| f).collect();
-                store.forget(frames).map_err(store_error)?;
+                for quality in Quality::ALL {
+                    let mut store = store(fx, self.owner, &Prompts::default(), quality)?;
+                    let frames: Vec<i32> = store.frames().map(|(f, _)| f).collect();
+                    store.forget(frames).map_err(store_error)?;
+                }
                 save_prompts(fx, &Prompts::default())?;
                 fx.params().set_string("status", "Cleared: no prompts, no stored masks.")
             }
@@ -336,7 +358,8 @@ impl Effect for MagicMask {
                         vec![(start..=frame, Direction::Forward)]
                     }
                 };
-                track(fx, store(fx, self.owner, &prompts)?, &prompts, runs, Look::read(fx, time)?.quality)
+                let quality = Look::read(fx, time)?.quality;
+                track(fx, store(fx, self.owner, &prompts, quality)?, &prompts, runs, quality)
             }
             "export_matte" => export(fx, self.owner),
             _ => Ok(()),
@@ -420,7 +443,7 @@ fn apply_edit(fx: &Instance, owner: u64, prompts: &mut Prompts, edit: Edit) -> R
     if prompts.0.is_empty() {
         return fx.params().set_string("status", "No prompts: add a positive point.");
     }
-    let mut store = store(fx, owner, prompts)?;
+    let mut store = store(fx, owner, prompts, look.quality)?;
     let mut plan = retrack_plan(&store, frame);
     if prompts.on_frame(frame).next().is_none() {
         // The frame lost its last prompt: its neighbours now follow the other prompted frames.
@@ -439,8 +462,8 @@ fn apply_edit(fx: &Instance, owner: u64, prompts: &mut Prompts, edit: Edit) -> R
 /// The mask store instance `owner` writes with `prompts`, creating its id on first use. A node
 /// duplicated in the host shares its original's id: when another live instance uses the folder with
 /// other prompts, this one forks to a new id (with a copy of the masks), so neither ever
-/// overwrites the other's frames.
-fn store(fx: &Instance, owner: u64, prompts: &Prompts) -> Result<segment::MaskStore> {
+/// overwrites the other's frames. `quality` picks the network's folder ([`Quality::store_name`]).
+fn store(fx: &Instance, owner: u64, prompts: &Prompts, quality: Quality) -> Result<segment::MaskStore> {
     let p = fx.params();
     let store_folder = p.string("store_folder")?;
     let root = tracking::store_root(&store_folder)?;
@@ -452,15 +475,17 @@ fn store(fx: &Instance, owner: u64, prompts: &Prompts) -> Result<segment::MaskSt
     } else if !is_store_id(&id) {
         // A project file is untrusted: an id this plugin did not make never becomes a path.
         return Err(bad_store_id(&id));
-    } else if tracking::shared_with_others(&root.join(&id), owner, &hash) {
+    } else if tracking::shared_with_others(&root.join(quality.store_name(&id)), owner, &hash) {
         let forked = tracking::new_store_id();
-        tracking::copy_store(&root.join(&id), &root.join(&forked))?;
+        for q in Quality::ALL {
+            tracking::copy_store(&root.join(q.store_name(&id)), &root.join(q.store_name(&forked)))?;
+        }
         log::info!("Magic Mask: store {id} is used by another node with other prompts (a duplicated node); this one continues in {forked}");
         p.set_string("store_id", &forked)?;
         id = forked;
     }
-    tracking::note_use(&root.join(&id), owner, &hash);
-    open_store(&store_folder, &id)
+    tracking::note_use(&root.join(quality.store_name(&id)), owner, &hash);
+    open_store(&store_folder, &id, &quality.store_name(&id))
 }
 
 /// Tracks `runs` and reports in the status line (and a message when something went wrong).
@@ -472,7 +497,7 @@ fn track(
     quality: Quality,
 ) -> Result<()> {
     let clip = fx.required_clip(SOURCE)?;
-    let job = TrackJob { runs, quality: quality.id() };
+    let job = TrackJob { runs, quality: quality.id(), size: quality.size() };
     let models = fx.params().string("model_folder")?;
     let outcome = tracking::run(fx, &clip, &mut store, prompts, &job, &models)?;
     let (done, stored) = (outcome.done, store.frames().count());
@@ -492,7 +517,8 @@ fn export(fx: &Instance, owner: u64) -> Result<()> {
     if folder.trim().is_empty() {
         return Err(Error::failed("set Export Folder first"));
     }
-    let store = store(fx, owner, &Prompts::parse(&p.string("prompts")?))?;
+    let quality = p.choice("quality", 0.0)?;
+    let store = store(fx, owner, &Prompts::parse(&p.string("prompts")?), quality)?;
     let written = store.export(&p.string("export_template")?, std::path::Path::new(folder.trim()), "magic_mask").map_err(store_error)?;
     let status = format!("Exported {} frames to {}.", written.len(), folder.trim());
     fx.message(MessageKind::Message, &status);
@@ -502,9 +528,9 @@ fn export(fx: &Instance, owner: u64) -> Result<()> {
 /// The stored mask of `frame` in `folder` at the render's size, what to tell the user about it, and
 /// whether it is stale: an untracked or damaged frame renders an empty matte and says why on the
 /// node; a frame tracked from other prompts than `prompts` (their hash), or by another model,
-/// renders its mask but says it is out of date. Quality is not compared: it only decides Smart
-/// Refine, at render time, so a mask tracked at either quality is the same.
-fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize, prompts: &str) -> Result<(Plane, Option<(MessageKind, String)>, bool)> {
+/// renders its mask but says it is out of date. Each Quality has its own folder, and `model` is
+/// the name its network records ([`segment::Sam2Size::model_name`]).
+fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize, prompts: &str, model: &str) -> Result<(Plane, Option<(MessageKind, String)>, bool)> {
     let empty = || Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()));
     let read = match folder {
         None => Err(StoreError::NotTracked(frame)),
@@ -516,8 +542,8 @@ fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, heig
     match read {
         Ok((mask, record)) => {
             let stale = record.and_then(|r| {
-                if r.model != tracking::MODEL_NAME {
-                    Some(format!("was tracked by model {} (this is {})", r.model, tracking::MODEL_NAME))
+                if r.model != model {
+                    Some(format!("was tracked by model {} (this is {model})", r.model))
                 } else if r.prompt_hash != prompts {
                     Some("was tracked from other prompts than the ones the node has now".to_owned())
                 } else {
