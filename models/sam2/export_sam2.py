@@ -5,6 +5,11 @@ Runs on a machine with internet (it cannot run in this project's CI, which has n
     python -m venv .venv-export && . .venv-export/bin/activate
     pip install -r models/sam2/requirements-export.txt
     python models/sam2/export_sam2.py --size tiny --out /path/to/models
+    python models/sam2/export_sam2.py --size small --random-weights --out DIR   # no checkpoint
+
+(`cargo xtask export-models --random-weights --dest DIR` does both sizes and Depth Anything V2 Small,
+in a venv it makes under .cache; `deepmatte-export-sam2` (models/sam2/install_sam2.sh) is the user's
+one command with the real checkpoints.)
 
 It downloads the official checkpoint (Apache-2.0, Meta's release bucket; sha256 printed and
 checked when --sha256 is given), builds the model with the `sam2==1.1.0` code, wraps each part to the
@@ -36,6 +41,60 @@ CHECKPOINTS = {
     "tiny": ("sam2.1_hiera_tiny.pt", "configs/sam2.1/sam2.1_hiera_t.yaml"),
     "small": ("sam2.1_hiera_small.pt", "configs/sam2.1/sam2.1_hiera_s.yaml"),
 }
+# The checkpoints' sha256, as published nowhere we could reach from here: filled in by the first run
+# with the real files (`--sha256` checks a digest you trust).
+PART_FILES = ("image_encoder", "mask_decoder", "memory_encoder", "memory_attention")
+
+
+def part_file(size: str, part: str) -> str:
+    """The file name the plugin looks for: tiny (Magic Mask Faster) under the contract's names,
+    small (Better) with `small_` after `sam2_`."""
+    return f"sam2_{part}.onnx" if size == "tiny" else f"sam2_{size}_{part}.onnx"
+
+
+# The contract (models/sam2/CONTRACT.md): per file, inputs and outputs as (name, shape), a string for
+# a dynamic dimension. Checked on every exported file, so the graph cannot drift from what
+# crates/segment/src/parts.rs accepts.
+FEAT = [1, 256, 64, 64]
+HR0, HR1, POS = [1, 32, 256, 256], [1, 64, 128, 128], [4096, 1, 256]
+LOWRES = [1, 1, 256, 256]
+CONTRACT = {
+    "image_encoder": (
+        [("image", [1, 3, 1024, 1024])],
+        [("pix_feat", FEAT), ("high_res_feat0", HR0), ("high_res_feat1", HR1), ("vision_feats", FEAT), ("vision_pos_embed", POS)],
+    ),
+    "mask_decoder": (
+        [("point_coords", [1, "N", 2]), ("point_labels", [1, "N"]), ("image_embed", FEAT), ("high_res_feats_0", HR0),
+         ("high_res_feats_1", HR1), ("mask_input", LOWRES), ("has_mask_input", [1])],
+        [("obj_ptr", [1, 256]), ("pred_mask", LOWRES), ("iou", [1, 1]), ("occ_logit", [1, 1])],
+    ),
+    "memory_encoder": (
+        [("mask_for_mem", [1, 1, 1024, 1024]), ("pix_feat", FEAT), ("occ_logit", [1, 1])],
+        [("maskmem_features", [1, 64, 64, 64]), ("maskmem_pos_enc", [1, 4096, 64]), ("temporal_code", [7, 1, 1, 64])],
+    ),
+    "memory_attention": (
+        [("current_vision_feat", FEAT), ("current_vision_pos_embed", POS), ("memory_0", [1, "Np", 256]),
+         ("memory_1", [1, "Nm", 64, 64, 64]), ("memory_pos_embed", [1, "Nm*4096", 64]), ("obj_ptr_offsets", [1, "Np"])],
+        [("image_embed", FEAT)],
+    ),
+}
+
+
+def check_contract(path: pathlib.Path, part: str) -> None:
+    """Names, order, f32, fixed sizes equal and dynamic ones symbolic (no size baked into the graph)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for kind, got, wanted in (("input", session.get_inputs(), CONTRACT[part][0]), ("output", session.get_outputs(), CONTRACT[part][1])):
+        if [t.name for t in got] != [n for n, _ in wanted]:
+            raise SystemExit(f"{path.name}: {kind}s {[t.name for t in got]}, contract {[n for n, _ in wanted]}")
+        for tensor, (name, shape) in zip(got, wanted):
+            fits = len(tensor.shape) == len(shape) and all(
+                (isinstance(w, str) and not isinstance(g, int)) or g == w for g, w in zip(tensor.shape, shape)
+            )
+            if tensor.type != "tensor(float)" or not fits:
+                raise SystemExit(f"{path.name}: {kind} {name} is {tensor.type} {tensor.shape}, contract f32 {shape}")
+    print(f"contract of {path.name}: ok")
 RELEASE = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
 # SAM 2.1's pointer temporal encoding divides offsets by min(num_frames, 16) - 1; 15 for real clips.
 POINTER_OFFSET_DIVISOR = 15.0
@@ -209,6 +268,16 @@ class MemoryAttention(nn.Module):
 # ---------------------------------------------------------------------------------------------
 
 
+def randomise_zero_parameters(model) -> None:
+    """sam2 initialises some learned embeddings to zero (no_mem_embed, no_obj_ptr, ...); a zero would hide
+    a wiring mistake (adding the wrong one changes nothing), so random weights make them random too."""
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if param.numel() > 0 and bool((param == 0).all()):
+                param.copy_(0.02 * torch.randn(param.shape, generator=generator))
+
+
 def export(module, args, names_in, names_out, dynamic, path):
     torch.onnx.export(
         module,
@@ -221,6 +290,11 @@ def export(module, args, names_in, names_out, dynamic, path):
         dynamo=True,
         external_data=False,
     )
+    # sam2's position encodings cache tensors per size (PositionEmbeddingSine.cache): the export
+    # filled them with its symbolic tensors, which the eager checks must not get back.
+    for sub in module.modules():
+        if isinstance(getattr(sub, "cache", None), dict):
+            sub.cache.clear()
     print(f"wrote {path}")
 
 
@@ -232,10 +306,16 @@ def check(path, module, cases, names_in, tolerance):
     for case in cases:
         with torch.no_grad():
             expected = module(*case)
+        if isinstance(expected, torch.Tensor):  # one output: not to be iterated over its first axis
+            expected = (expected,)
         got = session.run(None, {n: t.numpy() for n, t in zip(names_in, case)})
+        if len(got) != len(expected):
+            raise SystemExit(f"{path.name}: {len(got)} outputs, PyTorch {len(expected)}")
         for e, g in zip(expected, got):
             e = e.numpy()
-            error = np.abs(e - g).max() / max(1.0, np.abs(e).max())
+            # Relative to the output's own peak: random weights can give small outputs, where a
+            # floor of 1 would pass anything.
+            error = np.abs(e - g).max() / max(float(np.abs(e).max()), 1e-12)
             if g.shape != e.shape or error > tolerance:
                 raise SystemExit(f"{path.name}: output {g.shape} differs from PyTorch {e.shape} (relative error {error:.2e})")
     print(f"checked {path.name} on {len(cases)} case(s)")
@@ -247,10 +327,22 @@ def main() -> None:
     parser.add_argument("--out", type=pathlib.Path, required=True)
     parser.add_argument("--cache", type=pathlib.Path, default=pathlib.Path.home() / ".cache" / "deepmatte-sam2")
     parser.add_argument("--sha256", help="expected checkpoint sha256")
+    parser.add_argument("--checkpoint", type=pathlib.Path, help="a checkpoint file already here (else downloaded)")
+    parser.add_argument("--random-weights", action="store_true", help="the official architecture with seeded random weights: no checkpoint")
     options = parser.parse_args()
 
-    checkpoint = fetch_checkpoint(options.size, options.cache, options.sha256)
-    model = build_sam2(CHECKPOINTS[options.size][1], str(checkpoint), device="cpu", mode="eval")
+    torch.manual_seed(0)
+    if options.random_weights:
+        checkpoint = None
+    elif options.checkpoint:
+        checkpoint = options.checkpoint
+        if options.sha256 and hashlib.sha256(checkpoint.read_bytes()).hexdigest() != options.sha256:
+            raise SystemExit(f"{checkpoint}: sha256 does not match the expected {options.sha256}")
+    else:
+        checkpoint = fetch_checkpoint(options.size, options.cache, options.sha256)
+    model = build_sam2(CHECKPOINTS[options.size][1], str(checkpoint) if checkpoint else None, device="cpu", mode="eval")
+    if options.random_weights:
+        randomise_zero_parameters(model)
     reference_attention = copy.deepcopy(model.memory_attention)  # complex RoPE, for the check
     attention = copy.deepcopy(model.memory_attention)
     make_rope_real(attention, grid=64)
@@ -261,9 +353,10 @@ def main() -> None:
     with torch.no_grad():
         encoder = ImageEncoder(model).eval()
         image = rand(1, 3, 1024, 1024)
-        path = options.out / "sam2_image_encoder.onnx"
+        path = options.out / part_file(options.size, "image_encoder")
         names_out = ["pix_feat", "high_res_feat0", "high_res_feat1", "vision_feats", "vision_pos_embed"]
         export(encoder, [image], ["image"], names_out, None, path)
+        check_contract(path, "image_encoder")
         check(path, encoder, [[image]], ["image"], 1e-3)
         pix_feat, hr0, hr1, vision_feats, pos = encoder(image)
 
@@ -283,17 +376,26 @@ def main() -> None:
                 torch.tensor([1.0 if with_mask else 0.0]),
             ]
 
-        path = options.out / "sam2_mask_decoder.onnx"
+        path = options.out / part_file(options.size, "mask_decoder")
         dynamic = ({1: points}, {1: points}, None, None, None, None, None)
-        export(decoder, decoder_case([1.0], False), names_in, ["obj_ptr", "pred_mask", "iou", "occ_logit"], dynamic, path)
-        cases = [decoder_case([-1.0], False), decoder_case([1.0], False), decoder_case([2.0, 3.0, 1.0, 0.0], True)]
+        # torch.export specialises a dimension whose example size is 0 or 1: the example has 3 points.
+        export(decoder, decoder_case([1.0, 0.0, 1.0], True), names_in, ["obj_ptr", "pred_mask", "iou", "occ_logit"], dynamic, path)
+        check_contract(path, "mask_decoder")
+        # 1, 2 and 4 points; multimask (n <= 1) and single-mask branches; with and without a mask prompt.
+        cases = [
+            decoder_case([-1.0], False),
+            decoder_case([1.0], False),
+            decoder_case([1.0, 0.0], True),
+            decoder_case([2.0, 3.0, 1.0, 0.0], True),
+        ]
         check(path, decoder, cases, names_in, 1e-3)
 
         memory_encoder = MemoryEncoder(model).eval()
         names_in = ["mask_for_mem", "pix_feat", "occ_logit"]
-        path = options.out / "sam2_memory_encoder.onnx"
+        path = options.out / part_file(options.size, "memory_encoder")
         case = [rand(1, 1, 1024, 1024) * 10, pix_feat, torch.tensor([[1.0]])]
         export(memory_encoder, case, names_in, ["maskmem_features", "maskmem_pos_enc", "temporal_code"], None, path)
+        check_contract(path, "memory_encoder")
         check(path, memory_encoder, [case, [case[0], pix_feat, torch.tensor([[-1.0]])]], names_in, 1e-3)
         memories, mem_pos, _ = memory_encoder(*case)
 
@@ -320,13 +422,16 @@ def main() -> None:
             error = (a - b).abs().max().item() / max(1.0, b.abs().max().item())
             if error > 1e-4:
                 raise SystemExit(f"real-valued RoPE differs from sam2's by {error:.2e}")
-        path = options.out / "sam2_memory_attention.onnx"
+        path = options.out / part_file(options.size, "memory_attention")
         tokens = 4096 * frames
         dynamic = (None, None, {1: pointers}, {1: frames}, {1: tokens}, {1: pointers})
         export(memory_attention, attention_case(2, 3), names_in, ["image_embed"], dynamic, path)
-        check(path, memory_attention, [attention_case(1, 1), attention_case(7, 16)], names_in, 1e-3)
+        check_contract(path, "memory_attention")
+        # Against sam2's own (complex RoPE) attention, at 1 and 7 memories, 1 and 16 pointers.
+        check(path, reference, [attention_case(1, 1), attention_case(7, 16), attention_case(7, 1)], names_in, 1e-3)
 
-    print(f"SAM 2.1 {options.size}: four parts in {options.out} (contract: models/sam2/CONTRACT.md)")
+    weights = "seeded random weights" if options.random_weights else f"checkpoint {checkpoint}"
+    print(f"SAM 2.1 {options.size} ({weights}): {', '.join(part_file(options.size, p) for p in PART_FILES)} in {options.out}")
 
 
 if __name__ == "__main__":

@@ -305,7 +305,10 @@ def main() -> None:
         "sam2_memory_attention.onnx": memory_attention(),
     }
     for name, m in parts.items():
-        write_if_changed(dest / name, m.SerializeToString(deterministic=True))
+        data = m.SerializeToString(deterministic=True)
+        write_if_changed(dest / name, data)
+        # Magic Mask's Better quality opens SAM 2.1 small under these names: the same stand-ins.
+        write_if_changed(dest / name.replace("sam2_", "sam2_small_", 1), data)
 
 
 if __name__ == "__main__":

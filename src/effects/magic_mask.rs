@@ -50,19 +50,20 @@ const SOURCE: &str = "Source";
 
 const OUTPUT: &str = "Output";
 
-/// The `quality` control.
+/// The `quality` control: which SAM 2.1 network tracks (as Resolve's Faster / Better change the
+/// network). Each keeps its own masks in the store; Smart Refine is a separate control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Quality {
-    /// Skips Smart Refine (the edge-aware pass guided by the source).
+    /// SAM 2.1 tiny.
     Faster,
-    /// Applies Smart Refine.
+    /// SAM 2.1 small.
     Better,
 }
 
 impl Choice for Quality {
     const OPTIONS: &'static [ChoiceOption<Self>] = &[
-        ChoiceOption { value: Quality::Faster, id: "faster", label: "Faster", hint: "Skip Smart Refine." },
-        ChoiceOption { value: Quality::Better, id: "better", label: "Better", hint: "Refine edges against the source image." },
+        ChoiceOption { value: Quality::Faster, id: "faster", label: "Faster", hint: "Track with SAM 2.1 tiny." },
+        ChoiceOption { value: Quality::Better, id: "better", label: "Better", hint: "Track with SAM 2.1 small: slower, steadier." },
     ];
 }
 
@@ -70,6 +71,25 @@ impl Quality {
     fn id(self) -> &'static str {
         Self::OPTIONS[self.index() as usize].id
     }
+
+    /// The network this quality tracks with.
+    fn size(self) -> segment::Sam2Size {
+        match self {
+            Quality::Faster => segment::Sam2Size::Tiny,
+            Quality::Better => segment::Sam2Size::Small,
+        }
+    }
+
+    /// This quality's folder in the store, inside `<store folder>`: tiny keeps the instance's id
+    /// (masks tracked before Quality picked the network were tiny's), small `<id>-small`.
+    fn store_name(self, id: &str) -> String {
+        match self {
+            Quality::Faster => id.to_owned(),
+            Quality::Better => format!("{id}-small"),
+        }
+    }
+
+    const ALL: [Quality; 2] = [Quality::Faster, Quality::Better];
 }
 
 /// The `mode` control.
@@ -142,8 +162,8 @@ impl Look {
             finesse: Finesse {
                 expand_contract: p.double(c::EXPAND_CONTRACT.name, time)? as f32,
                 blur: p.double(c::BLUR.name, time)? as f32,
-                // Smart Refine is the one costly pass: Better quality only.
-                edge_radius: if quality == Quality::Better { p.double(c::SMART_REFINE.name, time)? as f32 } else { 0.0 },
+                // Its own control, whatever the Quality (which picks the tracking network).
+                edge_radius: p.double(c::SMART_REFINE.name, time)? as f32,
             },
             view: p.choice::<View>(c::VIEW.name, time)?.0,
         })
@@ -258,13 +278,13 @@ impl Effect for MagicMask {
                         place_plane(&mut output.view_mut(), args.window, Some(&view), &empty, bounds, look.view);
                         return Ok(());
                     }
-                    let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string(c::STORE_FOLDER.name)?)?.join(&id)) };
+                    let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string(c::STORE_FOLDER.name)?)?.join(look.quality.store_name(&id))) };
                     // Smart Refine reads the source, so its pixels are part of what the matte is made from.
                     let source = (look.finesse.edge_radius > 0.0).then(|| source.content_hash());
                     if let (Some(folder), true) = (&folder, track_on_render) {
                         let clip = fx.required_clip(SOURCE)?;
                         let model_folder = p.string(c::MODEL_FOLDER.name)?;
-                        let request = on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), model_folder: &model_folder };
+                        let request = on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), size: look.quality.size(), model_folder: &model_folder };
                         on_render::ensure(&request)?;
                     }
                     let prompts = tracking::prompts_hash(&prompts);
@@ -285,7 +305,7 @@ impl Effect for MagicMask {
             let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
             let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
                 let (mut plane, problem, stale) = match &key.basis {
-                    Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts)?,
+                    Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts, look.quality.size().model_name())?,
                     Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None, false),
                 };
                 look.finesse.apply(&mut plane, &view, scale);
@@ -342,9 +362,11 @@ impl Effect for MagicMask {
                     fx.params().set_string(c::STORE_ID.name, &tracking::new_store_id())?;
                 }
                 // Cleared prompts differ from a duplicate's: its masks are forked away, not wiped.
-                let mut store = store(fx, self.owner, &Prompts::default())?;
-                let frames: Vec<i32> = store.frames().map(|(f, _)| f).collect();
-                store.forget(frames).map_err(store_error)?;
+                for quality in Quality::ALL {
+                    let mut store = store(fx, self.owner, &Prompts::default(), quality)?;
+                    let frames: Vec<i32> = store.frames().map(|(f, _)| f).collect();
+                    store.forget(frames).map_err(store_error)?;
+                }
                 save_prompts(fx, &Prompts::default())?;
                 fx.params().set_string(c::STATUS.name, "Cleared: no prompts, no stored masks.")
             }
@@ -363,7 +385,8 @@ impl Effect for MagicMask {
                         vec![(start..=frame, Direction::Forward)]
                     }
                 };
-                track(fx, store(fx, self.owner, &prompts)?, &prompts, runs, Look::read(fx, time)?.quality)
+                let quality = Look::read(fx, time)?.quality;
+                track(fx, store(fx, self.owner, &prompts, quality)?, &prompts, runs, quality)
             }
             _ if param == c::EXPORT_MATTE.name => export(fx, self.owner),
             _ => Ok(()),
@@ -447,7 +470,7 @@ fn apply_edit(fx: &Instance, owner: u64, prompts: &mut Prompts, edit: Edit) -> R
     if prompts.0.is_empty() {
         return fx.params().set_string(c::STATUS.name, "No prompts: add a positive point.");
     }
-    let mut store = store(fx, owner, prompts)?;
+    let mut store = store(fx, owner, prompts, look.quality)?;
     let mut plan = retrack_plan(&store, frame);
     if prompts.on_frame(frame).next().is_none() {
         // The frame lost its last prompt: its neighbours now follow the other prompted frames.
@@ -466,8 +489,8 @@ fn apply_edit(fx: &Instance, owner: u64, prompts: &mut Prompts, edit: Edit) -> R
 /// The mask store instance `owner` writes with `prompts`, creating its id on first use. A node
 /// duplicated in the host shares its original's id: when another live instance uses the folder with
 /// other prompts, this one forks to a new id (with a copy of the masks), so neither ever
-/// overwrites the other's frames.
-fn store(fx: &Instance, owner: u64, prompts: &Prompts) -> Result<segment::MaskStore> {
+/// overwrites the other's frames. `quality` picks the network's folder ([`Quality::store_name`]).
+fn store(fx: &Instance, owner: u64, prompts: &Prompts, quality: Quality) -> Result<segment::MaskStore> {
     let p = fx.params();
     let store_folder = p.string(c::STORE_FOLDER.name)?;
     let root = tracking::store_root(&store_folder)?;
@@ -479,15 +502,17 @@ fn store(fx: &Instance, owner: u64, prompts: &Prompts) -> Result<segment::MaskSt
     } else if !is_store_id(&id) {
         // A project file is untrusted: an id this plugin did not make never becomes a path.
         return Err(bad_store_id(&id));
-    } else if tracking::shared_with_others(&root.join(&id), owner, &hash) {
+    } else if tracking::shared_with_others(&root.join(quality.store_name(&id)), owner, &hash) {
         let forked = tracking::new_store_id();
-        tracking::copy_store(&root.join(&id), &root.join(&forked))?;
+        for q in Quality::ALL {
+            tracking::copy_store(&root.join(q.store_name(&id)), &root.join(q.store_name(&forked)))?;
+        }
         log::info!("Magic Mask: store {id} is used by another node with other prompts (a duplicated node); this one continues in {forked}");
         p.set_string(c::STORE_ID.name, &forked)?;
         id = forked;
     }
-    tracking::note_use(&root.join(&id), owner, &hash);
-    open_store(&store_folder, &id)
+    tracking::note_use(&root.join(quality.store_name(&id)), owner, &hash);
+    open_store(&store_folder, &id, &quality.store_name(&id))
 }
 
 /// Tracks `runs` and reports in the status line (and a message when something went wrong).
@@ -499,7 +524,7 @@ fn track(
     quality: Quality,
 ) -> Result<()> {
     let clip = fx.required_clip(SOURCE)?;
-    let job = TrackJob { runs, quality: quality.id() };
+    let job = TrackJob { runs, quality: quality.id(), size: quality.size() };
     let models = fx.params().string(c::MODEL_FOLDER.name)?;
     let outcome = tracking::run(fx, &clip, &mut store, prompts, &job, &models)?;
     let (done, stored) = (outcome.done, store.frames().count());
@@ -519,7 +544,8 @@ fn export(fx: &Instance, owner: u64) -> Result<()> {
     if folder.trim().is_empty() {
         return Err(Error::failed("set Export Folder first"));
     }
-    let store = store(fx, owner, &Prompts::parse(&p.string(c::PROMPTS.name)?))?;
+    let quality = p.choice(c::QUALITY.name, 0.0)?;
+    let store = store(fx, owner, &Prompts::parse(&p.string(c::PROMPTS.name)?), quality)?;
     let written = store.export(&p.string(c::EXPORT_TEMPLATE.name)?, std::path::Path::new(folder.trim()), "magic_mask").map_err(store_error)?;
     let status = format!("Exported {} frames to {}.", written.len(), folder.trim());
     fx.message(MessageKind::Message, &status);
@@ -529,9 +555,9 @@ fn export(fx: &Instance, owner: u64) -> Result<()> {
 /// The stored mask of `frame` in `folder` at the render's size, what to tell the user about it, and
 /// whether it is stale: an untracked or damaged frame renders an empty matte and says why on the
 /// node; a frame tracked from other prompts than `prompts` (their hash), or by another model,
-/// renders its mask but says it is out of date. Quality is not compared: it only decides Smart
-/// Refine, at render time, so a mask tracked at either quality is the same.
-fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize, prompts: &str) -> Result<(Plane, Option<(MessageKind, String)>, bool)> {
+/// renders its mask but says it is out of date. Each Quality has its own folder, and `model` is
+/// the name its network records ([`segment::Sam2Size::model_name`]).
+fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize, prompts: &str, model: &str) -> Result<(Plane, Option<(MessageKind, String)>, bool)> {
     let empty = || Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()));
     let read = match folder {
         None => Err(StoreError::NotTracked(frame)),
@@ -543,8 +569,8 @@ fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, heig
     match read {
         Ok((mask, record)) => {
             let stale = record.and_then(|r| {
-                if r.model != tracking::MODEL_NAME {
-                    Some(format!("was tracked by model {} (this is {})", r.model, tracking::MODEL_NAME))
+                if r.model != model {
+                    Some(format!("was tracked by model {} (this is {model})", r.model))
                 } else if r.prompt_hash != prompts {
                     Some("was tracked from other prompts than the ones the node has now".to_owned())
                 } else {

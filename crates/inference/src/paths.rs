@@ -259,7 +259,7 @@ mod tests {
         assert!(err.contains("Download Model") && err.contains("`deepmatte models install depth`"), "{err}");
         assert!(!err.contains("cargo"), "{err}");
         let err = search.locate("sam2_mask_decoder.onnx").unwrap_err().to_string();
-        assert!(err.contains("no download") && err.contains("export_sam2.py"), "{err}");
+        assert!(err.contains("no download") && err.contains("install.py"), "{err}");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

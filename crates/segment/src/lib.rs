@@ -25,7 +25,7 @@ mod tracker;
 
 pub use error::SegmentError;
 pub use frame::{Frame, Mask};
-pub use parts::{Sam2Parts, DECODER, ENCODER, MEMORY_ATTENTION, MEMORY_ENCODER};
+pub use parts::{Sam2Parts, Sam2Size, DECODER, ENCODER, MEMORY_ATTENTION, MEMORY_ENCODER};
 pub use prompt::{prompt_hash, Prompt, Prompts};
 pub use retrack::retrack_plan;
 pub use store::{Direction, FrameRecord, MaskStore, StoreError, StoreStamp};

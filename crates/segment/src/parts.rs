@@ -92,6 +92,38 @@ pub const MEMORY_ATTENTION: Contract = Contract {
     outputs: &[spec(&["image_embed"], FEATURES)],
 };
 
+/// Which SAM 2.1 network: Magic Mask's Quality picks it (Faster = tiny, Better = small).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sam2Size {
+    /// SAM 2.1 Hiera tiny: the contract's file names (`sam2_image_encoder.onnx`, ...).
+    Tiny,
+    /// SAM 2.1 Hiera small: `sam2_small_image_encoder.onnx`, ...
+    Small,
+}
+
+impl Sam2Size {
+    /// The four parts' file names, in the order encoder, decoder, memory encoder, memory attention.
+    pub fn files(self) -> [&'static str; 4] {
+        match self {
+            Sam2Size::Tiny => ["sam2_image_encoder.onnx", "sam2_mask_decoder.onnx", "sam2_memory_encoder.onnx", "sam2_memory_attention.onnx"],
+            Sam2Size::Small => [
+                "sam2_small_image_encoder.onnx",
+                "sam2_small_mask_decoder.onnx",
+                "sam2_small_memory_encoder.onnx",
+                "sam2_small_memory_attention.onnx",
+            ],
+        }
+    }
+
+    /// The name recorded with every mask this network tracked.
+    pub fn model_name(self) -> &'static str {
+        match self {
+            Sam2Size::Tiny => "sam2.1",
+            Sam2Size::Small => "sam2.1-small",
+        }
+    }
+}
+
 /// The four parts, opened and checked.
 #[derive(Clone)]
 pub struct Sam2Parts {
@@ -136,12 +168,18 @@ impl Sam2Parts {
     /// Opens the four files, each where `models` finds it first (each once per process, shared),
     /// and checks their contracts.
     pub fn open(runtime: &Runtime, models: &ModelSearch, options: &SessionOptions) -> Result<Sam2Parts, InferenceError> {
+        Self::open_size(runtime, models, options, Sam2Size::Tiny)
+    }
+
+    /// [`Sam2Parts::open`] for the network `size` (its own file names, same contracts).
+    pub fn open_size(runtime: &Runtime, models: &ModelSearch, options: &SessionOptions, size: Sam2Size) -> Result<Sam2Parts, InferenceError> {
         let open = |file: &str, contract: &Contract| runtime.open(&models.locate(file)?, contract, options);
+        let [encoder, decoder, memory_encoder, memory_attention] = size.files();
         Ok(Sam2Parts {
-            encoder: open("sam2_image_encoder.onnx", &ENCODER)?,
-            decoder: open("sam2_mask_decoder.onnx", &DECODER)?,
-            memory_encoder: open("sam2_memory_encoder.onnx", &MEMORY_ENCODER)?,
-            memory_attention: open("sam2_memory_attention.onnx", &MEMORY_ATTENTION)?,
+            encoder: open(encoder, &ENCODER)?,
+            decoder: open(decoder, &DECODER)?,
+            memory_encoder: open(memory_encoder, &MEMORY_ENCODER)?,
+            memory_attention: open(memory_attention, &MEMORY_ATTENTION)?,
         })
     }
 

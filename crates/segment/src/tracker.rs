@@ -41,6 +41,9 @@ pub struct TrackReport {
     pub encoder_runs: usize,
     /// Largest number of frames the memory bank held at once.
     pub peak_memory_frames: usize,
+    /// Non-finite values (NaN, ±inf) in the decoder's masks and pointers and the memories: zero
+    /// unless a graph misbehaves (the masks would hide a NaN: it is no object).
+    pub non_finite: usize,
     /// Time per stage.
     pub times: StageTimes,
 }
@@ -62,6 +65,11 @@ impl Tracker {
     /// Opens the four parts where `models` finds them (see [`Sam2Parts::open`]).
     pub fn open(runtime: &Runtime, models: &ModelSearch, options: &SessionOptions) -> Result<Tracker, SegmentError> {
         Ok(Tracker { parts: Sam2Parts::open(runtime, models, options)? })
+    }
+
+    /// [`Tracker::open`] for the network `size` (Magic Mask: Faster = tiny, Better = small).
+    pub fn open_size(runtime: &Runtime, models: &ModelSearch, options: &SessionOptions, size: crate::Sam2Size) -> Result<Tracker, SegmentError> {
+        Ok(Tracker { parts: Sam2Parts::open_size(runtime, models, options, size)? })
     }
 
     /// The backend the models run on (see [`Sam2Parts::backend`]).
@@ -134,7 +142,7 @@ impl Tracker {
         if prompted.is_empty() {
             return Err(SegmentError::NoPrompts);
         }
-        let mut report = TrackReport { frames: Vec::new(), cancelled: false, encoder_runs: 0, peak_memory_frames: 0, times: StageTimes::default() };
+        let mut report = TrackReport { frames: Vec::new(), cancelled: false, encoder_runs: 0, peak_memory_frames: 0, non_finite: 0, times: StageTimes::default() };
         let mut bank = MemoryBank::new(direction == Direction::Backward);
         let mut conditioned = Vec::new();
         // Frames that say where the object is (a positive click or a box) first; corrections
@@ -225,6 +233,8 @@ impl Tracker {
         let started = Instant::now();
         let mask = mask_for_memory(&decoded.pred_mask, binarise);
         let encoding = self.parts.encode_memory(&mask, &encoded.pix_feat, decoded.occ_logit)?;
+        let bad = |v: &[f32]| v.iter().filter(|x| !x.is_finite()).count();
+        report.non_finite += bad(&decoded.pred_mask) + bad(&decoded.obj_ptr) + bad(&encoding.features) + usize::from(!decoded.occ_logit.is_finite());
         bank.set_encodings(encoding.pos_enc, encoding.temporal_code);
         report.times.memory_encoder += started.elapsed();
         Ok(FrameMemory { features: Some(encoding.features), pointer: decoded.obj_ptr.clone() })

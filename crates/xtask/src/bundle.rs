@@ -11,6 +11,7 @@
 //!   MacOS/libonnxruntime.1.31.1.dylib
 //!   Resources/<plugin id>.png
 //!   Resources/models/                 (default model folder; `cargo xtask models` fills it)
+//!   Resources/sam2-export/            (SAM 2.1 for users: `python3 install.py`, models/sam2)
 //! ```
 //!
 //! The binary's name must equal the bundle's name without `.bundle`, or hosts silently skip it.
@@ -27,6 +28,8 @@ use crate::{cross, icons, util};
 
 pub const BUNDLE: &str = "DeepMatte.ofx.bundle";
 const BINARY: &str = "DeepMatte.ofx";
+/// The SAM 2.1 exporter the bundle carries for users (no PyTorch needed beforehand).
+pub const SAM2_EXPORT_FILES: [&str; 3] = ["install.py", "export_sam2.py", "requirements-export.txt"];
 
 /// The plugin identifiers the bundle declares; each gets an icon.
 pub const PLUGIN_IDS: &[&str] =
@@ -157,6 +160,13 @@ fn assemble(platforms: &[Platform]) -> Result<PathBuf> {
             bail!("{} is missing: run `cargo xtask setup` first", runtime.display());
         }
         copy(&runtime, &binaries.join(runtime.file_name().context("file without a name")?))?;
+    }
+
+    // SAM 2.1 has no pinned ONNX download: the user's one command exports it (models/sam2/install.py).
+    let export = resources.join("sam2-export");
+    std::fs::create_dir_all(&export)?;
+    for file in SAM2_EXPORT_FILES {
+        copy(&util::root().join("models").join("sam2").join(file), &export.join(file))?;
     }
 
     for id in PLUGIN_IDS {

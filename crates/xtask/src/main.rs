@@ -7,6 +7,7 @@
 mod bundle;
 mod cross;
 mod demo;
+mod export_models;
 mod gpu_check;
 mod hostdemo;
 mod icons;
@@ -63,6 +64,18 @@ enum Command {
         #[arg(long)]
         dest: Option<PathBuf>,
     },
+    /// Export SAM 2.1 tiny and small and (with --random-weights) Depth Anything V2 Small with the
+    /// project's exporters, in a pinned venv made on demand under .cache (~3 GB of wheels).
+    ExportModels {
+        /// The official architectures with seeded random weights, no checkpoint (for the tests;
+        /// default folder .cache/models/real-arch).
+        #[arg(long)]
+        random_weights: bool,
+        /// Model folder to write into (default: .cache/models/real-arch with --random-weights, else
+        /// the per-user models folder).
+        #[arg(long)]
+        dest: Option<PathBuf>,
+    },
     /// Regenerate the shipped sample image under samples/.
     Sample,
     /// Render the shipped sample through Luma Matte Extract with the `deepmatte` CLI into target/demo/.
@@ -81,6 +94,7 @@ fn main() -> anyhow::Result<()> {
         Command::Release { macos } => release::run(macos).map(|_| ()),
         Command::Install { dest } => install::run(dest),
         Command::Models { dest } => models::run(dest),
+        Command::ExportModels { random_weights, dest } => export_models::run(random_weights, dest),
         Command::Sample => sample::run(),
         Command::Demo => demo::run(),
         Command::Test => test::run(),

@@ -26,7 +26,7 @@ pub const TRACK_FORWARD: Control = Control::new("track_forward", "Track Forward"
 pub const TRACK_BACKWARD: Control = Control::new("track_backward", "Track Backward", "Track from this frame to the start of the clip.");
 pub const TRACK_BOTH: Control = Control::new("track_both", "Track Both", "Track from this frame to both ends of the clip.");
 pub const TRACK_FRAME: Control = Control::new("track_frame", "Track This Frame", "Segment this frame only (from its prompts, or tracked up to it).");
-pub const QUALITY: Control = Control::new("quality", "Quality", "Faster skips Smart Refine.");
+pub const QUALITY: Control = Control::new("quality", "Quality", "Faster tracks with SAM 2.1 tiny, Better with SAM 2.1 small; each keeps its own masks.");
 pub const MODE: Control = Control::new("mode", "Mode", "Prompts (SAM 2 tracking) or Auto Subject (salient object).");
 pub const TRACK_ON_RENDER: Control = Control::new("track_on_render", "Track on Render", TRACK_ON_RENDER_HINT);
 pub const STATUS: Control = Control::new("status", "Status", "What was tracked and what runs the model.");
@@ -42,7 +42,7 @@ pub const BLACK_CLIP: Control = Control::new("black_clip", "Black Clip", "Matte 
 pub const WHITE_CLIP: Control = Control::new("white_clip", "White Clip", "Matte values above this become 1.");
 pub const EXPAND_CONTRACT: Control = Control::new("expand_contract", "Expand/Contract", "Grow (positive) or shrink (negative) the matte, in pixels.");
 pub const BLUR: Control = Control::new("blur", "Blur", "Soften the matte, radius in pixels.");
-pub const SMART_REFINE: Control = Control::new("smart_refine", "Smart Refine", "Edge-aware refinement guided by the source (hair, fur), radius in pixels; Better quality only.");
+pub const SMART_REFINE: Control = Control::new("smart_refine", "Smart Refine", "Edge-aware refinement guided by the source (hair, fur), radius in pixels.");
 pub const INVERT: Control = Control::new("invert", "Invert", "Swap object and background.");
 pub const VIEW: Control = Control::new("view", "View", "What the effect outputs.");
 

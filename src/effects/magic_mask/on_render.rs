@@ -15,7 +15,7 @@
 //! store (MLT renders several frames at once), which may bring the run to n − 1.
 
 use super::prompts::Prompts;
-use super::tracking::{engine_prompts, fetch_frame, prompts_hash, MODEL_NAME};
+use super::tracking::{engine_prompts, fetch_frame, prompts_hash};
 use crate::effects::runtime::{model_search, runtime};
 use inference::SessionOptions;
 use ofx::{Clip, Error, Instance, Result};
@@ -35,6 +35,8 @@ pub struct Request<'a> {
     pub prompts: &'a Prompts,
     pub frame: i32,
     pub quality: &'static str,
+    /// The network Quality picked; its name is what the store records.
+    pub size: segment::Sam2Size,
     pub model_folder: &'a str,
 }
 
@@ -63,9 +65,9 @@ fn lock() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Whether `frame` is in the store at `folder`, tracked by this model from prompts of hash `hash`.
-fn current(folder: &Path, frame: i32, hash: &str) -> bool {
-    MaskStore::open_folder(folder).is_ok_and(|s| s.record(frame).is_some_and(|r| r.model == MODEL_NAME && r.prompt_hash == hash))
+/// Whether `frame` is in the store at `folder`, tracked by network `model` from prompts of hash `hash`.
+fn current(folder: &Path, frame: i32, model: &str, hash: &str) -> bool {
+    MaskStore::open_folder(folder).is_ok_and(|s| s.record(frame).is_some_and(|r| r.model == model && r.prompt_hash == hash))
 }
 
 /// What a thread does next for its frame.
@@ -83,14 +85,14 @@ pub fn ensure(request: &Request) -> Result<()> {
     let folder = request.folder.to_path_buf();
     let frame = request.frame;
     let prompted = request.prompts.frames();
-    if prompted.is_empty() || current(&folder, frame, &hash) {
+    if prompted.is_empty() || current(&folder, frame, request.size.model_name(), &hash) {
         return Ok(());
     }
     let temporal = request.fx.host_has_temporal_access();
     let mut state = lock();
     state.pending.push((folder.clone(), frame));
     let result = loop {
-        if current(&folder, frame, &hash) {
+        if current(&folder, frame, request.size.model_name(), &hash) {
             break Ok(());
         }
         if state.busy.contains(&folder) {
@@ -170,7 +172,7 @@ fn advance(request: &Request, plan: Plan, folder: &Path, hash: &str) -> Result<O
         Plan::Continue(live) => live,
         Plan::Start { start, direction, frames } => {
             let runtime = runtime()?;
-            let tracker = Tracker::open(&runtime, &model_search(request.model_folder), &SessionOptions::default()).map_err(failed)?;
+            let tracker = Tracker::open_size(&runtime, &model_search(request.model_folder), &SessionOptions::default(), request.size).map_err(failed)?;
             let (_, grid) = fetch_frame(clip, start).map_err(failed)?;
             let chosen = Prompts(request.prompts.0.iter().filter(|p| frames.contains(&p.frame)).copied().collect());
             let run = tracker.start(fetch, start, direction, &engine_prompts(&chosen, &grid)).map_err(failed)?;
@@ -181,8 +183,8 @@ fn advance(request: &Request, plan: Plan, folder: &Path, hash: &str) -> Result<O
     let mut store = MaskStore::open_folder(folder).map_err(super::tracking::store_error)?;
     loop {
         let (f, mask) = live.run.step(fetch).map_err(failed)?;
-        if !store.record(f).is_some_and(|r| r.model == MODEL_NAME && r.prompt_hash == hash) {
-            store.write(f, &mask, MODEL_NAME, request.quality, hash, live.run.direction()).map_err(super::tracking::store_error)?;
+        if !store.record(f).is_some_and(|r| r.model == request.size.model_name() && r.prompt_hash == hash) {
+            store.write(f, &mask, request.size.model_name(), request.quality, hash, live.run.direction()).map_err(super::tracking::store_error)?;
         }
         if f == request.frame {
             return Ok(Some(live));

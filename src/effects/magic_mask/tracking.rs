@@ -12,9 +12,6 @@ use std::ops::{ControlFlow, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The model recorded with every stored mask.
-pub const MODEL_NAME: &str = "sam2.1";
-
 /// Where an instance's masks live: `<store folder>/<id>`; the default store folder is the user's
 /// DeepMatte data folder (`<user data>/masks`, see [`inference::user_masks_dir`]), not a cache
 /// folder: users and cleaning tools empty caches, and tracked masks are work.
@@ -28,12 +25,13 @@ pub fn store_root(store_folder: &str) -> Result<PathBuf> {
     Ok(root)
 }
 
-/// Opens the store, turning its errors into messages that name the folder.
-pub fn open_store(store_folder: &str, id: &str) -> Result<MaskStore> {
-    if !is_store_id(id) {
+/// Opens the store folder `name` (the instance's `id`, or a name made from it for one Quality),
+/// turning its errors into messages that name the folder.
+pub fn open_store(store_folder: &str, id: &str, name: &str) -> Result<MaskStore> {
+    if !is_store_id(id) || !name.starts_with(id) {
         return Err(bad_store_id(id));
     }
-    MaskStore::open(&store_root(store_folder)?, id).map_err(store_error)
+    MaskStore::open(&store_root(store_folder)?, name).map_err(store_error)
 }
 
 /// The hash recorded with every mask tracked from `prompts`: of the prompts as saved (canonical
@@ -183,6 +181,8 @@ pub fn engine_prompts(prompts: &Prompts, grid: &PixelGrid) -> segment::Prompts {
 pub struct TrackJob {
     pub runs: Vec<(RangeInclusive<i32>, Direction)>,
     pub quality: &'static str,
+    /// The network Quality picked.
+    pub size: segment::Sam2Size,
 }
 
 /// What a tracking job did.
@@ -199,7 +199,7 @@ pub struct TrackOutcome {
 /// cancel keeps every frame already stored.
 pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob, model_folder: &str) -> Result<TrackOutcome> {
     let runtime = runtime()?;
-    let tracker = Tracker::open(&runtime, &model_search(model_folder), &SessionOptions::default()).map_err(|e| Error::failed(e.to_string()))?;
+    let tracker = Tracker::open_size(&runtime, &model_search(model_folder), &SessionOptions::default(), job.size).map_err(|e| Error::failed(e.to_string()))?;
     let (_, grid) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
     let engine = engine_prompts(prompts, &grid);
     let hash = prompts_hash(prompts);
@@ -210,7 +210,7 @@ pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts,
     for (range, direction) in &job.runs {
         let report = tracker
             .track(|f| fetch_frame(clip, f).map(|(frame, _)| frame), range.clone(), *direction, &engine, |frame, mask| {
-                if let Err(e) = store.write(frame, mask, MODEL_NAME, job.quality, &hash, *direction) {
+                if let Err(e) = store.write(frame, mask, job.size.model_name(), job.quality, &hash, *direction) {
                     write_error = Some(e);
                     return ControlFlow::Break(());
                 }
