@@ -41,8 +41,8 @@ CHECKPOINTS = {
     "tiny": ("sam2.1_hiera_tiny.pt", "configs/sam2.1/sam2.1_hiera_t.yaml"),
     "small": ("sam2.1_hiera_small.pt", "configs/sam2.1/sam2.1_hiera_s.yaml"),
 }
-# The checkpoints' sha256, as published nowhere we could reach from here: filled in by the first run
-# with the real files (`--sha256` checks a digest you trust).
+# No published sha256 of the checkpoints could be verified from where this was written: `--sha256`
+# checks a digest you trust; install.py records the first download's and checks later runs against it.
 PART_FILES = ("image_encoder", "mask_decoder", "memory_encoder", "memory_attention")
 
 

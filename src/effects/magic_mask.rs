@@ -80,12 +80,13 @@ impl Quality {
         }
     }
 
-    /// This quality's folder in the store, inside `<store folder>`: tiny keeps the instance's id
-    /// (masks tracked before Quality picked the network were tiny's), small `<id>-small`.
+    /// This quality's folder in the store, inside `<store folder>`: the default, Better, keeps the
+    /// instance's id, Faster `<id>-tiny`. (Masks tracked before Quality picked the network were
+    /// SAM 2.1 tiny's, recorded as model `sam2.1`: under Better they show as out of date.)
     fn store_name(self, id: &str) -> String {
         match self {
-            Quality::Faster => id.to_owned(),
-            Quality::Better => format!("{id}-small"),
+            Quality::Faster => format!("{id}-tiny"),
+            Quality::Better => id.to_owned(),
         }
     }
 

@@ -5,6 +5,10 @@
 //! anti-aliasing when shrinking (as OpenCV's `INTER_LINEAR`/`INTER_CUBIC` and PyTorch's
 //! `interpolate`), cubic coefficient a = −0.75 (OpenCV's and PyTorch's bicubic).
 //! `models/reference_u2netp.py` implements the same filters in numpy for the reference tests.
+//!
+//! SAM 2's reference resizes frames with PIL instead (`Image.resize`, bicubic by default, which
+//! *does* anti-alias when shrinking, with a = −0.5): [`resize_to_planes_pil_bicubic`] is that filter,
+//! for SAM 2's encoder input only (it has no CUDA twin: SAM 2's pre-processing runs on the CPU).
 
 use rayon::prelude::*;
 
@@ -57,6 +61,31 @@ impl Taps {
         taps
     }
 
+    /// PIL's bicubic (`ImagingResample`): Keys a = −0.5 stretched by the shrink factor (so it
+    /// averages every source pixel it covers), taps past the border dropped and the rest
+    /// renormalised.
+    fn pil_bicubic(src: usize, dst: usize) -> Taps {
+        const SUPPORT: f64 = 2.0;
+        let scale = src as f64 / dst as f64;
+        let stretch = scale.max(1.0);
+        let support = SUPPORT * stretch;
+        let per_output = (support.ceil() as usize) * 2 + 1;
+        let mut taps = Taps { per_output, index: Vec::with_capacity(dst * per_output), weight: Vec::with_capacity(dst * per_output) };
+        for d in 0..dst {
+            let centre = (d as f64 + 0.5) * scale;
+            let first = ((centre - support + 0.5) as i64).max(0) as usize;
+            let end = ((centre + support + 0.5) as i64).min(src as i64) as usize;
+            let weights: Vec<f64> = (first..end).map(|x| pil_cubic((x as f64 - centre + 0.5) / stretch)).collect();
+            let total: f64 = weights.iter().sum();
+            for k in 0..per_output {
+                let w = weights.get(k).map_or(0.0, |w| if total != 0.0 { w / total } else { 0.0 });
+                taps.index.push((first + k).min(src - 1));
+                taps.weight.push(w as f32);
+            }
+        }
+        taps
+    }
+
     fn of(&self, output: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
         let range = output * self.per_output..(output + 1) * self.per_output;
         self.index[range.clone()].iter().copied().zip(self.weight[range].iter().copied())
@@ -72,6 +101,32 @@ fn cubic(x: f64) -> f64 {
     } else {
         ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A
     }
+}
+
+/// PIL's bicubic kernel, a = −0.5.
+fn pil_cubic(x: f64) -> f64 {
+    const A: f64 = -0.5;
+    let x = x.abs();
+    if x < 1.0 {
+        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+    } else if x < 2.0 {
+        (((x - 5.0) * x + 8.0) * x - 4.0) * A
+    } else {
+        0.0
+    }
+}
+
+/// [`resize_to_planes`] with PIL's bicubic filter (anti-aliased when shrinking): SAM 2's reference
+/// pre-processing (`sam2/utils/misc.py`, `Image.resize((1024, 1024))`), on float pixels.
+#[allow(clippy::too_many_arguments)]
+pub fn resize_to_planes_pil_bicubic(src: &[f32], width: usize, height: usize, channels: usize, keep: usize, new_width: usize, new_height: usize) -> Vec<f32> {
+    assert_eq!(src.len(), width * height * channels, "image size does not match its dimensions");
+    assert!(keep <= channels, "cannot keep {keep} of {channels} channels");
+    if width == 0 || height == 0 || new_width == 0 || new_height == 0 {
+        return vec![0.0; keep * new_width * new_height];
+    }
+    let (across, down) = (Taps::pil_bicubic(width, new_width), Taps::pil_bicubic(height, new_height));
+    resize_with(src, width, height, channels, keep, new_width, new_height, &across, &down)
 }
 
 /// Resizes an interleaved image of `channels` channels to `new_width`×`new_height`, keeping its first
@@ -96,17 +151,22 @@ pub fn resize_to_planes(
     }
     let across = Taps::new(filter, width, new_width);
     let down = Taps::new(filter, height, new_height);
+    resize_with(src, width, height, channels, keep, new_width, new_height, &across, &down)
+}
 
+/// The two separable passes with the given taps, then the kept channels as planes.
+#[allow(clippy::too_many_arguments)]
+fn resize_with(src: &[f32], width: usize, height: usize, channels: usize, keep: usize, new_width: usize, new_height: usize, across: &Taps, down: &Taps) -> Vec<f32> {
     // Horizontal pass first, on the source rows before the image shrinks vertically. The kept
     // channels stay interleaved so each source pixel is read once for all of them.
     let mut rows = vec![0.0f32; height * new_width * keep];
     rows.par_chunks_mut(new_width * keep).enumerate().for_each(|(y, row)| {
         let line = &src[y * width * channels..(y + 1) * width * channels];
         match keep {
-            1 => horizontal::<1>(line, channels, &across, row),
-            3 => horizontal::<3>(line, channels, &across, row),
-            4 => horizontal::<4>(line, channels, &across, row),
-            _ => horizontal_any(line, channels, keep, &across, row),
+            1 => horizontal::<1>(line, channels, across, row),
+            3 => horizontal::<3>(line, channels, across, row),
+            4 => horizontal::<4>(line, channels, across, row),
+            _ => horizontal_any(line, channels, keep, across, row),
         }
     });
 
@@ -193,6 +253,24 @@ mod tests {
             }
             let src: Vec<f32> = (0..5 * 4 * 3).map(|v| v as f32).collect();
             assert_eq!(resize_to_planes(&src, 5, 4, 3, 3, 5, 4, filter)[..20], (0..20).map(|i| (i * 3) as f32).collect::<Vec<_>>()[..]);
+        }
+    }
+
+    #[test]
+    fn pil_bicubic_averages_what_it_shrinks_and_keeps_constants() {
+        // Shrinking 4:1 a line every 4 pixels gives its mean, 0.25 (no aliasing), where the
+        // unfiltered bicubic sees the line only at its negative lobe.
+        let src: Vec<f32> = (0..64).map(|x| f32::from(x % 4 == 0)).collect();
+        let pil = resize_to_planes_pil_bicubic(&src, 64, 1, 1, 1, 16, 1);
+        assert!(pil[2..14].iter().all(|v| (v - 0.25).abs() < 0.01), "{pil:?}");
+        let plain = resize_plane(&src, 64, 1, 16, 1, Filter::Bicubic);
+        assert!(plain[2..14].iter().all(|v| (v - 0.25).abs() > 0.2), "{plain:?}");
+        let flat = vec![0.3f32; 7 * 5 * 4];
+        assert!(resize_to_planes_pil_bicubic(&flat, 7, 5, 4, 3, 23, 2).iter().all(|v| (v - 0.3).abs() < 1e-6));
+        let taps = Taps::pil_bicubic(1920, 1024);
+        for o in 0..1024 {
+            let sum: f32 = taps.of(o).map(|(_, w)| w).sum();
+            assert!((sum - 1.0).abs() < 1e-5, "{o}: {sum}");
         }
     }
 

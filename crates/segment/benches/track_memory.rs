@@ -6,6 +6,10 @@
 //! `cargo bench -p segment --bench track_memory` runs each length in a child process of its own,
 //! because the peak (VmHWM in /proc/self/status) only ever grows within a process.
 //! `... -- --frames N` runs one length and prints its figures.
+//!
+//! `DEEPMATTE_BENCH_SAM2=tiny|small` runs the real SAM 2.1 architectures instead (the graphs of
+//! `cargo xtask export-models --random-weights` in `.cache/models/real-arch`; random weights, so the
+//! IoU printed is meaningless), and `DEEPMATTE_BENCH_LENGTHS=30,300` sets the two lengths compared.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -40,9 +44,15 @@ fn compare() {
         assert!(out.status.success(), "the {frames}-frame run failed: {}", String::from_utf8_lossy(&out.stderr));
         text.lines().find_map(|l| l.strip_prefix("peak_kib=")).and_then(|v| v.trim().parse().ok()).expect("peak_kib line")
     };
-    let (short, long) = (peak(SHORT), peak(LONG));
+    let lengths: Vec<i32> = std::env::var("DEEPMATTE_BENCH_LENGTHS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|l: &Vec<i32>| l.len() == 2)
+        .unwrap_or(vec![SHORT, LONG]);
+    let (short_len, long_len) = (lengths[0], lengths[1]);
+    let (short, long) = (peak(short_len), peak(long_len));
     let ratio = long as f64 / short as f64;
-    println!("peak memory: {SHORT} frames {:.1} MiB, {LONG} frames {:.1} MiB, ratio {ratio:.3} (limit {LIMIT})", short as f64 / 1024.0, long as f64 / 1024.0);
+    println!("peak memory: {short_len} frames {:.1} MiB, {long_len} frames {:.1} MiB, ratio {ratio:.3} (limit {LIMIT})", short as f64 / 1024.0, long as f64 / 1024.0);
     assert!(ratio < LIMIT, "memory grows with clip length: ratio {ratio:.3}");
 }
 
@@ -54,7 +64,8 @@ fn run(frames: i32) {
     let hash = prompt_hash(&prompts);
     let root = common::scratch(&format!("bench-{frames}"));
     let mut store = MaskStore::open(&root, "bench").unwrap();
-    let tracker = common::tracker();
+    let (tracker, what) = bench_tracker();
+    println!("models: {what}");
     let (mut writing, mut iou_sum) = (Duration::ZERO, 0.0);
     let started = Instant::now();
     let report = tracker
@@ -81,6 +92,20 @@ fn run(frames: i32) {
     );
     println!("peak_kib={}", peak_kib());
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The stand-ins, or the real architecture `DEEPMATTE_BENCH_SAM2` names.
+fn bench_tracker() -> (segment::Tracker, String) {
+    let size = match std::env::var("DEEPMATTE_BENCH_SAM2").ok().as_deref() {
+        Some("tiny") => segment::Sam2Size::Tiny,
+        Some("small") => segment::Sam2Size::Small,
+        _ => return (common::tracker(), "SAM 2 stand-ins".into()),
+    };
+    let dir = common::cache().join("models").join("real-arch");
+    let options = inference::SessionOptions { cpu_only: true, ..Default::default() };
+    let tracker = segment::Tracker::open_size(&common::runtime(), &inference::ModelSearch::only(&dir), &options, size)
+        .unwrap_or_else(|e| panic!("{e}\n(`cargo xtask export-models --random-weights` makes them)"));
+    (tracker, format!("real SAM 2.1 {size:?} architecture, random weights ({})", dir.display()))
 }
 
 /// The process's peak resident memory (VmHWM), in KiB.

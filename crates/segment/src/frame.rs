@@ -1,6 +1,6 @@
 //! Frames in, masks out: the pixel conventions of SAM 2's reference code (`models/sam2/CONTRACT.md` §5).
 
-use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::resize::{normalize_planes, resize_plane, resize_to_planes_pil_bicubic, Filter, IMAGENET_MEAN, IMAGENET_STD};
 
 /// The image encoder's input size (both sides); frames are resized to it ignoring their aspect ratio.
 pub(crate) const MODEL_SIZE: usize = 1024;
@@ -68,9 +68,10 @@ impl Mask {
 }
 
 impl Frame {
-    /// The encoder input [1,3,1024,1024]: RGB resized bilinearly (aspect ignored), ImageNet mean/std.
+    /// The encoder input [1,3,1024,1024]: RGB resized as SAM 2's reference does (PIL bicubic,
+    /// anti-aliased; aspect ignored), ImageNet mean/std.
     pub(crate) fn to_model_input(&self) -> Vec<f32> {
-        let mut planes = resize_to_planes(&self.rgba, self.width, self.height, 4, 3, MODEL_SIZE, MODEL_SIZE, Filter::Bilinear);
+        let mut planes = resize_to_planes_pil_bicubic(&self.rgba, self.width, self.height, 4, 3, MODEL_SIZE, MODEL_SIZE);
         normalize_planes(&mut planes, IMAGENET_MEAN, IMAGENET_STD);
         planes
     }
