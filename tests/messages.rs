@@ -181,7 +181,8 @@ fn missing_model_messages_name_the_button_the_command_and_the_folder() {
     let result = mask.press("add_positive", 0.0);
     let text = error_text(&mask, result);
     println!("Magic Mask, tracking: {text}");
-    for needle in ["sam2_image_encoder.onnx", "was not found in", folder, "no download", "export_sam2.py"] {
+    // Quality Better, the default, tracks with SAM 2.1 small.
+    for needle in ["sam2_small_image_encoder.onnx", "was not found in", folder, "no download", "install.py", "sam2-export"] {
         assert!(text.contains(needle), "Magic Mask's message lacks {needle:?}: {text}");
     }
     assert!(!text.contains("cargo") && !text.contains("Download Model"), "no button is promised where there is no download: {text}");

@@ -259,6 +259,6 @@ fn a_model_without_download_says_where_it_comes_from() {
     let err = install(sam, dest.path(), &mut Recorder::default()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DownloadError::NoDownload { .. }), "{msg}");
-    assert!(msg.contains("export_sam2.py") && msg.contains(&dest.path().display().to_string()), "{msg}");
+    assert!(msg.contains("install.py") && msg.contains("sam2-export") && msg.contains(&dest.path().display().to_string()), "{msg}");
     assert_eq!(files_in(dest.path()), Vec::<String>::new());
 }

@@ -64,8 +64,9 @@ fn text(s: &str) -> CString {
 }
 
 /// The longest message shown in the host, in characters: messages echo back what the user or a
-/// project typed (folders, ids), and a host dialog or node badge has no use for kilobytes.
-pub const MAX_MESSAGE_CHARS: usize = 600;
+/// project typed (folders, ids), and a host dialog or node badge has no use for kilobytes. Room
+/// for a missing model's message whole: three searched folders, then what to run.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
 
 /// `message` cut to [`MAX_MESSAGE_CHARS`]: long echoed values are elided in the middle, so
 /// both the start of the sentence and its advice at the end survive.
