@@ -8,7 +8,8 @@
 //!
 //! SAM 2's reference resizes frames with PIL instead (`Image.resize`, bicubic by default, which
 //! *does* anti-alias when shrinking, with a = −0.5): [`resize_to_planes_pil_bicubic`] is that filter,
-//! for SAM 2's encoder input only (it has no CUDA twin: SAM 2's pre-processing runs on the CPU).
+//! for SAM 2's encoder input only. Its CUDA twin is `gpu::ops::image_to_planes_pil_bicubic`
+//! (crates/gpu/kernels/resize.cu), which computes the same taps in the same double arithmetic.
 
 use rayon::prelude::*;
 
