@@ -9,7 +9,8 @@ pub const PRELUDE: &str = include_str!("../kernels/prelude.cuh");
 /// A kernel family: one `.cu` file, one module on the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
-    /// Image → model tensor and plane resizes (Depth Map and SAM 2 pre-process, depth back to frame size).
+    /// Image → model tensor and plane resizes (Depth Map's bicubic and SAM 2's PIL-bicubic
+    /// pre-process, depth back to frame size).
     Resize,
     /// Luma Matte Extract's render and matte placement (every effect's output modes).
     LumaMatte,

@@ -138,6 +138,45 @@ pub fn image_to_planes<E: Exec + ?Sized>(
     e.launch("image_to_planes", Grid::d2(w, h), &args)
 }
 
+/// SAM 2's encoder input from a host image: [`imaging::resize::resize_to_planes_pil_bicubic`] (RGB
+/// of RGBA, rows top-down; PIL's bicubic, anti-aliased when shrinking, as SAM 2's reference resizes)
+/// then [`imaging::resize::normalize_planes`], written to `out` (3 × w × h f32; SAM 2's is 1024²
+/// with ImageNet's mean and std). The tap count grows with the shrink factor, so each axis's taps
+/// are tabled on the device first (one thread per output position, the CPU's double arithmetic),
+/// then one thread per output pixel sums them.
+pub fn image_to_planes_pil_bicubic<E: Exec + ?Sized>(
+    e: &E,
+    source: &DeviceImage,
+    out: u64,
+    (w, h): (usize, usize),
+    mean: [f32; 3],
+    std: [f32; 3],
+) -> Result<(), GpuError> {
+    source.check()?;
+    if source.bounds.is_empty() || w == 0 || h == 0 {
+        return Err(GpuError::Failed("empty image or tensor".into()));
+    }
+    let (x_first, x_weight, nx) = pil_bicubic_taps(e, source.bounds.width(), w)?;
+    let (y_first, y_weight, ny) = pil_bicubic_taps(e, source.bounds.height(), h)?;
+    let mut args = Vec::with_capacity(21);
+    args.extend(source.args());
+    args.extend([Arg::Ptr(out), Arg::I32(w as i32), Arg::I32(h as i32)]);
+    args.extend([Arg::Ptr(x_first.ptr), Arg::Ptr(x_weight.ptr), Arg::I32(nx as i32), Arg::Ptr(y_first.ptr), Arg::Ptr(y_weight.ptr), Arg::I32(ny as i32)]);
+    args.extend(mean.map(Arg::F32));
+    args.extend(std.map(|s| Arg::F32(1.0 / s)));
+    e.launch("image_to_planes_pil_bicubic", Grid::d2(w, h), &args)
+}
+
+/// One axis's tap table for PIL's bicubic from `src` to `dst` samples: each output position's first
+/// source index and its weights, and how many weights each has.
+fn pil_bicubic_taps<E: Exec + ?Sized>(e: &E, src: usize, dst: usize) -> Result<(Scratch<'_, E>, Scratch<'_, E>, usize), GpuError> {
+    let per_output = imaging::resize::pil_bicubic_taps_per_output(src, dst);
+    let (first, weight) = (Scratch::new(e, 4 * dst)?, Scratch::new(e, 4 * dst * per_output)?);
+    let args = [Arg::I32(src as i32), Arg::I32(dst as i32), Arg::I32(per_output as i32), Arg::Ptr(first.ptr), Arg::Ptr(weight.ptr)];
+    e.launch("pil_bicubic_taps", Grid::d1(dst), &args)?;
+    Ok((first, weight, per_output))
+}
+
 /// [`imaging::resize::resize_plane`] from `src` (sw × sh) into `out` (dw × dh).
 pub fn resize_plane<E: Exec + ?Sized>(e: &E, src: u64, (sw, sh): (usize, usize), out: u64, (dw, dh): (usize, usize), filter: Filter) -> Result<(), GpuError> {
     if sw == 0 || sh == 0 || dw == 0 || dh == 0 {

@@ -8,7 +8,7 @@ use gpu::exec::Exec;
 use gpu::host::HostCuda;
 use gpu::ops::{self, DeviceImage};
 use gpu::Device;
-use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, resize_to_planes_pil_bicubic, Filter, IMAGENET_MEAN, IMAGENET_STD};
 use imaging::{Components, Finesse, ImageMut, ImageRef, LumaChannel, MatteLevels, MatteOutput, Plane, Rect, RowMut, RowRef};
 
 fn skip(test: &str, reason: &str) {
@@ -59,8 +59,8 @@ fn pixels(w: usize, h: usize, seed: u32) -> Vec<f32> {
     (0..w * h * 4).map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 10007) as f32 / 10006.0).collect()
 }
 
-/// 1920×1080 Luma Matte Extract and the Depth Map pre-process at 1080p, timed (wall clock around
-/// the launch and a stream wait, so launch overhead included).
+/// 1920×1080 Luma Matte Extract and the Depth Map and SAM 2 pre-processes at 1080p, timed (wall
+/// clock around the launch and a stream wait, so launch overhead included).
 #[test]
 fn gpu_kernels_equal_their_cpu_twins() {
     let Some((host, dev)) = device("gpu::device::gpu_kernels_equal_their_cpu_twins") else { return };
@@ -96,6 +96,17 @@ fn gpu_kernels_equal_their_cpu_twins() {
     let mut want = resize_to_planes(&top_down, w, h, 4, 3, mw, mh, Filter::Bicubic);
     normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
     close("image_to_planes", &got, &want, 1e-5);
+
+    let sam = dev.alloc(1024 * 1024 * 12).unwrap();
+    let t = Instant::now();
+    ops::image_to_planes_pil_bicubic(&dev, &image(src_dev), sam, (1024, 1024), IMAGENET_MEAN, IMAGENET_STD).unwrap();
+    dev.finish().unwrap();
+    println!("SAM 2 pre-process 1080p → 1024² (PIL bicubic): {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+    let got = download(&host, sam, 1024 * 1024 * 3);
+    let mut want = resize_to_planes_pil_bicubic(&top_down, w, h, 4, 3, 1024, 1024);
+    normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
+    close("image_to_planes_pil_bicubic", &got, &want, 1e-5);
+    dev.free(sam).unwrap();
 
     let depth: Vec<f32> = (0..mw * mh).map(|i| 2.0 + ((i * 7919) % 1013) as f32 / 50.0).collect();
     let depth_dev = host.upload(&bytes(&depth)).unwrap();

@@ -7,12 +7,15 @@
 //! (the gamma: the CPU's imaging::pow_unit, within 1e-7 of the exact power, against powf)
 //! (resizes, levels, placement, expand/contract, coverage: in practice bit-equal); 2e-6 where the
 //! box filters sum in f64 directly on the device and by a running sum on the CPU (blur, guided
-//! filter). This proves the kernels' logic, not a GPU's rounding: no GPU has run these.
+//! filter). SAM 2's pre-process (PIL's bicubic, anti-aliased) computes its taps in double on both
+//! sides in the same order, then sums them in f32 in the same order: held to 1e-6 too, and the test
+//! prints the largest difference it saw (0 in the emulation so far: bit-equal). This proves the
+//! kernels' logic, not a GPU's rounding: no GPU has run these.
 
 use gpu::emulated::Emulated;
 use gpu::exec::Exec;
 use gpu::ops::{self, DeviceImage};
-use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, resize_to_planes_pil_bicubic, Filter, IMAGENET_MEAN, IMAGENET_STD};
 use imaging::{Components, Finesse, ImageMut, ImageRef, IsolateBand, LumaChannel, MatteLevels, MatteOutput, Plane, Rect, RowMut, RowRef};
 
 /// A deterministic xorshift generator: the same "random" pixels every run.
@@ -102,7 +105,8 @@ fn cpu_output(bounds: Rect, pad: usize, render: impl FnOnce(&mut ImageMut<'_>)) 
     HostImage { data, ..out }.pixels()
 }
 
-fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
+/// Fails past `tolerance`; returns the largest difference.
+fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) -> f32 {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     let mut worst = (0.0f32, 0);
     for (i, (a, b)) in got.iter().zip(want).enumerate() {
@@ -113,6 +117,7 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
         }
     }
     assert!(worst.0 <= tolerance, "{what}: value {} differs by {} ({} vs {})", worst.1, worst.0, got[worst.1], want[worst.1]);
+    worst.0
 }
 
 /// The shipped photo as a host image with bounds offset to (−3, 5), padded rows.
@@ -180,7 +185,8 @@ fn model_input_equals_resize_and_normalise() {
     for (name, source) in images() {
         let (w, h) = (source.bounds.width(), source.bounds.height());
         let top_down: Vec<f32> = source.view().to_rgba_top_down();
-        // Depth Anything at an odd multiple of 14 (bicubic), SAM 2 at 1024² (bilinear), and upscaling.
+        // Depth Anything at an odd multiple of 14 (bicubic), a plain bilinear resize to 1024² (SAM 2's
+        // own pre-process is PIL's bicubic, tested below), and upscaling.
         for (size, filter) in [((126, 70), Filter::Bicubic), ((1024, 1024), Filter::Bilinear), ((w * 2 + 1, h + 3), Filter::Bicubic)] {
             let out = e.alloc(size.0 * size.1 * 12).unwrap();
             ops::image_to_planes(&e, &source.device(), out, size, filter, IMAGENET_MEAN, IMAGENET_STD).unwrap();
@@ -191,6 +197,32 @@ fn model_input_equals_resize_and_normalise() {
         }
     }
     assert_eq!(e.live_buffers(), 0);
+}
+
+/// SAM 2's encoder input: the test images (which 1024² enlarges) and frames it shrinks, a
+/// 1080p-like one (≈1.9:1 across, ≈1.05:1 down) and a 3000×200 strip (shrunk across, enlarged down),
+/// each also to a non-square size so a swapped axis shows.
+#[test]
+fn sam2_input_equals_pil_bicubic_and_normalise() {
+    let e = Emulated::new();
+    let mut cases = images();
+    cases.push(("random 1917x1079 at (4,-9), pitch +5 floats", HostImage::random(Rect { x1: 4, y1: -9, x2: 1921, y2: 1070 }, 5, false, 4)));
+    cases.push(("random 3000x200 at (-7,3), negative pitch", HostImage::random(Rect { x1: -7, y1: 3, x2: 2993, y2: 203 }, 4, true, 6)));
+    let mut worst = 0.0f32;
+    for (name, source) in cases {
+        let (w, h) = (source.bounds.width(), source.bounds.height());
+        let top_down: Vec<f32> = source.view().to_rgba_top_down();
+        for size in [(1024, 1024), (301, 77)] {
+            let out = e.alloc(size.0 * size.1 * 12).unwrap();
+            ops::image_to_planes_pil_bicubic(&e, &source.device(), out, size, IMAGENET_MEAN, IMAGENET_STD).unwrap();
+            let mut want = resize_to_planes_pil_bicubic(&top_down, w, h, 4, 3, size.0, size.1);
+            normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
+            worst = worst.max(assert_close(&format!("{name} → {size:?} PIL bicubic"), &e.read_f32(out, want.len()), &want, 1e-6));
+            e.free(out).unwrap();
+        }
+    }
+    println!("SAM 2 pre-process (PIL bicubic): max |kernel − CPU| = {worst:e}");
+    assert_eq!(e.live_buffers(), 0, "tap tables are freed");
 }
 
 #[test]

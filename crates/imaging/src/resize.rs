@@ -8,7 +8,8 @@
 //!
 //! SAM 2's reference resizes frames with PIL instead (`Image.resize`, bicubic by default, which
 //! *does* anti-alias when shrinking, with a = −0.5): [`resize_to_planes_pil_bicubic`] is that filter,
-//! for SAM 2's encoder input only (it has no CUDA twin: SAM 2's pre-processing runs on the CPU).
+//! for SAM 2's encoder input only. Its CUDA twin is `gpu::ops::image_to_planes_pil_bicubic`
+//! (crates/gpu/kernels/resize.cu), which computes the same taps in the same double arithmetic.
 
 use rayon::prelude::*;
 
@@ -65,11 +66,10 @@ impl Taps {
     /// averages every source pixel it covers), taps past the border dropped and the rest
     /// renormalised.
     fn pil_bicubic(src: usize, dst: usize) -> Taps {
-        const SUPPORT: f64 = 2.0;
         let scale = src as f64 / dst as f64;
         let stretch = scale.max(1.0);
-        let support = SUPPORT * stretch;
-        let per_output = (support.ceil() as usize) * 2 + 1;
+        let support = PIL_BICUBIC_SUPPORT * stretch;
+        let per_output = pil_bicubic_taps_per_output(src, dst);
         let mut taps = Taps { per_output, index: Vec::with_capacity(dst * per_output), weight: Vec::with_capacity(dst * per_output) };
         for d in 0..dst {
             let centre = (d as f64 + 0.5) * scale;
@@ -90,6 +90,17 @@ impl Taps {
         let range = output * self.per_output..(output + 1) * self.per_output;
         self.index[range.clone()].iter().copied().zip(self.weight[range].iter().copied())
     }
+}
+
+/// PIL's bicubic support radius in source pixels before stretching (its `bicubic_filter`).
+const PIL_BICUBIC_SUPPORT: f64 = 2.0;
+
+/// How many taps each output position of PIL's bicubic from `src` to `dst` samples reads (the
+/// support stretched by the shrink factor, both sides, plus one; positions that reach fewer source
+/// pixels pad with zero weights). The CUDA twin sizes its tap tables with it.
+pub fn pil_bicubic_taps_per_output(src: usize, dst: usize) -> usize {
+    let support = PIL_BICUBIC_SUPPORT * (src as f64 / dst as f64).max(1.0);
+    (support.ceil() as usize) * 2 + 1
 }
 
 /// Keys' cubic convolution kernel with a = −0.75, for |x| ≤ 2.
