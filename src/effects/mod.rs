@@ -7,5 +7,5 @@ mod magic_mask;
 mod runtime;
 
 pub use depth_map::{controls as depth_map_controls, DepthMap};
-pub use luma_matte_extract::LumaMatteExtract;
+pub use luma_matte_extract::{controls as luma_matte_extract_controls, LumaMatteExtract};
 pub use magic_mask::{controls as magic_mask_controls, MagicMask};
