@@ -4,6 +4,7 @@
 mod common;
 
 use common::{load, model_folder_with, model_runs};
+use deepmatte_ofx::effects::depth_map_controls as dm;
 use depth::standin::{exact_depth, EXACT_FILE, FLICKER_FILE, WRONG_NAMES_FILE};
 use ofx_host::{BitDepth, ClipSource, Components, Context, HostProfile, Image, Instance, ParamValue, Rect, RenderOptions};
 use std::collections::BTreeMap;
@@ -62,21 +63,21 @@ fn matte_reference(look: &Look, n: f64) -> f64 {
 fn instance(profile: HostProfile, model_file: &str) -> (Instance, tempfile::TempDir) {
     let folder = model_folder_with(model_file, MODEL);
     let mut fx = load(profile).create_instance(ID, Context::Filter).unwrap();
-    fx.set_param_text("model_folder", folder.path().to_str().unwrap()).unwrap();
+    fx.set_param_text(dm::MODEL_FOLDER.name, folder.path().to_str().unwrap()).unwrap();
     (fx, folder)
 }
 
 fn apply(fx: &mut Instance, look: &Look) {
-    fx.set_param("far_limit", ParamValue::Double(look.far)).unwrap();
-    fx.set_param("near_limit", ParamValue::Double(look.near)).unwrap();
-    fx.set_param("gamma", ParamValue::Double(look.gamma)).unwrap();
-    fx.set_param("isolate", ParamValue::Bool(look.isolate.is_some())).unwrap();
+    fx.set_param(dm::FAR_LIMIT.name, ParamValue::Double(look.far)).unwrap();
+    fx.set_param(dm::NEAR_LIMIT.name, ParamValue::Double(look.near)).unwrap();
+    fx.set_param(dm::GAMMA.name, ParamValue::Double(look.gamma)).unwrap();
+    fx.set_param(dm::ISOLATE.name, ParamValue::Bool(look.isolate.is_some())).unwrap();
     if let Some((t, tol, soft)) = look.isolate {
-        fx.set_param("target_depth", ParamValue::Double(t)).unwrap();
-        fx.set_param("tolerance", ParamValue::Double(tol)).unwrap();
-        fx.set_param("softness", ParamValue::Double(soft)).unwrap();
+        fx.set_param(dm::TARGET_DEPTH.name, ParamValue::Double(t)).unwrap();
+        fx.set_param(dm::TOLERANCE.name, ParamValue::Double(tol)).unwrap();
+        fx.set_param(dm::SOFTNESS.name, ParamValue::Double(soft)).unwrap();
     }
-    fx.set_param("invert", ParamValue::Bool(look.invert)).unwrap();
+    fx.set_param(dm::INVERT.name, ParamValue::Bool(look.invert)).unwrap();
 }
 
 /// Checks band interiors (3 pixels from band edges) of `out` against the reference.
@@ -130,7 +131,7 @@ fn exact_standin_matches_the_closed_form_for_every_control() {
         for look in &looks {
             apply(&mut fx, look);
             for output in ["alpha", "matte", "depth"] {
-                fx.set_param_text("output", output).unwrap();
+                fx.set_param_text(dm::OUTPUT.name, output).unwrap();
                 let out = fx.render(0.0, &RenderOptions::default()).unwrap();
                 assert_eq!(out.depth(), depth);
                 check_bands(&out, &source, look, output);
@@ -138,8 +139,8 @@ fn exact_standin_matches_the_closed_form_for_every_control() {
         }
     }
     // Depth Map Preview shows the levelled depth whatever the output.
-    fx.set_param_text("output", "alpha").unwrap();
-    fx.set_param("preview", ParamValue::Bool(true)).unwrap();
+    fx.set_param_text(dm::OUTPUT.name, "alpha").unwrap();
+    fx.set_param(dm::PREVIEW.name, ParamValue::Bool(true)).unwrap();
     let out = fx.render(0.0, &RenderOptions::default()).unwrap();
     let source = bands_image(bounds, BitDepth::U8, Components::Rgba);
     check_bands(&out, &source, looks.last().unwrap(), "depth");
@@ -152,7 +153,7 @@ fn render_window_tiles_and_render_scale() {
     for profile in [HostProfile::Nuke, HostProfile::Natron] {
         let (mut fx, _models) = instance(profile, EXACT_FILE);
         apply(&mut fx, &look);
-        fx.set_param_text("output", "matte").unwrap();
+        fx.set_param_text(dm::OUTPUT.name, "matte").unwrap();
         let source = bands_image(Rect::new(0, 0, 200, 112), BitDepth::F32, Components::Rgba);
         fx.set_input("Source", ClipSource::Still(source.clone()));
         let full = fx.render(0.0, &RenderOptions::default()).unwrap();
@@ -174,7 +175,7 @@ fn render_window_tiles_and_render_scale() {
 fn changing_a_slider_runs_no_inference() {
     let _turn = serial();
     let (mut fx, _models) = instance(HostProfile::Generic, EXACT_FILE);
-    fx.set_param("temporal_stability", ParamValue::Bool(false)).unwrap();
+    fx.set_param(dm::TEMPORAL_STABILITY.name, ParamValue::Bool(false)).unwrap();
     // A frame no other test renders, so the first render must run the model.
     let source = Image::from_fn(Rect::new(0, 0, 96, 54), BitDepth::F32, Components::Rgba, |x, y, c| ((x * 3 + y * 5 + c as i32 * 7) % 97) as f32 / 97.0);
     fx.set_input("Source", ClipSource::Still(source));
@@ -182,14 +183,14 @@ fn changing_a_slider_runs_no_inference() {
     fx.render(0.0, &RenderOptions::default()).unwrap();
     assert_eq!(model_runs(), before + 1, "the first render runs the model once");
     for far in [0.1, 0.2, 0.3] {
-        fx.set_param("far_limit", ParamValue::Double(far)).unwrap();
+        fx.set_param(dm::FAR_LIMIT.name, ParamValue::Double(far)).unwrap();
         fx.render(0.0, &RenderOptions::default()).unwrap();
     }
-    fx.set_param("post_processing", ParamValue::Bool(true)).unwrap();
-    fx.set_param("blur", ParamValue::Double(3.0)).unwrap();
+    fx.set_param(dm::POST_PROCESSING.name, ParamValue::Bool(true)).unwrap();
+    fx.set_param(dm::BLUR.name, ParamValue::Double(3.0)).unwrap();
     fx.render(0.0, &RenderOptions::default()).unwrap();
     assert_eq!(model_runs(), before + 1, "slider changes re-render from the depth cache");
-    let status = fx.param_value("status", 0.0).unwrap();
+    let status = fx.param_value(dm::STATUS.name, 0.0).unwrap();
     assert!(matches!(&status, ParamValue::String(s) if s.starts_with("Model runs on CPU") && s.contains("CUDA")), "the backend and why not CUDA: {status:?}");
 }
 
@@ -231,16 +232,16 @@ fn render_order(fx: &Instance, order: &[i32]) -> BTreeMap<i32, Image> {
 fn temporal_stability_cuts_flicker_and_ignores_render_order() {
     let _turn = serial();
     let (mut fx, _models) = instance(HostProfile::Generic, FLICKER_FILE);
-    fx.set_param_text("output", "matte").unwrap();
+    fx.set_param_text(dm::OUTPUT.name, "matte").unwrap();
     fx.set_input("Source", ClipSource::Frames(static_sequence(48)));
     fx.set_frame_range(0.0, 47.0);
     let forward: Vec<i32> = (0..48).collect();
 
-    fx.set_param("temporal_stability", ParamValue::Bool(false)).unwrap();
+    fx.set_param(dm::TEMPORAL_STABILITY.name, ParamValue::Bool(false)).unwrap();
     let off: Vec<Image> = render_order(&fx, &forward).into_values().collect();
-    fx.set_param("temporal_stability", ParamValue::Bool(true)).unwrap();
-    fx.set_param("temporal_strength", ParamValue::Double(1.0)).unwrap();
-    fx.set_param("temporal_window", ParamValue::Int(3)).unwrap();
+    fx.set_param(dm::TEMPORAL_STABILITY.name, ParamValue::Bool(true)).unwrap();
+    fx.set_param(dm::TEMPORAL_STRENGTH.name, ParamValue::Double(1.0)).unwrap();
+    fx.set_param(dm::TEMPORAL_WINDOW.name, ParamValue::Int(3)).unwrap();
     let needed = fx.frames_needed(10.0).unwrap();
     assert!(needed.iter().any(|(c, a, b)| c == "Source" && *a == 7.0 && *b == 13.0), "window of ±3 frames: {needed:?}");
     let sequential = render_order(&fx, &forward);
@@ -286,25 +287,25 @@ fn missing_bad_and_corrupt_models_give_specific_messages() {
     let empty = tempfile::tempdir().unwrap();
     let mut fx = bundle.create_instance(ID, Context::Filter).unwrap();
     fx.set_input("Source", ClipSource::Still(source.clone()));
-    fx.set_param_text("model_folder", empty.path().to_str().unwrap()).unwrap();
+    fx.set_param_text(dm::MODEL_FOLDER.name, empty.path().to_str().unwrap()).unwrap();
     let text = render_error(&fx);
     assert!(text.contains(MODEL) && text.contains("was not found") && text.contains("`deepmatte models install depth`"), "{text}");
     assert!(text.contains(&format!("{} (Model Folder)", empty.path().display())) && text.contains("Download Model"), "{text}");
 
     let wrong = model_folder_with(WRONG_NAMES_FILE, MODEL);
-    fx.set_param_text("model_folder", wrong.path().to_str().unwrap()).unwrap();
+    fx.set_param_text(dm::MODEL_FOLDER.name, wrong.path().to_str().unwrap()).unwrap();
     let text = render_error(&fx);
     assert!(text.contains("does not match the Depth Anything V2 contract"), "{text}");
 
     let corrupt = tempfile::tempdir().unwrap();
     std::fs::write(corrupt.path().join(MODEL), (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<u8>>()).unwrap();
-    fx.set_param_text("model_folder", corrupt.path().to_str().unwrap()).unwrap();
+    fx.set_param_text(dm::MODEL_FOLDER.name, corrupt.path().to_str().unwrap()).unwrap();
     let text = render_error(&fx);
     assert!(text.contains("could not be read as an ONNX model"), "{text}");
 
     // Fixing the folder is enough: the next render works.
     let good = model_folder_with(EXACT_FILE, MODEL);
-    fx.set_param_text("model_folder", good.path().to_str().unwrap()).unwrap();
+    fx.set_param_text(dm::MODEL_FOLDER.name, good.path().to_str().unwrap()).unwrap();
     fx.render(0.0, &RenderOptions::default()).expect("renders once the model is there");
 }
 
@@ -320,7 +321,7 @@ fn map_finesse_matches_a_brute_force_reference() {
     use common::reference::{finesse, luma709, Grid};
     let _turn = serial();
     let (mut fx, _models) = instance(HostProfile::Generic, EXACT_FILE);
-    fx.set_param_text("output", "matte").unwrap();
+    fx.set_param_text(dm::OUTPUT.name, "matte").unwrap();
     // Bands plus a diagonal edge and noise, so every pass has edges and texture to act on.
     let bounds = Rect::new(0, 0, 96, 54);
     let source = Image::from_fn(bounds, BitDepth::F32, Components::Rgba, |x, y, c| {
@@ -338,11 +339,11 @@ fn map_finesse_matches_a_brute_force_reference() {
         let (r, gr, b) = (g(0), g(1), g(2));
         Grid { data: (0..r.data.len()).map(|i| luma709([r.data[i], gr.data[i], b.data[i]])).collect(), ..r }
     };
-    fx.set_param("post_processing", ParamValue::Bool(true)).unwrap();
+    fx.set_param(dm::POST_PROCESSING.name, ParamValue::Bool(true)).unwrap();
     for (expand, blur, edge) in [(3.0, 0.0, 0.0), (-2.5, 0.0, 0.0), (0.0, 6.0, 0.0), (0.0, 0.0, 4.0), (3.0, 4.0, 5.0)] {
-        fx.set_param("expand_contract", ParamValue::Double(expand)).unwrap();
-        fx.set_param("blur", ParamValue::Double(blur)).unwrap();
-        fx.set_param("post_filter", ParamValue::Double(edge)).unwrap();
+        fx.set_param(dm::EXPAND_CONTRACT.name, ParamValue::Double(expand)).unwrap();
+        fx.set_param(dm::BLUR.name, ParamValue::Double(blur)).unwrap();
+        fx.set_param(dm::POST_FILTER.name, ParamValue::Double(edge)).unwrap();
         let refined = grid_of(&fx.render(0.0, &RenderOptions::default()).unwrap(), 0);
         let want = finesse(&plain, &luma, expand, blur, edge);
         let worst = want.data.iter().zip(&refined.data).map(|(a, b)| (a - b).abs()).fold(0.0f64, f64::max);
@@ -359,7 +360,7 @@ fn mlt_renders_frame_after_frame_without_neighbours_and_says_so() {
     // MLT reloads the plugin around every frame and has no temporal access: the model and its
     // cache live at process level, and Temporal Stability turns itself off with a message.
     let (mut fx, _models) = instance(HostProfile::Mlt, EXACT_FILE);
-    fx.set_param_text("output", "Matte").unwrap();
+    fx.set_param_text(dm::OUTPUT.name, "Matte").unwrap();
     let source = bands_image(Rect::new(0, 0, 96, 54), BitDepth::U8, Components::Rgba);
     let frames: BTreeMap<i32, Image> = (0..3).map(|f| (f, source.clone())).collect();
     fx.set_input("Source", ClipSource::Frames(frames));

@@ -12,6 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{cache_models, load, model_folder_with};
+use deepmatte_ofx::effects::depth_map_controls as dm;
 use depth::standin::EXACT_FILE;
 use ofx_host::{BitDepth, ClipSource, Components, Context, HostProfile, Image, ParamValue, ProgressEvent, Rect, RenderOptions};
 use sha2::{Digest, Sha256};
@@ -57,7 +58,7 @@ fn source() -> Image {
 }
 
 fn status(fx: &ofx_host::Instance) -> String {
-    match fx.param_value("status", 0.0).unwrap() {
+    match fx.param_value(dm::STATUS.name, 0.0).unwrap() {
         ParamValue::String(text) => text,
         other => panic!("status is {other:?}"),
     }
@@ -84,9 +85,9 @@ fn download_model_button_installs_the_model_and_the_same_instance_renders_with_i
     let bundle = load(HostProfile::Resolve);
     let mut fx = bundle.create_instance(ID, Context::Filter).unwrap();
     fx.set_input("Source", ClipSource::Still(source()));
-    fx.set_param_text("output", "depth").unwrap();
+    fx.set_param_text(dm::OUTPUT.name, "depth").unwrap();
     let empty = tempfile::tempdir().unwrap();
-    fx.set_param_text("model_folder", empty.path().to_str().unwrap()).unwrap();
+    fx.set_param_text(dm::MODEL_FOLDER.name, empty.path().to_str().unwrap()).unwrap();
     let err = fx.render(0.0, &RenderOptions::default()).expect_err("no model yet").to_string();
     let said: Vec<String> = fx.messages().into_iter().map(|m| m.text).collect();
     let said = format!("{err} | {}", said.join(" | "));
@@ -94,7 +95,7 @@ fn download_model_button_installs_the_model_and_the_same_instance_renders_with_i
 
     // Cancel after the first progress update: nothing under the model's name.
     fx.cancel_after_progress_updates(Some(1));
-    let cancelled = fx.press("download_model", 0.0);
+    let cancelled = fx.press(dm::DOWNLOAD_MODEL.name, 0.0);
     let said: Vec<String> = fx.take_messages().into_iter().map(|m| m.text).collect();
     assert!(cancelled.is_err() || said.iter().any(|m| m.contains("cancelled")), "{cancelled:?} {said:?}");
     assert!(said.iter().any(|m| m.contains("was cancelled")), "{said:?}");
@@ -102,7 +103,7 @@ fn download_model_button_installs_the_model_and_the_same_instance_renders_with_i
 
     // Press again: the download resumes and finishes; progress went through the host.
     fx.cancel_after_progress_updates(None);
-    fx.press("download_model", 0.0).expect("the download succeeds");
+    fx.press(dm::DOWNLOAD_MODEL.name, 0.0).expect("the download succeeds");
     assert_eq!(std::fs::read(&installed).unwrap(), body, "the served bytes are installed in the per-user models folder");
     let events = fx.progress_events();
     assert!(matches!(&events[0], ProgressEvent::Start(label) if label.contains("downloading Depth Anything V2 Small")), "{events:?}");
@@ -117,8 +118,8 @@ fn download_model_button_installs_the_model_and_the_same_instance_renders_with_i
     let reference_models = model_folder_with(EXACT_FILE, MODEL);
     let mut reference = bundle.create_instance(ID, Context::Filter).unwrap();
     reference.set_input("Source", ClipSource::Still(source()));
-    reference.set_param_text("output", "depth").unwrap();
-    reference.set_param_text("model_folder", reference_models.path().to_str().unwrap()).unwrap();
+    reference.set_param_text(dm::OUTPUT.name, "depth").unwrap();
+    reference.set_param_text(dm::MODEL_FOLDER.name, reference_models.path().to_str().unwrap()).unwrap();
     let expected = reference.render(0.0, &RenderOptions::default()).unwrap();
     let mut differs = 0;
     let mut range = (f32::MAX, f32::MIN);

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{load, test_image, PROFILES};
+use deepmatte_ofx::effects::luma_matte_extract_controls as lme;
 use ofx_host::{BitDepth, ClipSource, Components, Context, HostProfile, Image, Instance, MessageKind, ParamValue, Rect, RenderOptions};
 use std::collections::BTreeMap;
 
@@ -23,12 +24,12 @@ struct Look {
 const DEFAULT: Look = Look { channel: "luma709", black: 0.0, white: 1.0, gamma: 1.0, invert: false, output: "alpha_premultiplied" };
 
 fn apply(fx: &mut Instance, look: &Look) {
-    fx.set_param_text("channel", look.channel).unwrap();
-    fx.set_param("black_clip", ParamValue::Double(look.black)).unwrap();
-    fx.set_param("white_clip", ParamValue::Double(look.white)).unwrap();
-    fx.set_param("gamma", ParamValue::Double(look.gamma)).unwrap();
-    fx.set_param("invert", ParamValue::Bool(look.invert)).unwrap();
-    fx.set_param_text("output", look.output).unwrap();
+    fx.set_param_text(lme::CHANNEL.name, look.channel).unwrap();
+    fx.set_param(lme::BLACK_CLIP.name, ParamValue::Double(look.black)).unwrap();
+    fx.set_param(lme::WHITE_CLIP.name, ParamValue::Double(look.white)).unwrap();
+    fx.set_param(lme::GAMMA.name, ParamValue::Double(look.gamma)).unwrap();
+    fx.set_param(lme::INVERT.name, ParamValue::Bool(look.invert)).unwrap();
+    fx.set_param_text(lme::OUTPUT.name, look.output).unwrap();
 }
 
 /// A pixel as the effect reads it: RGB gets alpha 1, a single channel is grey with that alpha.
@@ -223,8 +224,8 @@ fn keyframed_gamma_renders_the_interpolated_value() {
     let mut fx = bundle.create_instance(ID, Context::Filter).unwrap();
     let source = test_image(Rect::new(0, 0, 24, 16), BitDepth::F32, Components::Rgba, 9);
     fx.set_input("Source", ClipSource::Still(source.clone()));
-    fx.set_key("gamma", 0.0, ParamValue::Double(1.0)).unwrap();
-    fx.set_key("gamma", 10.0, ParamValue::Double(3.0)).unwrap();
+    fx.set_key(lme::GAMMA.name, 0.0, ParamValue::Double(1.0)).unwrap();
+    fx.set_key(lme::GAMMA.name, 10.0, ParamValue::Double(3.0)).unwrap();
     let out = fx.render(5.0, &RenderOptions::default()).unwrap();
     check(&out, &source, None, out.bounds(), &Look { gamma: 2.0, ..DEFAULT });
     let out = fx.render(10.0, &RenderOptions::default()).unwrap();
@@ -237,8 +238,8 @@ fn matte_input_with_frame_offset() {
     let mut fx = bundle.create_instance(ID, Context::General).unwrap();
     let look = Look { channel: "green", ..DEFAULT };
     apply(&mut fx, &look);
-    fx.set_param("use_matte_input", ParamValue::Bool(true)).unwrap();
-    fx.set_param("matte_frame_offset", ParamValue::Int(2)).unwrap();
+    fx.set_param(lme::USE_MATTE_INPUT.name, ParamValue::Bool(true)).unwrap();
+    fx.set_param(lme::MATTE_FRAME_OFFSET.name, ParamValue::Int(2)).unwrap();
     let bounds = Rect::new(0, 0, 30, 20);
     let source = test_image(bounds, BitDepth::U16, Components::Rgba, 1);
     let mattes: BTreeMap<i32, Image> = (0..8).map(|f| (f, test_image(bounds, BitDepth::U16, Components::Rgba, 100 + f as u32))).collect();
@@ -255,7 +256,7 @@ fn matte_input_with_frame_offset() {
 fn resolve_null_matte_warns_and_passes_the_source_through() {
     let bundle = load(HostProfile::Resolve);
     let mut fx = bundle.create_instance(ID, Context::General).unwrap();
-    fx.set_param("use_matte_input", ParamValue::Bool(true)).unwrap();
+    fx.set_param(lme::USE_MATTE_INPUT.name, ParamValue::Bool(true)).unwrap();
     let source = test_image(Rect::new(0, 0, 32, 18), BitDepth::F32, Components::Rgba, 4);
     fx.set_input("Source", ClipSource::Still(source.clone()));
     let out = fx.render(0.0, &RenderOptions::default()).expect("a NULL matte is not a failed render");
@@ -278,8 +279,8 @@ fn eight_threads_render_the_same_pixels_as_one() {
     let frames: BTreeMap<i32, Image> = (0..16).map(|f| (f, test_image(Rect::new(0, 0, 96, 64), BitDepth::U16, Components::Rgba, f as u32))).collect();
     fx.set_input("Source", ClipSource::Frames(frames));
     fx.set_frame_range(0.0, 15.0);
-    fx.set_key("gamma", 0.0, ParamValue::Double(0.5)).unwrap();
-    fx.set_key("gamma", 15.0, ParamValue::Double(2.5)).unwrap();
+    fx.set_key(lme::GAMMA.name, 0.0, ParamValue::Double(0.5)).unwrap();
+    fx.set_key(lme::GAMMA.name, 15.0, ParamValue::Double(2.5)).unwrap();
     let one: Vec<Image> = (0..16).map(|f| fx.render(f as f64, &RenderOptions::default()).unwrap()).collect();
     let fx = &fx;
     let many: Vec<(usize, Image)> = std::thread::scope(|s| {

@@ -95,16 +95,38 @@ const MAGIC_MASK_NAMES: &[&str] = &[
     "finesse", "black_clip", "white_clip", "expand_contract", "blur", "smart_refine", "invert", "view",
 ];
 
+/// Depth Map's script names, in describe order.
+const DEPTH_MAP_NAMES: &[&str] = &[
+    "quality", "preview", "levels", "far_limit", "near_limit", "gamma", "isolate_group", "isolate", "target_depth", "tolerance",
+    "softness", "invert", "finesse", "post_processing", "expand_contract", "blur", "post_filter", "output", "temporal",
+    "temporal_stability", "temporal_strength", "temporal_window", "temporal_motion", "download_model", "status", "model_folder",
+];
+
+/// Luma Matte Extract's script names, in describe order (the `deepmatte` CLI names `use_matte_input`).
+const LUMA_MATTE_EXTRACT_NAMES: &[&str] =
+    &["channel", "black_clip", "white_clip", "gamma", "invert", "use_matte_input", "matte_frame_offset", "output"];
+
 #[test]
-fn magic_mask_declares_each_control_once_and_describes_exactly_those() {
-    use deepmatte_ofx::effects::magic_mask_controls as mm;
+fn each_effect_declares_each_control_once_and_describes_exactly_those() {
+    use deepmatte_ofx::effects::{depth_map_controls as dm, luma_matte_extract_controls as lme, magic_mask_controls as mm};
+    let effects: [(&str, &[ofx::Control], &[&str]); 3] = [
+        ("magic-mask", mm::ALL, MAGIC_MASK_NAMES),
+        ("depth-map", dm::ALL, DEPTH_MAP_NAMES),
+        ("luma-matte-extract", lme::ALL, LUMA_MATTE_EXTRACT_NAMES),
+    ];
     let bundle = load(HostProfile::Generic);
-    let description = bundle.describe("magic-mask", Context::Filter).unwrap();
-    let described: Vec<(String, String, String)> =
-        description.params.iter().map(|p| (p.name.clone(), p.label.clone(), p.hint.clone())).collect();
-    let declared: Vec<(String, String, String)> =
-        mm::ALL.iter().map(|c| (c.name.to_string(), c.label.to_string(), c.hint.to_string())).collect();
-    assert_eq!(described, declared, "describe makes every control from its one declaration");
-    let names: Vec<&str> = mm::ALL.iter().map(|c| c.name).collect();
-    assert_eq!(names, MAGIC_MASK_NAMES, "script names are public: never rename one");
+    for (short_name, all, frozen) in effects {
+        let plugin = bundle.plugins().into_iter().find(|p| p.short_name == short_name).unwrap_or_else(|| panic!("{short_name} is in the bundle"));
+        let declared: Vec<(String, String, String)> =
+            all.iter().map(|c| (c.name.to_string(), c.label.to_string(), c.hint.to_string())).collect();
+        // Every context: an effect's controls are the same in each (only its inputs differ).
+        for &context in &plugin.contexts {
+            let description = bundle.describe(&plugin.id, context).unwrap();
+            let described: Vec<(String, String, String)> =
+                description.params.iter().map(|p| (p.name.clone(), p.label.clone(), p.hint.clone())).collect();
+            assert_eq!(described, declared, "{short_name} ({context:?}): describe makes every control from its one declaration");
+        }
+        let names: Vec<&str> = all.iter().map(|c| c.name).collect();
+        assert_eq!(names, frozen, "{short_name}: script names are public: never rename one");
+    }
 }

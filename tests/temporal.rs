@@ -8,7 +8,7 @@ mod common;
 
 use common::sequences::{self, aligned_flicker, mean_difference, sharpness, Matte, Sequence, Truth, CUT_AT, FRAMES};
 use common::{bundle_path, load, model_folder_with, model_runs};
-use deepmatte_ofx::effects::depth_map_temporal as temporal;
+use deepmatte_ofx::effects::depth_map_controls as dm;
 use depth::standin::{EXACT_FILE, FLICKER_FILE};
 use ofx_host::{ClipSource, Context, HostProfile, Instance, ParamValue, RenderOptions};
 use std::collections::BTreeMap;
@@ -41,8 +41,8 @@ enum Mode {
 fn instance(model_file: &str, sequence: &Sequence, frames: std::ops::Range<i32>) -> (Instance, tempfile::TempDir) {
     let folder = model_folder_with(model_file, MODEL);
     let mut fx = load(HostProfile::Generic).create_instance(ID, Context::Filter).unwrap();
-    fx.set_param_text("model_folder", folder.path().to_str().unwrap()).unwrap();
-    fx.set_param_text("output", "matte").unwrap();
+    fx.set_param_text(dm::MODEL_FOLDER.name, folder.path().to_str().unwrap()).unwrap();
+    fx.set_param_text(dm::OUTPUT.name, "matte").unwrap();
     let clip: BTreeMap<i32, ofx_host::Image> = sequence.frames.range(frames.clone()).map(|(f, i)| (*f, i.clone())).collect();
     fx.set_input("Source", ClipSource::Frames(clip));
     fx.set_frame_range(f64::from(frames.start), f64::from(frames.end - 1));
@@ -50,9 +50,9 @@ fn instance(model_file: &str, sequence: &Sequence, frames: std::ops::Range<i32>)
 }
 
 fn set_mode(fx: &mut Instance, mode: Mode) {
-    fx.set_param(temporal::STABILITY, ParamValue::Bool(mode != Mode::Off)).unwrap();
-    let motion = if mode == Mode::Static { temporal::STATIC_ID } else { temporal::FOLLOW_ID };
-    fx.set_param_text(temporal::MOTION, motion).unwrap();
+    fx.set_param(dm::TEMPORAL_STABILITY.name, ParamValue::Bool(mode != Mode::Off)).unwrap();
+    let motion = if mode == Mode::Static { dm::MOTION_STATIC_ID } else { dm::MOTION_FOLLOW_ID };
+    fx.set_param_text(dm::TEMPORAL_MOTION.name, motion).unwrap();
 }
 
 /// Renders `order`, returns the mattes in frame order.
@@ -194,10 +194,10 @@ fn sliders_run_no_model_and_no_flow() {
     // ±2 frames: five model runs, and the flows both ways between the frame and each neighbour.
     assert_eq!((model_runs() - runs, flow_runs() - flows), (5, 8));
     let (runs, flows) = (model_runs(), flow_runs());
-    fx.set_param("far_limit", ParamValue::Double(0.2)).unwrap();
+    fx.set_param(dm::FAR_LIMIT.name, ParamValue::Double(0.2)).unwrap();
     fx.render(10.0, &RenderOptions::default()).unwrap();
-    fx.set_param("far_limit", ParamValue::Double(0.0)).unwrap();
-    fx.set_param(temporal::STRENGTH, ParamValue::Double(0.5)).unwrap();
+    fx.set_param(dm::FAR_LIMIT.name, ParamValue::Double(0.0)).unwrap();
+    fx.set_param(dm::TEMPORAL_STRENGTH.name, ParamValue::Double(0.5)).unwrap();
     let weaker = Matte::of(&fx.render(10.0, &RenderOptions::default()).unwrap());
     set_mode(&mut fx, Mode::Static);
     fx.render(10.0, &RenderOptions::default()).unwrap();

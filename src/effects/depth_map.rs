@@ -25,13 +25,16 @@ use inference::budget::Lru;
 use inference::SessionOptions;
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo, Error, FramesNeeded, Host,
-    Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
+    Instance, MessageKind, RenderArgs, Result, ThreadSafety,
 };
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use super::runtime::{download_model, model_search, runtime, user_error};
 
+pub mod controls;
 mod cuda;
+
+use self::controls as c;
 
 /// The effect; the model and depth cache live in the process-wide estimator.
 pub struct DepthMap;
@@ -41,27 +44,6 @@ static FRAME_DEPTH: LazyLock<FrameDepthCache> = LazyLock::new(|| FrameDepthCache
 /// Shot signatures and optical-flow alignments of source frames, shared by every instance
 /// (256 MB: at 1080p, whose flow runs at 924×518, the ±2-frame windows of about 10 frames).
 static MOTION: LazyLock<MotionCache> = LazyLock::new(|| MotionCache::new(256 << 20));
-
-/// Script names, choice ids and labels of the Temporal Stability controls. Hosts save them in
-/// projects and scripts set them, so they never change.
-pub mod temporal {
-    /// The on/off switch.
-    pub const STABILITY: &str = "temporal_stability";
-    /// How much the neighbours count against the frame itself.
-    pub const STRENGTH: &str = "temporal_strength";
-    /// Frames on each side.
-    pub const WINDOW: &str = "temporal_window";
-    /// How neighbours are brought to the frame.
-    pub const MOTION: &str = "temporal_motion";
-    /// Motion choice: along the optical flow (the default).
-    pub const FOLLOW_ID: &str = "follow";
-    /// Label of [`FOLLOW_ID`].
-    pub const FOLLOW_LABEL: &str = "Follow motion";
-    /// Motion choice: in place, for locked-off shots.
-    pub const STATIC_ID: &str = "static";
-    /// Label of [`STATIC_ID`].
-    pub const STATIC_LABEL: &str = "Static shot";
-}
 
 /// Finished mattes (after levels, isolate, invert and finesse), so each tile of a tiled host and
 /// each re-render with unchanged settings costs only its own pixels (256 MB: ~30 frames at 1080p).
@@ -87,9 +69,6 @@ const TEMPORAL_WINDOW_MAX: i32 = 12;
 const SOURCE: &str = "Source";
 const OUTPUT: &str = "Output";
 
-/// The Download Model push button (script name, fixed).
-pub const DOWNLOAD_MODEL: &str = "download_model";
-
 /// The `quality` control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Quality(ModelQuality);
@@ -109,14 +88,14 @@ impl Choice for Motion {
     const OPTIONS: &'static [ChoiceOption<Self>] = &[
         ChoiceOption {
             value: Motion(StabilizerMotion::Follow),
-            id: temporal::FOLLOW_ID,
-            label: temporal::FOLLOW_LABEL,
+            id: c::MOTION_FOLLOW_ID,
+            label: c::MOTION_FOLLOW_LABEL,
             hint: "For shots that move (camera or subject): neighbours are aligned to the frame by optical flow and only what the flow explains is averaged, so nothing smears or ghosts.",
         },
         ChoiceOption {
             value: Motion(StabilizerMotion::Static),
-            id: temporal::STATIC_ID,
-            label: temporal::STATIC_LABEL,
+            id: c::MOTION_STATIC_ID,
+            label: c::MOTION_STATIC_LABEL,
             hint: "For locked-off shots where nothing moves: neighbours are averaged in place (no optical flow, cheaper); anything that moves will smear.",
         },
     ];
@@ -181,45 +160,45 @@ impl Settings {
 
     fn read(fx: &Instance, time: f64) -> Result<Settings> {
         let p = fx.params();
-        let isolate = match p.boolean("isolate", time)? {
+        let isolate = match p.boolean(c::ISOLATE.name, time)? {
             true => Some(imaging::IsolateBand {
-                target: p.double("target_depth", time)? as f32,
-                tolerance: p.double("tolerance", time)? as f32,
-                softness: p.double("softness", time)? as f32,
+                target: p.double(c::TARGET_DEPTH.name, time)? as f32,
+                tolerance: p.double(c::TOLERANCE.name, time)? as f32,
+                softness: p.double(c::SOFTNESS.name, time)? as f32,
             }),
             false => None,
         };
-        let finesse = match p.boolean("post_processing", time)? {
+        let finesse = match p.boolean(c::POST_PROCESSING.name, time)? {
             true => Some(Finesse {
-                expand_contract: p.double("expand_contract", time)? as f32,
-                blur: p.double("blur", time)? as f32,
-                edge_radius: p.double("post_filter", time)? as f32,
+                expand_contract: p.double(c::EXPAND_CONTRACT.name, time)? as f32,
+                blur: p.double(c::BLUR.name, time)? as f32,
+                edge_radius: p.double(c::POST_FILTER.name, time)? as f32,
             }),
             false => None,
         };
-        let temporal = match p.boolean(temporal::STABILITY, time)? {
+        let temporal = match p.boolean(c::TEMPORAL_STABILITY.name, time)? {
             true => Some(Temporal {
-                strength: p.double(temporal::STRENGTH, time)? as f32,
-                radius: p.int(temporal::WINDOW, time)?,
-                motion: p.choice::<Motion>(temporal::MOTION, time)?.0,
+                strength: p.double(c::TEMPORAL_STRENGTH.name, time)? as f32,
+                radius: p.int(c::TEMPORAL_WINDOW.name, time)?,
+                motion: p.choice::<Motion>(c::TEMPORAL_MOTION.name, time)?.0,
             }),
             false => None,
         };
         Ok(Settings {
-            quality: p.choice::<Quality>("quality", time)?.0,
-            preview: p.boolean("preview", time)?,
+            quality: p.choice::<Quality>(c::QUALITY.name, time)?.0,
+            preview: p.boolean(c::PREVIEW.name, time)?,
             levels: MatteLevels {
-                black: p.double("far_limit", time)? as f32,
-                white: p.double("near_limit", time)? as f32,
-                gamma: p.double("gamma", time)? as f32,
+                black: p.double(c::FAR_LIMIT.name, time)? as f32,
+                white: p.double(c::NEAR_LIMIT.name, time)? as f32,
+                gamma: p.double(c::GAMMA.name, time)? as f32,
                 invert: false,
             },
             isolate,
-            invert: p.boolean("invert", time)?,
+            invert: p.boolean(c::INVERT.name, time)?,
             finesse,
-            output: p.choice("output", time)?,
+            output: p.choice(c::OUTPUT.name, time)?,
             temporal: temporal.filter(|t| t.strength > 0.0 && t.radius > 0),
-            model_folder: p.string("model_folder")?,
+            model_folder: p.string(c::MODEL_FOLDER.name)?,
         })
     }
 }
@@ -243,70 +222,39 @@ impl Effect for DepthMap {
         d.clip(ClipDef::new(SOURCE, &[Components::Rgba, Components::Rgb]).temporal())?;
         d.clip(ClipDef::new(OUTPUT, &[Components::Rgba]))?;
 
-        d.param(ParamDef::choice("quality", "Quality", "Model resolution: Faster for roughs, Better for finals.", Quality(ModelQuality::Better)))?;
-        d.param(ParamDef::boolean("preview", "Depth Map Preview", "Show the depth map (after Adjust Map Levels) instead of the output.", false))?;
+        d.param(c::QUALITY.choice(Quality(ModelQuality::Better)))?;
+        d.param(c::PREVIEW.boolean(false))?;
 
-        d.param(ParamDef::group("levels", "Adjust Map Levels", "Remap the normalised depth (near = 1).", true))?;
-        d.param(ParamDef::double("far_limit", "Far Limit", "Depth mapped to black: everything farther is black.", 0.0, (0.0, 1.0), (0.0, 1.0)).parent("levels"))?;
-        d.param(ParamDef::double("near_limit", "Near Limit", "Depth mapped to white: everything nearer is white.", 1.0, (0.0, 1.0), (0.0, 1.0)).parent("levels"))?;
-        d.param(ParamDef::double("gamma", "Gamma", "Bends the mid depths: above 1 brightens them.", 1.0, (0.05, 10.0), (0.2, 5.0)).parent("levels"))?;
+        d.param(c::LEVELS.group(true))?;
+        d.param(c::FAR_LIMIT.double(0.0, (0.0, 1.0), (0.0, 1.0)).parent(c::LEVELS.name))?;
+        d.param(c::NEAR_LIMIT.double(1.0, (0.0, 1.0), (0.0, 1.0)).parent(c::LEVELS.name))?;
+        d.param(c::GAMMA.double(1.0, (0.05, 10.0), (0.2, 5.0)).parent(c::LEVELS.name))?;
 
-        d.param(ParamDef::group("isolate_group", "Isolate Specific Depth", "Keep only a band of depths.", false))?;
-        d.param(ParamDef::boolean("isolate", "Isolate Specific Depth", "Matte only the depths near Target Depth.", false).parent("isolate_group"))?;
-        d.param(ParamDef::double("target_depth", "Target Depth", "The depth to keep (0 = far, 1 = near).", 0.5, (0.0, 1.0), (0.0, 1.0)).parent("isolate_group"))?;
-        d.param(ParamDef::double("tolerance", "Tolerance", "How far from Target Depth is still fully kept.", 0.1, (0.0, 1.0), (0.0, 0.5)).parent("isolate_group"))?;
-        d.param(ParamDef::double("softness", "Softness", "How gradually the band fades beyond Tolerance.", 0.1, (0.0, 1.0), (0.0, 0.5)).parent("isolate_group"))?;
+        d.param(c::ISOLATE_GROUP.group(false))?;
+        d.param(c::ISOLATE.boolean(false).parent(c::ISOLATE_GROUP.name))?;
+        d.param(c::TARGET_DEPTH.double(0.5, (0.0, 1.0), (0.0, 1.0)).parent(c::ISOLATE_GROUP.name))?;
+        d.param(c::TOLERANCE.double(0.1, (0.0, 1.0), (0.0, 0.5)).parent(c::ISOLATE_GROUP.name))?;
+        d.param(c::SOFTNESS.double(0.1, (0.0, 1.0), (0.0, 0.5)).parent(c::ISOLATE_GROUP.name))?;
 
-        d.param(ParamDef::boolean("invert", "Invert", "Swap near and far in the matte.", false))?;
+        d.param(c::INVERT.boolean(false))?;
 
-        d.param(ParamDef::group("finesse", "Map Finesse", "Refine the matte's edges.", false))?;
-        d.param(ParamDef::boolean("post_processing", "Post Processing", "Apply the refinements below.", false).parent("finesse"))?;
-        d.param(ParamDef::double("expand_contract", "Expand/Contract", "Grow (positive) or shrink (negative) the matte, in pixels.", 0.0, (-100.0, 100.0), (-20.0, 20.0)).parent("finesse"))?;
-        d.param(ParamDef::double("blur", "Blur", "Soften the matte, radius in pixels.", 0.0, (0.0, 200.0), (0.0, 50.0)).parent("finesse"))?;
-        d.param(ParamDef::double(
-            "post_filter",
-            "Post Filter",
-            "Edge-aware filter guided by the source image (snaps the matte to hair and fine edges), radius in pixels; 0 = off.",
-            0.0,
-            (0.0, 100.0),
-            (0.0, 30.0),
-        ).parent("finesse"))?;
+        d.param(c::FINESSE.group(false))?;
+        d.param(c::POST_PROCESSING.boolean(false).parent(c::FINESSE.name))?;
+        d.param(c::EXPAND_CONTRACT.double(0.0, (-100.0, 100.0), (-20.0, 20.0)).parent(c::FINESSE.name))?;
+        d.param(c::BLUR.double(0.0, (0.0, 200.0), (0.0, 50.0)).parent(c::FINESSE.name))?;
+        d.param(c::POST_FILTER.double(0.0, (0.0, 100.0), (0.0, 30.0)).parent(c::FINESSE.name))?;
 
-        d.param(ParamDef::choice("output", "Output", "What the effect outputs.", Output::Alpha))?;
+        d.param(c::OUTPUT.choice(Output::Alpha))?;
 
-        d.param(ParamDef::group("temporal", "Temporal Stability", "Remove frame-to-frame flicker of the depth.", true))?;
-        d.param(
-            ParamDef::boolean(
-                temporal::STABILITY,
-                "Temporal Stability",
-                "Match each frame's depth to its neighbours' and average them in along the motion, so the matte does not flicker. Neighbours across a scene cut are never used.",
-                true,
-            )
-            .parent("temporal"),
-        )?;
-        d.param(ParamDef::double(temporal::STRENGTH, "Strength", "How much the neighbours count against the frame itself.", 0.8, (0.0, 1.0), (0.0, 1.0)).parent("temporal"))?;
-        d.param(ParamDef::int(temporal::WINDOW, "Window", "Frames on each side that stabilise a frame.", 2, (0, TEMPORAL_WINDOW_MAX), (0, 6)).parent("temporal"))?;
-        d.param(
-            ParamDef::choice(
-                temporal::MOTION,
-                "Motion",
-                "Follow motion for shots that move (the default); Static shot for locked-off shots, where averaging in place is right and cheaper.",
-                Motion(StabilizerMotion::Follow),
-            )
-            .parent("temporal"),
-        )?;
+        d.param(c::TEMPORAL.group(true))?;
+        d.param(c::TEMPORAL_STABILITY.boolean(true).parent(c::TEMPORAL.name))?;
+        d.param(c::TEMPORAL_STRENGTH.double(0.8, (0.0, 1.0), (0.0, 1.0)).parent(c::TEMPORAL.name))?;
+        d.param(c::TEMPORAL_WINDOW.int(2, (0, TEMPORAL_WINDOW_MAX), (0, 6)).parent(c::TEMPORAL.name))?;
+        d.param(c::TEMPORAL_MOTION.choice(Motion(StabilizerMotion::Follow)).parent(c::TEMPORAL.name))?;
 
-        d.param(ParamDef::push_button(
-            DOWNLOAD_MODEL,
-            "Download Model",
-            "Download Depth Anything V2 Small (about 99 MB, Apache-2.0) from its publisher into your DeepMatte models folder, check its sha256, and use it.",
-        ))?;
-        d.param(ParamDef::label_text("status", "Status", "The backend the model runs on, and why a faster one is not used."))?;
-        d.param(ParamDef::folder(
-            "model_folder",
-            "Model Folder",
-            "Folder searched first for depth_anything_v2_small.onnx; then DEEPMATTE_MODELS, your DeepMatte models folder (where Download Model puts it), the bundle's models folder.",
-        ))?;
+        d.param(c::DOWNLOAD_MODEL.push_button())?;
+        d.param(c::STATUS.label_text())?;
+        d.param(c::MODEL_FOLDER.folder())?;
         Ok(())
     }
 
@@ -327,11 +275,11 @@ impl Effect for DepthMap {
     fn changed(&self, fx: &Instance, param: &str, reason: ChangeReason, _time: f64) -> Result<()> {
         // OFX lets a plugin set controls here but not while rendering, so the Status line is
         // refreshed on every user edit: the backend in use, or what is missing.
-        if reason != ChangeReason::UserEdit || param == "status" {
+        if reason != ChangeReason::UserEdit || param == c::STATUS.name {
             return Ok(());
         }
-        let downloaded = if param == DOWNLOAD_MODEL { Some(download_model(fx, "Depth Map", depth::FILE)?) } else { None };
-        let text = match estimator(&fx.params().string("model_folder")?) {
+        let downloaded = if param == c::DOWNLOAD_MODEL.name { Some(download_model(fx, "Depth Map", depth::FILE)?) } else { None };
+        let text = match estimator(&fx.params().string(c::MODEL_FOLDER.name)?) {
             Ok(estimator) => format!("Model runs on {} · {}", estimator.backend(), super::gpu_status::depth_map_stages(cuda::ready())),
             Err(e) => e.message,
         };
@@ -341,7 +289,7 @@ impl Effect for DepthMap {
             None => text,
         };
         log::info!("Depth Map: {text}");
-        fx.params().set_string("status", &text)
+        fx.params().set_string(c::STATUS.name, &text)
     }
 
     fn render(&self, fx: &Instance, args: &RenderArgs) -> Result<()> {

@@ -15,10 +15,13 @@
 use imaging::{extract_matte, Components, LumaChannel, MatteLevels, MatteOutput};
 use ofx::{
     BitDepth, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
-    Error, FramesNeeded, Host, Instance, MessageKind, ParamDef, RenderArgs, Result, ThreadSafety,
+    Error, FramesNeeded, Host, Instance, MessageKind, RenderArgs, Result, ThreadSafety,
 };
 
+pub mod controls;
 mod cuda;
+
+use self::controls as c;
 
 /// The effect; it keeps no state between renders.
 pub struct LumaMatteExtract;
@@ -77,7 +80,7 @@ impl Choice for Channel {
 /// The Output choice as this host needs it: MLT forces the output to unpremultiplied and
 /// composites straight alpha, so a premultiplied matte would be darkened twice there.
 fn output_mode(fx: &Instance, time: f64) -> Result<MatteOutput> {
-    let chosen = fx.params().choice::<OutputMode>("output", time)?.0;
+    let chosen = fx.params().choice::<OutputMode>(c::OUTPUT.name, time)?.0;
     Ok(match chosen {
         MatteOutput::AlphaPremultiplied if Host::current().composites_straight() => MatteOutput::AlphaStraight,
         mode => mode,
@@ -97,16 +100,16 @@ impl Settings {
     fn read(fx: &Instance, time: f64) -> Result<Settings> {
         let p = fx.params();
         Ok(Settings {
-            channel: p.choice::<Channel>("channel", time)?.0,
+            channel: p.choice::<Channel>(c::CHANNEL.name, time)?.0,
             levels: MatteLevels {
-                black: p.double("black_clip", time)? as f32,
-                white: p.double("white_clip", time)? as f32,
-                gamma: p.double("gamma", time)? as f32,
-                invert: p.boolean("invert", time)?,
+                black: p.double(c::BLACK_CLIP.name, time)? as f32,
+                white: p.double(c::WHITE_CLIP.name, time)? as f32,
+                gamma: p.double(c::GAMMA.name, time)? as f32,
+                invert: p.boolean(c::INVERT.name, time)?,
             },
             // Filter context has no Matte input: the control exists but does nothing there.
-            use_matte_input: fx.context() == Context::General && p.boolean("use_matte_input", time)?,
-            matte_frame_offset: p.int("matte_frame_offset", time)?,
+            use_matte_input: fx.context() == Context::General && p.boolean(c::USE_MATTE_INPUT.name, time)?,
+            matte_frame_offset: p.int(c::MATTE_FRAME_OFFSET.name, time)?,
             output: output_mode(fx, time)?,
         })
     }
@@ -138,31 +141,14 @@ impl Effect for LumaMatteExtract {
         }
         d.clip(ClipDef::new(OUTPUT, &[Components::Rgba]))?;
 
-        d.param(ParamDef::choice("channel", "Channel", "Which value of the matte image becomes the alpha.", Channel(LumaChannel::Luma709)))?;
-        d.param(ParamDef::double("black_clip", "Black Clip", "Values at or below this become transparent.", 0.0, (-1.0, 2.0), (0.0, 1.0)))?;
-        d.param(ParamDef::double("white_clip", "White Clip", "Values at or above this become opaque.", 1.0, (-1.0, 2.0), (0.0, 1.0)))?;
-        d.param(ParamDef::double("gamma", "Gamma", "Bends the matte's mid-tones: above 1 opens it, below 1 chokes it.", 1.0, (0.01, 10.0), (0.2, 5.0)))?;
-        d.param(ParamDef::boolean("invert", "Invert", "Swap matte and background.", false))?;
-        d.param(ParamDef::boolean(
-            "use_matte_input",
-            "Use Matte Input",
-            "Take the matte from the Matte input instead of the Source (Resolve reports every input as connected, so this switch says which one is meant).",
-            false,
-        ))?;
-        d.param(ParamDef::int(
-            "matte_frame_offset",
-            "Matte Frame Offset",
-            "Frames to shift the Matte input by, to line up a matte rendered from another in point.",
-            0,
-            (-100_000, 100_000),
-            (-24, 24),
-        ))?;
-        d.param(ParamDef::choice(
-            "output",
-            "Output",
-            "Where the matte goes. MLT (Shotcut, Kdenlive) composites straight alpha: there the output is always straight.",
-            OutputMode(MatteOutput::AlphaPremultiplied),
-        ))?;
+        d.param(c::CHANNEL.choice(Channel(LumaChannel::Luma709)))?;
+        d.param(c::BLACK_CLIP.double(0.0, (-1.0, 2.0), (0.0, 1.0)))?;
+        d.param(c::WHITE_CLIP.double(1.0, (-1.0, 2.0), (0.0, 1.0)))?;
+        d.param(c::GAMMA.double(1.0, (0.01, 10.0), (0.2, 5.0)))?;
+        d.param(c::INVERT.boolean(false))?;
+        d.param(c::USE_MATTE_INPUT.boolean(false))?;
+        d.param(c::MATTE_FRAME_OFFSET.int(0, (-100_000, 100_000), (-24, 24)))?;
+        d.param(c::OUTPUT.choice(OutputMode(MatteOutput::AlphaPremultiplied)))?;
         Ok(())
     }
 

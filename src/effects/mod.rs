@@ -6,6 +6,6 @@ mod luma_matte_extract;
 mod magic_mask;
 mod runtime;
 
-pub use depth_map::{temporal as depth_map_temporal, DepthMap};
-pub use luma_matte_extract::LumaMatteExtract;
+pub use depth_map::{controls as depth_map_controls, DepthMap};
+pub use luma_matte_extract::{controls as luma_matte_extract_controls, LumaMatteExtract};
 pub use magic_mask::{controls as magic_mask_controls, MagicMask};

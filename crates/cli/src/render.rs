@@ -13,7 +13,9 @@ use crate::pipeline;
 use crate::sequence::parse_range;
 use crate::{video, HostArgs};
 
-/// The switch that makes Luma Matte Extract read its Matte input; `--matte` turns it on.
+/// The switch that makes Luma Matte Extract read its Matte input; `--matte` turns it on. The CLI
+/// loads the bundle and never links the plugin, so it cannot use the plugin's declaration
+/// (`luma_matte_extract::controls::USE_MATTE_INPUT`): `tests/public_names.rs` freezes the name.
 const USE_MATTE_PARAM: &str = "use_matte_input";
 
 #[derive(Args)]

@@ -88,6 +88,11 @@ impl Control {
         ParamDef::double(self.name, self.label, self.hint, default, range, display)
     }
 
+    /// See [`ParamDef::int`].
+    pub fn int(self, default: i32, range: (i32, i32), display: (i32, i32)) -> ParamDef {
+        ParamDef::int(self.name, self.label, self.hint, default, range, display)
+    }
+
     /// See [`ParamDef::position`].
     pub fn position(self, default: (f64, f64)) -> ParamDef {
         ParamDef::position(self.name, self.label, self.hint, default)
