@@ -12,8 +12,11 @@
 //!   only where its neighbours were tracked from it ([`segment::retrack_plan`]).
 //! - Masks: one 16-bit PNG per frame in `<Store Folder>/<id>` with a manifest; rendering reads
 //!   them and never runs a model. Export Matte writes them as a luma-matte sequence.
+//! - CUDA render (when the host renders on CUDA): finesse and view of the stored mask on the
+//!   device (`cuda.rs`); frames that need a model render on the CPU.
 
 pub mod controls;
+mod cuda;
 mod on_render;
 mod overlay;
 mod prompts;
@@ -344,6 +347,14 @@ impl Effect for MagicMask {
             }
             other => other,
         }
+    }
+
+    /// Needs only the kernels the Load self-test compiled and checked: no model runs on this path
+    /// (frames that need one go back to the CPU), so no ONNX Runtime CUDA provider is required.
+    const CUDA: bool = true;
+
+    fn render_cuda(&self, fx: &Instance, args: &RenderArgs, cuda: &ofx::CudaRender) -> Result<()> {
+        cuda::render(self, fx, args, cuda)
     }
 
     fn changed(&self, fx: &Instance, param: &str, reason: ChangeReason, time: f64) -> Result<()> {
