@@ -11,8 +11,11 @@ use ofx_host::{BitDepth, ClipSource, Components, Context, HostProfile, Rect, Ren
 fn no_effect_leaves_a_host_warning_in_any_profile() {
     let models = tempfile::tempdir().unwrap();
     std::fs::copy(cache_models().join("depth_standin_exact.onnx"), models.path().join("depth_anything_v2_small.onnx")).unwrap();
-    for file in ["sam2_image_encoder.onnx", "sam2_mask_decoder.onnx", "sam2_memory_encoder.onnx", "sam2_memory_attention.onnx", "u2netp.onnx"] {
-        std::fs::copy(cache_models().join(file), models.path().join(file)).unwrap();
+    // Both Qualities' networks: Better (the default) tracks with SAM 2.1 small, Faster with tiny.
+    let sam2 = ["image_encoder", "mask_decoder", "memory_encoder", "memory_attention"];
+    let files = sam2.iter().flat_map(|part| [format!("sam2_{part}.onnx"), format!("sam2_small_{part}.onnx")]).chain(["u2netp.onnx".to_owned()]);
+    for file in files {
+        std::fs::copy(cache_models().join(&file), models.path().join(&file)).unwrap();
     }
     let store = tempfile::tempdir().unwrap();
     for profile in PROFILES {
