@@ -7,7 +7,10 @@
 //! renders Luma Matte Extract through `resolve-cuda` and compares it with the CPU render; here it
 //! writes its skip line. Depth Map likewise: without a driver it declares no CUDA render, renders
 //! on the CPU under Resolve and says why in its Status; its GPU test (CUDA render through
-//! `resolve-cuda` against the CPU render) skips loudly here.
+//! `resolve-cuda` against the CPU render) skips loudly here. Magic Mask too, for a stored mask:
+//! without a driver it declares no CUDA render and renders the mask on the CPU under Resolve; its
+//! GPU test renders each view through `resolve-cuda` against the CPU render, and checks that a
+//! frame Track on Render would track goes back to the CPU.
 
 mod common;
 
@@ -18,6 +21,7 @@ use ofx_host::{BitDepth, Bundle, ClipSource, Components, Context, HostProfile, I
 
 const LME: &str = "org.deepmatte.LumaMatteExtract";
 const DEPTH_MAP: &str = "org.deepmatte.DepthMap";
+const MAGIC_MASK: &str = "org.deepmatte.MagicMask";
 
 fn skip(test: &str, reason: &str) {
     let line = format!("{test}: {reason}\n");
@@ -229,4 +233,130 @@ fn gpu_depth_map_on_cuda_equals_the_cpu() {
         println!("  CUDA vs CPU: max difference {worst:.5}, mean {:.6}", total / n as f64);
         assert!(worst <= 0.03 && total / (n as f64) <= 0.005, "{output}: max {worst}, mean {}", total / n as f64);
     }
+}
+
+/// Magic Mask's store id in these tests, and the prompts its frame 0 was tracked from.
+const MM_ID: &str = "mm-00000000000000c7";
+const MM_PROMPTS: &str = "0 + 4 8";
+
+/// A store folder whose frame 0 holds a soft disc, 40×24 (smaller than the frames rendered, so
+/// both paths resize it), tracked from [`MM_PROMPTS`] by Quality Better's network: current.
+fn magic_mask_store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (40usize, 24usize);
+    let coverage = (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as f32 - 17.0, (i / w) as f32 - 11.0);
+            let r = (x * x + y * y).sqrt();
+            ((1.0 - (r - 7.0) / 3.0).clamp(0.0, 1.0) * 65535.0) as u16
+        })
+        .collect();
+    let mask = segment::Mask { width: w, height: h, coverage };
+    let prompts = std::collections::BTreeMap::from([(0, vec![segment::Prompt::Point { x: 4.0, y: -8.0, positive: true }])]);
+    let model = segment::Sam2Size::Small.model_name();
+    segment::MaskStore::open(dir.path(), MM_ID).unwrap().write(0, &mask, model, "better", &segment::prompt_hash(&prompts), segment::Direction::Forward).unwrap();
+    dir
+}
+
+/// Magic Mask rendering frame `frame` of `store` in `view` with every Matte Finesse control set,
+/// over a source with offset bounds, on `bundle`; `prompts` are the node's (other than
+/// [`MM_PROMPTS`]: the mask is stale). Returns the render and the node's warnings.
+fn render_magic_mask(bundle: &Bundle, store: &std::path::Path, view: &str, prompts: &str, frame: i32, track_on_render: bool) -> (Result<Image, String>, Vec<String>) {
+    let mut fx = bundle.create_instance(MAGIC_MASK, Context::Filter).unwrap();
+    fx.set_param_text("store_folder", store.to_str().unwrap()).unwrap();
+    fx.set_param_text("store_id", MM_ID).unwrap();
+    fx.set_param_text("prompts", prompts).unwrap();
+    // No models here: a frame that needs one fails on the CPU after the CUDA render handed it back.
+    fx.set_param_text("model_folder", store.to_str().unwrap()).unwrap();
+    fx.set_param("track_on_render", ParamValue::Bool(track_on_render)).unwrap();
+    fx.set_param_text("view", view).unwrap();
+    fx.set_param("black_clip", ParamValue::Double(0.05)).unwrap();
+    fx.set_param("white_clip", ParamValue::Double(0.9)).unwrap();
+    fx.set_param("expand_contract", ParamValue::Double(1.5)).unwrap();
+    fx.set_param("blur", ParamValue::Double(2.0)).unwrap();
+    fx.set_param("smart_refine", ParamValue::Double(3.0)).unwrap();
+    fx.set_param("invert", ParamValue::Bool(view == "alpha")).unwrap();
+    let bounds = Rect::new(-6, 4, 77, 51);
+    let source = Image::from_fn(bounds, BitDepth::F32, Components::Rgba, |x, y, c| {
+        let (u, v) = ((x - bounds.x1) as f32 / 83.0, (y - bounds.y1) as f32 / 47.0);
+        [0.1 + 0.8 * u, 0.3 + 0.4 * v, if (x / 9 + y / 7) % 2 == 0 { 0.8 } else { 0.2 }, 1.0][c]
+    });
+    let frames = std::collections::BTreeMap::from([(frame, source)]);
+    fx.set_input("Source", ClipSource::Frames(frames));
+    fx.set_frame_range(f64::from(frame), f64::from(frame));
+    let out = fx.render(f64::from(frame), &RenderOptions::default()).map_err(|e| e.to_string());
+    (out, fx.warnings())
+}
+
+#[test]
+fn without_a_driver_magic_mask_declares_no_cuda_and_renders_its_stored_mask_on_the_cpu() {
+    if has_driver() {
+        return skip("cuda_render::without_a_driver_magic_mask_declares_no_cuda_and_renders_its_stored_mask_on_the_cpu", "this machine has a CUDA driver");
+    }
+    let resolve = load(HostProfile::Resolve);
+    let info = resolve.plugins().iter().find(|p| p.id == MAGIC_MASK).expect("Magic Mask is in the bundle").clone();
+    assert!(!info.cuda_render, "no CUDA render declared without a driver");
+    let store = magic_mask_store();
+    let (cpu, _) = render_magic_mask(&resolve, store.path(), "matte", MM_PROMPTS, 0, false);
+    let cpu = cpu.unwrap();
+    let (generic, _) = render_magic_mask(&load(HostProfile::Generic), store.path(), "matte", MM_PROMPTS, 0, false);
+    let generic = generic.unwrap();
+    let b = cpu.bounds();
+    assert_eq!((b.width(), b.height()), (83, 47));
+    for y in b.y1..b.y2 {
+        for x in b.x1..b.x2 {
+            assert_eq!(cpu.get(x, y, 0), generic.get(x, y, 0), "({x},{y}): Resolve renders Magic Mask as any CPU host");
+        }
+    }
+    // The disc's centre (mask pixel (17, 11) of 40×24, scaled to the frame) is matted, a corner not.
+    let (cx, cy) = (b.x1 + (17.5 * 83.0 / 40.0) as i32, b.y2 - 1 - (11.5 * 47.0 / 24.0) as i32);
+    assert!(cpu.get(cx, cy, 0) > 0.9 && cpu.get(b.x1, b.y1, 0) < 0.05, "the stored disc: {} at its centre, {} in a corner", cpu.get(cx, cy, 0), cpu.get(b.x1, b.y1, 0));
+}
+
+/// GPU test: Magic Mask's stored mask rendered on CUDA through `resolve-cuda` (every view, every
+/// Matte Finesse control; a current mask, a stale one and an untracked frame) against the CPU
+/// render, with no frame copied by the plugin; a frame Track on Render would track is handed back
+/// to the CPU. Tolerance 1e-4: the box filters sum in f64 on the device and by running sums on the
+/// CPU (within 2e-6 on the emulation), and a GPU may round its float arithmetic differently.
+#[test]
+fn gpu_magic_mask_on_cuda_equals_the_cpu() {
+    const NAME: &str = "cuda_render::gpu_magic_mask_on_cuda_equals_the_cpu";
+    let Ok(cuda) = Bundle::load(&bundle_path(), HostProfile::ResolveCuda) else {
+        return skip(NAME, "no CUDA device on this machine (GPU test not run)");
+    };
+    assert!(cuda.plugins().iter().any(|p| p.id == MAGIC_MASK && p.cuda_render), "the self-test passed, so Magic Mask declares CUDA render: {:?}", cuda.messages());
+    let cpu_bundle = load(HostProfile::Resolve);
+    let store = magic_mask_store();
+    let copies = || ofx_host::plugin_counter(&bundle_path(), "DeepMatteCudaFrameCopies").unwrap();
+    let cases = [("overlay", MM_PROMPTS, 0), ("matte", MM_PROMPTS, 0), ("alpha", MM_PROMPTS, 0), ("overlay", "0 + 5 9", 0), ("matte", MM_PROMPTS, 3)];
+    for (view, prompts, frame) in cases {
+        let before = copies();
+        let started = std::time::Instant::now();
+        let (gpu, warnings) = render_magic_mask(&cuda, store.path(), view, prompts, frame, false);
+        let gpu_time = started.elapsed();
+        let after = copies();
+        let gpu = gpu.unwrap();
+        assert!(!warnings.iter().any(|w| w.contains("rendered again on the CPU")), "{view}: rendered on CUDA, not handed back: {warnings:?}");
+        assert_eq!(after - before, 0, "the plugin copied no frame");
+        let (cpu, _) = render_magic_mask(&cpu_bundle, store.path(), view, prompts, frame, false);
+        let cpu = cpu.unwrap();
+        let b = cpu.bounds();
+        let mut worst = 0.0f32;
+        for y in b.y1..b.y2 {
+            for x in b.x1..b.x2 {
+                for c in 0..4 {
+                    worst = worst.max((gpu.get(x, y, c) - cpu.get(x, y, c)).abs());
+                }
+            }
+        }
+        println!("Magic Mask {view} (prompts {prompts:?}, frame {frame}) 83x47 on CUDA: {:.2} ms, max difference from the CPU {worst:.2e}", gpu_time.as_secs_f64() * 1e3);
+        assert!(worst <= 1e-4, "{view} {prompts:?} frame {frame}: max difference {worst}");
+    }
+    // Frame 3 is not tracked: with Track on Render on it needs SAM 2.1, so the CUDA render hands it
+    // to the CPU (which then fails for want of the model in this test's empty model folder).
+    let (_, warnings) = render_magic_mask(&cuda, store.path(), "matte", MM_PROMPTS, 3, true);
+    assert!(
+        warnings.iter().any(|w| w.contains("rendered again on the CPU") && w.contains("Track on Render")),
+        "a frame to track goes back to the CPU: {warnings:?}"
+    );
 }

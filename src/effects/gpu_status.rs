@@ -4,19 +4,22 @@
 //! Depth Map renders on CUDA when the Load self-test passed (driver, device ≥ sm_75, NVRTC,
 //! kernels) and ONNX Runtime's CUDA provider is there (the GPU runtime, `deepmatte gpu install`):
 //! then hosts that render on CUDA (Resolve) hand it device images and the whole render stays on
-//! the GPU, except Temporal Stability, which the host renders on the CPU. Magic Mask does not
-//! declare CUDA render yet: its kernels exist and are tested against the CPU (crates/gpu), but
-//! its SAM 2 models still take host tensors.
+//! the GPU, except Temporal Stability, which the host renders on the CPU. Magic Mask renders on
+//! CUDA when the self-test passed (it needs no provider: no model runs in its CUDA render): the
+//! stored mask's finesse and view run on the device, while tracking (SAM 2.1) and Auto Subject
+//! (U²-Netp) take host images, so frames that need them render on the CPU.
 
-/// Magic Mask's: e.g. "pre/post-process: CPU (this effect has no CUDA render yet; the GPU found,
-/// sm_90, renders Luma Matte Extract and Depth Map)" or "pre/post-process: CPU (no CUDA driver
-/// (libcuda.so.1 not found))".
+/// Magic Mask's: e.g. "finesse and view: CUDA sm_90 on the host stream when the host renders on
+/// CUDA · tracking and Auto Subject: CPU images (their models read host frames; such frames render
+/// on the CPU)" or "finesse and view: CPU (no CUDA driver (libcuda.so.1 not found))".
 pub fn stages() -> String {
     match ofx::cuda_support() {
-        gpu::Probe::Ready { cc, .. } => {
-            format!("pre/post-process: CPU (this effect has no CUDA render yet; the GPU found, sm_{}{}, renders Luma Matte Extract and Depth Map)", cc.0, cc.1)
-        }
-        gpu::Probe::Off(why) => format!("pre/post-process: CPU ({why})"),
+        gpu::Probe::Ready { cc, .. } => format!(
+            "finesse and view: CUDA sm_{}{} on the host stream when the host renders on CUDA · tracking and Auto Subject: CPU images \
+             (their models read host frames; such frames render on the CPU)",
+            cc.0, cc.1
+        ),
+        gpu::Probe::Off(why) => format!("finesse and view: CPU ({why})"),
     }
 }
 

@@ -12,8 +12,11 @@
 //!   only where its neighbours were tracked from it ([`segment::retrack_plan`]).
 //! - Masks: one 16-bit PNG per frame in `<Store Folder>/<id>` with a manifest; rendering reads
 //!   them and never runs a model. Export Matte writes them as a luma-matte sequence.
+//! - CUDA render (when the host renders on CUDA): finesse and view of the stored mask on the
+//!   device (`cuda.rs`); frames that need a model render on the CPU.
 
 pub mod controls;
+mod cuda;
 mod on_render;
 mod overlay;
 mod prompts;
@@ -22,7 +25,7 @@ mod tracking;
 use self::controls as c;
 use self::overlay::{Edit, ViewerState};
 use self::prompts::{Prompt, PromptShape, Prompts};
-use self::tracking::{bad_store_id, is_store_id, mask_plane, open_store, store_error, PixelGrid, TrackJob};
+use self::tracking::{bad_store_id, is_store_id, open_store, store_error, PixelGrid, TrackJob};
 use imaging::{place_plane, Components, Finesse, MatteLevels, MatteOutput, Plane};
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
@@ -175,6 +178,40 @@ fn frame_of(time: f64) -> i32 {
     time.round() as i32
 }
 
+impl MagicMask {
+    /// Which stored mask the frame at `time` shows in Prompts mode, or why it has none: what the
+    /// CPU and CUDA renders share (they differ only in the pixel work). With Track on Render on
+    /// and a store folder, `track` runs first with the request: the CPU render tracks
+    /// ([`on_render::ensure`]); the CUDA render refuses a frame that would need the model.
+    fn stored(&self, fx: &Instance, look: &Look, time: f64, track: impl FnOnce(&on_render::Request) -> Result<()>) -> Result<Stored> {
+        let p = fx.params();
+        let prompts = Prompts::parse(&p.string(c::PROMPTS.name)?);
+        let track_on_render = p.boolean(c::TRACK_ON_RENDER.name, time)?;
+        let mut id = p.string(c::STORE_ID.name)?;
+        if id.is_empty() && track_on_render && !prompts.0.is_empty() {
+            // A render cannot save a new id (and MLT keeps no instance): the store is named
+            // from the prompts, the same in every process.
+            id = format!("mm-{}", tracking::prompts_hash(&prompts));
+        }
+        if !id.is_empty() && !is_store_id(&id) {
+            // Never a folder: a project file is untrusted input.
+            return Ok(Stored::BadId(bad_store_id(&id).message));
+        }
+        let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string(c::STORE_FOLDER.name)?)?.join(look.quality.store_name(&id))) };
+        if let (Some(folder), true) = (&folder, track_on_render) {
+            let clip = fx.required_clip(SOURCE)?;
+            let model_folder = p.string(c::MODEL_FOLDER.name)?;
+            let frame = frame_of(time);
+            track(&on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), size: look.quality.size(), model_folder: &model_folder })?;
+        }
+        let prompts = tracking::prompts_hash(&prompts);
+        if let Some(folder) = &folder {
+            tracking::note_use(folder, self.owner, &prompts);
+        }
+        Ok(Stored::In { folder, prompts })
+    }
+}
+
 impl Effect for MagicMask {
     const INFO: EffectInfo = EffectInfo {
         id: c"org.deepmatte.MagicMask",
@@ -262,38 +299,19 @@ impl Effect for MagicMask {
             let scale = source.render_scale().0 as f32;
             let (width, height) = (bounds.width(), bounds.height());
             let basis = match look.mode {
-                Mode::Prompts => {
-                    let p = fx.params();
-                    let prompts = Prompts::parse(&p.string(c::PROMPTS.name)?);
-                    let track_on_render = p.boolean(c::TRACK_ON_RENDER.name, args.time)?;
-                    let mut id = p.string(c::STORE_ID.name)?;
-                    if id.is_empty() && track_on_render && !prompts.0.is_empty() {
-                        // A render cannot save a new id (and MLT keeps no instance): the store is named
-                        // from the prompts, the same in every process.
-                        id = format!("mm-{}", tracking::prompts_hash(&prompts));
-                    }
-                    if !id.is_empty() && !is_store_id(&id) {
-                        // Never a folder: a project file is untrusted input.
-                        fx.persistent_message(MessageKind::Error, &bad_store_id(&id).message);
+                Mode::Prompts => match self.stored(fx, &look, args.time, on_render::ensure)? {
+                    Stored::BadId(text) => {
+                        fx.persistent_message(MessageKind::Error, &text);
                         let empty = Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()))?;
                         place_plane(&mut output.view_mut(), args.window, Some(&view), &empty, bounds, look.view);
                         return Ok(());
                     }
-                    let folder = if id.is_empty() { None } else { Some(tracking::store_root(&p.string(c::STORE_FOLDER.name)?)?.join(look.quality.store_name(&id))) };
-                    // Smart Refine reads the source, so its pixels are part of what the matte is made from.
-                    let source = (look.finesse.edge_radius > 0.0).then(|| source.content_hash());
-                    if let (Some(folder), true) = (&folder, track_on_render) {
-                        let clip = fx.required_clip(SOURCE)?;
-                        let model_folder = p.string(c::MODEL_FOLDER.name)?;
-                        let request = on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), size: look.quality.size(), model_folder: &model_folder };
-                        on_render::ensure(&request)?;
+                    Stored::In { folder, prompts } => {
+                        // Smart Refine reads the source, so its pixels are part of what the matte is made from.
+                        let source = (look.finesse.edge_radius > 0.0).then(|| source.content_hash());
+                        Basis::Stored { stamp: folder.as_deref().and_then(segment::MaskStore::stamp), folder, frame, source, prompts }
                     }
-                    let prompts = tracking::prompts_hash(&prompts);
-                    if let Some(folder) = &folder {
-                        tracking::note_use(folder, self.owner, &prompts);
-                    }
-                    Basis::Stored { stamp: folder.as_deref().and_then(segment::MaskStore::stamp), folder, frame, source, prompts }
-                }
+                },
                 Mode::AutoSubject => {
                     let model = tracking::saliency_model(&fx.params().string(c::MODEL_FOLDER.name)?)?;
                     let saliency = saliency(&model, &view, source.content_hash())?;
@@ -306,7 +324,10 @@ impl Effect for MagicMask {
             let key = FinishedKey { basis, size: (width, height), look: look.bits(scale) };
             let finished = FINISHED.get_or_try_insert_with(&key, |f| f.plane.data.len() * 4, || {
                 let (mut plane, problem, stale) = match &key.basis {
-                    Basis::Stored { folder, prompts, .. } => stored_matte(folder.as_deref(), frame, width, height, prompts, look.quality.size().model_name())?,
+                    Basis::Stored { folder, prompts, .. } => {
+                        let FrameMask { mask, problem, stale } = stored_mask(folder.as_deref(), frame, prompts, look.quality.size().model_name());
+                        (stored_matte(mask.as_ref(), width, height)?, problem, stale)
+                    }
                     Basis::Saliency { click, keep, .. } => (subject_plane(&keep.0, width, height, *click), None, false),
                 };
                 look.finesse.apply(&mut plane, &view, scale);
@@ -314,16 +335,8 @@ impl Effect for MagicMask {
                 plane.map(|m| levels.apply(m));
                 Ok::<_, Error>(Finished { plane, problem, stale })
             })?;
-            match &finished.problem {
-                None => fx.clear_persistent_message(),
-                Some((kind, text)) => fx.persistent_message(*kind, text),
-            }
-            let plane = &finished.plane;
-            let mode = match look.view {
-                MatteOutput::Tint if finished.stale => MatteOutput::TintStale,
-                view => view,
-            };
-            place_plane(&mut output.view_mut(), args.window, Some(&view), plane, bounds, mode);
+            show_problem(fx, finished.problem.as_ref());
+            place_plane(&mut output.view_mut(), args.window, Some(&view), &finished.plane, bounds, view_mode(look.view, finished.stale));
             Ok(())
         })();
         match result {
@@ -334,6 +347,14 @@ impl Effect for MagicMask {
             }
             other => other,
         }
+    }
+
+    /// Needs only the kernels the Load self-test compiled and checked: no model runs on this path
+    /// (frames that need one go back to the CPU), so no ONNX Runtime CUDA provider is required.
+    const CUDA: bool = true;
+
+    fn render_cuda(&self, fx: &Instance, args: &RenderArgs, cuda: &ofx::CudaRender) -> Result<()> {
+        cuda::render(self, fx, args, cuda)
     }
 
     fn changed(&self, fx: &Instance, param: &str, reason: ChangeReason, time: f64) -> Result<()> {
@@ -553,13 +574,31 @@ fn export(fx: &Instance, owner: u64) -> Result<()> {
     p.set_string(c::STATUS.name, &status)
 }
 
-/// The stored mask of `frame` in `folder` at the render's size, what to tell the user about it, and
-/// whether it is stale: an untracked or damaged frame renders an empty matte and says why on the
-/// node; a frame tracked from other prompts than `prompts` (their hash), or by another model,
-/// renders its mask but says it is out of date. Each Quality has its own folder, and `model` is
-/// the name its network records ([`segment::Sam2Size::model_name`]).
-fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, height: usize, prompts: &str, model: &str) -> Result<(Plane, Option<(MessageKind, String)>, bool)> {
-    let empty = || Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()));
+/// Which stored mask a frame shows in Prompts mode ([`MagicMask::stored`]).
+enum Stored {
+    /// The project's store id is not one this plugin makes: the frame shows an empty matte (no
+    /// finesse) and this error.
+    BadId(String),
+    /// The store folder (None while the node has no id: nothing tracked yet) and the hash of the
+    /// node's prompts.
+    In { folder: Option<PathBuf>, prompts: String },
+}
+
+/// A frame's stored mask as it comes from the store, with what to tell the user about it.
+struct FrameMask {
+    /// None: untracked or damaged; the frame renders an empty matte (before finesse and levels).
+    mask: Option<segment::Mask>,
+    problem: Option<(MessageKind, String)>,
+    /// Tracked from other prompts or by another model: shown, but tinted blue-grey in Overlay.
+    stale: bool,
+}
+
+/// The stored mask of `frame` in `folder`, what to tell the user about it, and whether it is
+/// stale: an untracked or damaged frame has no mask and says why on the node; a frame tracked from
+/// other prompts than `prompts` (their hash), or by another model, has its mask but says it is out
+/// of date. Each Quality has its own folder, and `model` is the name its network records
+/// ([`segment::Sam2Size::model_name`]). Shared by the CPU and CUDA renders.
+fn stored_mask(folder: Option<&std::path::Path>, frame: i32, prompts: &str, model: &str) -> FrameMask {
     let read = match folder {
         None => Err(StoreError::NotTracked(frame)),
         Some(folder) => segment::MaskStore::open_folder(folder).and_then(|store| {
@@ -582,23 +621,48 @@ fn stored_matte(folder: Option<&std::path::Path>, frame: i32, width: usize, heig
                 let text = format!("Magic Mask: frame {frame} {why}, so its mask is out of date (blue-grey in the Overlay view): press Track to update it.");
                 (MessageKind::Warning, text)
             });
-            let plane = mask_plane(&mask);
-            if (plane.width, plane.height) == (width, height) {
-                return Ok((plane, problem, stale.is_some()));
-            }
-            let data = imaging::resize::resize_plane(&plane.data, plane.width, plane.height, width, height, imaging::resize::Filter::Bilinear);
-            Ok((Plane { width, height, data }, problem, stale.is_some()))
+            FrameMask { mask: Some(mask), problem, stale: stale.is_some() }
         }
-        Err(StoreError::NotTracked(_)) => Ok((
-            empty()?,
-            Some((MessageKind::Warning, format!("Magic Mask: frame {frame} is not tracked yet (empty matte): add a prompt or press Track."))),
-            false,
-        )),
-        Err(e) => Ok((
-            empty()?,
-            Some((MessageKind::Error, format!("Magic Mask: {e}. Press Track This Frame to re-track it (empty matte until then)."))),
-            false,
-        )),
+        Err(StoreError::NotTracked(_)) => FrameMask {
+            mask: None,
+            problem: Some((MessageKind::Warning, format!("Magic Mask: frame {frame} is not tracked yet (empty matte): add a prompt or press Track."))),
+            stale: false,
+        },
+        Err(e) => FrameMask {
+            mask: None,
+            problem: Some((MessageKind::Error, format!("Magic Mask: {e}. Press Track This Frame to re-track it (empty matte until then)."))),
+            stale: false,
+        },
+    }
+}
+
+/// The CPU render's matte plane of a [`FrameMask`] at the render's size: the coverage, resized as
+/// the CUDA render does (bilinear), or empty.
+fn stored_matte(mask: Option<&segment::Mask>, width: usize, height: usize) -> Result<Plane> {
+    let Some(mask) = mask else {
+        return Plane::try_filled(width, height, 0.0).map_err(|e| Error::new(ofx::Status::ERR_MEMORY, e.to_string()));
+    };
+    let plane = imaging::coverage_plane(mask.width, mask.height, &mask.coverage);
+    if (plane.width, plane.height) == (width, height) {
+        return Ok(plane);
+    }
+    let data = imaging::resize::resize_plane(&plane.data, plane.width, plane.height, width, height, imaging::resize::Filter::Bilinear);
+    Ok(Plane { width, height, data })
+}
+
+/// Puts a frame's message on the node, or clears the one an earlier render left.
+fn show_problem(fx: &Instance, problem: Option<&(MessageKind, String)>) {
+    match problem {
+        None => fx.clear_persistent_message(),
+        Some((kind, text)) => fx.persistent_message(*kind, text),
+    }
+}
+
+/// The placement of the View control, with a stale mask's Overlay in the stale tint.
+fn view_mode(view: MatteOutput, stale: bool) -> MatteOutput {
+    match view {
+        MatteOutput::Tint if stale => MatteOutput::TintStale,
+        view => view,
     }
 }
 

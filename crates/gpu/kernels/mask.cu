@@ -1,5 +1,6 @@
 // Magic Mask on the device: the stored 16-bit coverage as a matte plane (the twin of
-// imaging::mask::coverage_plane), before resize.cu sizes it to the frame, finesse.cu refines it and
+// imaging::coverage_plane), before resize.cu sizes it to the frame, finesse.cu refines it,
+// depth_post.cu's depth_matte (levels only) applies Black Clip, White Clip and Invert, and
 // luma_matte.cu's place_plane draws the chosen view. SAM 2's 1024x1024 input is resize.cu's
 // image_to_planes_pil_bicubic (PIL's bicubic as SAM 2's reference resizes, ImageNet normalisation).
 

@@ -80,7 +80,8 @@ pub trait Exec {
     fn free(&self, ptr: u64) -> Result<(), GpuError>;
     /// Sets `bytes` bytes at `ptr` to `value`.
     fn fill_bytes(&self, ptr: u64, value: u8, bytes: usize) -> Result<(), GpuError>;
-    /// Copies host data in (small parameter blocks only: frames never cross).
+    /// Copies host data in: small parameter blocks, and Magic Mask's stored mask, which comes from
+    /// disk rather than from the host's frame. Frames never cross.
     fn upload(&self, ptr: u64, data: &[u8]) -> Result<(), GpuError>;
     /// Enqueues `kernel` with `args` over `grid`.
     fn launch(&self, kernel: &'static str, grid: Grid, args: &[Arg]) -> Result<(), GpuError>;

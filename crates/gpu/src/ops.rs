@@ -235,6 +235,13 @@ pub fn depth_matte<E: Exec + ?Sized>(
     e.launch("depth_matte", Grid::d1(n), &args)
 }
 
+/// [`imaging::PreparedLevels::apply`] over a plane in place (Magic Mask's Black Clip, White Clip
+/// and Invert): Depth Map's per-pixel kernel without its normalisation, Isolate or Invert, which
+/// is exactly the levels step.
+pub fn levels_plane<E: Exec + ?Sized>(e: &E, plane: u64, size: (usize, usize), levels: MatteLevels) -> Result<(), GpuError> {
+    depth_matte(e, plane, size, false, levels, None)
+}
+
 /// Magic Mask's stored coverage (`n` u16 at `coverage`) as a matte plane at `out`:
 /// [`imaging::coverage_plane`].
 pub fn coverage_plane<E: Exec + ?Sized>(e: &E, coverage: u64, out: u64, n: usize) -> Result<(), GpuError> {

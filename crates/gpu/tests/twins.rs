@@ -329,6 +329,64 @@ fn place_plane_and_coverage_equal_imaging() {
 }
 
 #[test]
+fn levels_plane_equals_prepared_levels() {
+    let e = Emulated::new();
+    let mut rng = Rng(17);
+    let (w, h) = (53, 29);
+    let values: Vec<f32> = (0..w * h).map(|_| rng.next()).collect();
+    for levels in [
+        MatteLevels { black: 0.0, white: 1.0, gamma: 1.0, invert: true },
+        MatteLevels { black: 0.15, white: 0.8, gamma: 1.0, invert: false },
+        MatteLevels { black: 0.4, white: 0.4, gamma: 1.0, invert: true },
+    ] {
+        let plane = e.alloc(w * h * 4).unwrap();
+        e.upload(plane, &values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+        ops::levels_plane(&e, plane, (w, h), levels).unwrap();
+        let prepared = levels.prepared();
+        let want: Vec<f32> = values.iter().map(|&v| prepared.apply(v)).collect();
+        assert_close(&format!("{levels:?}"), &e.read_f32(plane, want.len()), &want, 1e-6);
+        e.free(plane).unwrap();
+    }
+    assert_eq!(e.live_buffers(), 0);
+}
+
+/// Magic Mask's CUDA render of a stored mask smaller than the frame, step by step as
+/// src/effects/magic_mask/cuda.rs runs it, against its CPU render's steps (coverage, bilinear
+/// resize, Finesse, levels, the view).
+#[test]
+fn magic_mask_stored_matte_equals_the_cpu_steps() {
+    let e = Emulated::new();
+    let source = HostImage::random(Rect { x1: -5, y1: 7, x2: 32, y2: 30 }, 3, false, 5);
+    let b = source.bounds;
+    let (w, h) = (b.width(), b.height());
+    let (mw, mh) = (19, 12);
+    let coverage: Vec<u16> = (0..mw * mh).map(|i| if (i % mw) * 3 > mw { 65535 } else { ((i * 7919) % 9000) as u16 }).collect();
+    let finesse = Finesse { expand_contract: 1.5, blur: 2.0, edge_radius: 3.0 };
+    let levels = MatteLevels { black: 0.1, white: 0.9, gamma: 1.0, invert: true };
+    let stored = e.alloc(mw * mh * 4).unwrap();
+    let plane = e.alloc(w * h * 4).unwrap();
+    ops::coverage_plane(&e, coverage.as_ptr() as u64, stored, mw * mh).unwrap();
+    ops::resize_plane(&e, stored, (mw, mh), plane, (w, h), Filter::Bilinear).unwrap();
+    ops::finesse(&e, &finesse, plane, (w, h), &source.device(), 1.0).unwrap();
+    ops::levels_plane(&e, plane, (w, h), levels).unwrap();
+    let small = imaging::coverage_plane(mw, mh, &coverage);
+    let mut want = Plane { width: w, height: h, data: resize_plane(&small.data, mw, mh, w, h, Filter::Bilinear) };
+    finesse.apply(&mut want, &source.view(), 1.0);
+    let prepared = levels.prepared();
+    want.map(|m| prepared.apply(m));
+    assert_close("matte", &e.read_f32(plane, w * h), &want.data, 2e-6);
+    for mode in [MatteOutput::Tint, MatteOutput::TintStale, MatteOutput::Grey, MatteOutput::AlphaStraight] {
+        let out = HostImage::new(b, 2, false, |_, _| [0.0; 4]);
+        ops::place_plane(&e, &out.device(), b, Some(&source.device()), plane, b, Some(mode)).unwrap();
+        let cpu = cpu_output(b, 2, |image| imaging::place_plane(image, b, Some(&source.view()), &want, b, mode));
+        assert_close(&format!("{mode:?}"), &out.pixels(), &cpu, 2e-6);
+    }
+    e.free(stored).unwrap();
+    e.free(plane).unwrap();
+    assert_eq!(e.live_buffers(), 0);
+}
+
+#[test]
 fn self_test_launch_passes_on_the_emulation() {
     let e = Emulated::new();
     gpu::selftest::run_with(&e, |ptr, len| Ok(e.read_f32(ptr, len))).unwrap();

@@ -5,8 +5,8 @@
 //! runs into `target/gpu-check/` (test binaries, CLI and bundle, debug info stripped; the small
 //! stand-in model and the cost stand-in's generator; `run.sh`), reports its size, and runs
 //! `run.sh` when this machine has an NVIDIA GPU. On a GPU machine: carry the folder and run
-//! `target/gpu-check/run.sh` — the GPU tests (kernels vs CPU twins, LME through `resolve-cuda` vs
-//! the CPU, with the plugin's frame-copy count), per-stage times, and renders of Luma Matte
+//! `target/gpu-check/run.sh` — the GPU tests (kernels vs CPU twins; LME, Depth Map and Magic Mask's
+//! stored masks through `resolve-cuda` vs the CPU, with the plugin's frame-copy count), per-stage times, and renders of Luma Matte
 //! Extract and Depth Map through `resolve-cuda` and `resolve`.
 
 use std::path::Path;

@@ -70,6 +70,13 @@ fn current(folder: &Path, frame: i32, model: &str, hash: &str) -> bool {
     MaskStore::open_folder(folder).is_ok_and(|s| s.record(frame).is_some_and(|r| r.model == model && r.prompt_hash == hash))
 }
 
+/// Whether Track on Render would run the model for the request's frame: the node has prompts and
+/// the frame is not in the store as tracked from them by this Quality's network. The CUDA render
+/// asks this to hand such frames to the CPU.
+pub fn needed(request: &Request) -> bool {
+    !request.prompts.0.is_empty() && !current(request.folder, request.frame, request.size.model_name(), &prompts_hash(request.prompts))
+}
+
 /// What a thread does next for its frame.
 enum Plan {
     /// Step the run (taken out of the state) up to the frame.
@@ -85,7 +92,7 @@ pub fn ensure(request: &Request) -> Result<()> {
     let folder = request.folder.to_path_buf();
     let frame = request.frame;
     let prompted = request.prompts.frames();
-    if prompted.is_empty() || current(&folder, frame, request.size.model_name(), &hash) {
+    if !needed(request) {
         return Ok(());
     }
     let temporal = request.fx.host_has_temporal_access();

@@ -3,10 +3,10 @@
 
 use super::prompts::{PromptShape, Prompts};
 use crate::effects::runtime::{model_search, runtime, user_error};
-use imaging::{Plane, Rect};
+use imaging::Rect;
 use inference::SessionOptions;
 use ofx::{Clip, Error, Instance, Result};
-use segment::{Direction, Frame, Mask, MaskStore, Prompt, StoreError, Tracker};
+use segment::{Direction, Frame, MaskStore, Prompt, StoreError, Tracker};
 use std::collections::BTreeMap;
 use std::ops::{ControlFlow, RangeInclusive};
 use std::path::{Path, PathBuf};
@@ -231,11 +231,6 @@ pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts,
         }
     }
     Ok(TrackOutcome { done, cancelled, backend: tracker.backend().to_string() })
-}
-
-/// A stored mask as a plane of coverage in 0..1 (rows top-down).
-pub fn mask_plane(mask: &Mask) -> Plane {
-    Plane { width: mask.width, height: mask.height, data: mask.coverage.iter().map(|&c| f32::from(c) / 65535.0).collect() }
 }
 
 /// Loads U²-Netp for Auto Subject.
