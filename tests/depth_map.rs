@@ -374,3 +374,125 @@ fn mlt_renders_frame_after_frame_without_neighbours_and_says_so() {
     let messages: Vec<String> = fx.messages().into_iter().map(|m| m.text).collect();
     assert!(messages.iter().any(|m| m.contains("no access to neighbouring frames")), "{messages:?}");
 }
+
+/// The sRGB encoding (IEC 61966-2-1) in double precision, of a value clamped to [0, 1].
+fn srgb(linear: f64) -> f64 {
+    let x = linear.clamp(0.0, 1.0);
+    if x < 0.003_130_8 {
+        12.92 * x
+    } else {
+        1.055 * x.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+/// ACEScg to linear Rec.709, white adapted with Bradford (colour-science's `RGB_to_RGB`).
+const ACESCG_TO_REC709: [[f64; 3]; 3] =
+    [[1.705_050_992_7, -0.621_792_120_7, -0.083_258_872_0], [-0.130_256_417_5, 1.140_804_736_6, -0.010_548_319_1], [-0.024_003_356_8, -0.128_968_976_1, 1.152_972_332_9]];
+
+/// A scene-linear frame: ramps across and down, each channel its own, with highlights above 1 and
+/// a few negative values (as float plates have).
+fn linear_plate(bounds: Rect, seed: f64) -> Image {
+    Image::from_fn(bounds, BitDepth::F32, Components::Rgba, |x, y, c| {
+        let (u, v) = (f64::from(x) / f64::from(bounds.x2 - 1), f64::from(y) / f64::from(bounds.y2 - 1));
+        let value = match c {
+            0 => 1.6 * u * u - 0.05 + seed,
+            1 => 0.02 + 0.7 * u * v,
+            2 => 0.4 * (1.0 - v) + 0.01 * u,
+            _ => 1.0,
+        };
+        value as f32
+    })
+}
+
+/// `image` with every pixel's RGB replaced by `f(rgb)` (alpha kept).
+fn mapped(image: &Image, f: impl Fn([f64; 3]) -> [f64; 3]) -> Image {
+    Image::from_fn(image.bounds(), image.depth(), image.components(), |x, y, c| {
+        if c == 3 {
+            return image.get(x, y, 3);
+        }
+        let rgb = [0, 1, 2].map(|k| f64::from(image.get(x, y, k)));
+        f(rgb)[c] as f32
+    })
+}
+
+fn largest_difference(a: &Image, b: &Image) -> f64 {
+    let bounds = a.bounds();
+    let mut worst = 0.0f64;
+    for y in bounds.y1..bounds.y2 {
+        for x in bounds.x1..bounds.x2 {
+            for c in 0..4 {
+                worst = worst.max((f64::from(a.get(x, y, c)) - f64::from(b.get(x, y, c))).abs());
+            }
+        }
+    }
+    worst
+}
+
+fn render_as(fx: &mut Instance, source: &Image, colour: &str) -> Image {
+    fx.set_input("Source", ClipSource::Still(source.clone()));
+    fx.set_param_text(dm::SOURCE_COLOUR.name, colour).unwrap();
+    fx.render(0.0, &RenderOptions::default()).unwrap()
+}
+
+#[test]
+fn scene_linear_sources_reach_the_model_encoded_to_srgb() {
+    let _turn = serial();
+    let (mut fx, _models) = instance(HostProfile::Generic, EXACT_FILE);
+    fx.set_param(dm::TEMPORAL_STABILITY.name, ParamValue::Bool(false)).unwrap();
+    fx.set_param_text(dm::OUTPUT.name, "matte").unwrap();
+    let plate = linear_plate(Rect::new(0, 0, 128, 72), 0.0);
+    let encoded = mapped(&plate, |rgb| rgb.map(srgb));
+    let as_linear = render_as(&mut fx, &plate, "linear");
+    let as_display = render_as(&mut fx, &plate, "display");
+    let pre_encoded = render_as(&mut fx, &encoded, "display");
+    // The same network input up to the f32 powf's rounding against f64's (about 1e-7).
+    let same = largest_difference(&as_linear, &pre_encoded);
+    let wrong = largest_difference(&as_linear, &as_display);
+    println!("linear plate marked linear vs pre-encoded: {same:e}; vs marked display: {wrong:.4}");
+    assert!(same <= 1e-4, "a linear plate marked linear renders as the same plate encoded to sRGB ({same})");
+    assert!(wrong >= 0.05, "marking a linear plate display-referred gives another depth ({wrong})");
+
+    let acescg = linear_plate(Rect::new(0, 0, 128, 72), 0.01);
+    let encoded = mapped(&acescg, |rgb| ACESCG_TO_REC709.map(|row| srgb(row[0] * rgb[0] + row[1] * rgb[1] + row[2] * rgb[2])));
+    let as_acescg = render_as(&mut fx, &acescg, "acescg");
+    let same = largest_difference(&as_acescg, &render_as(&mut fx, &encoded, "display"));
+    let not_linear = largest_difference(&as_acescg, &render_as(&mut fx, &acescg, "linear"));
+    println!("ACEScg plate marked acescg vs converted and encoded: {same:e}; vs marked linear: {not_linear:.4}");
+    assert!(same <= 1e-4, "an ACEScg plate is converted to Rec.709 primaries, then encoded ({same})");
+    assert!(not_linear >= 0.01, "ACEScg is not taken for linear Rec.709 ({not_linear})");
+
+    // The source's pixels are not changed: Alpha over source keeps its colour exactly.
+    fx.set_param_text(dm::OUTPUT.name, "alpha").unwrap();
+    let out = render_as(&mut fx, &plate, "linear");
+    let b = plate.bounds();
+    for (x, y) in [(0, 0), (b.x2 - 1, b.y2 - 1), (40, 30)] {
+        for c in 0..3 {
+            assert_eq!(out.get(x, y, c).to_bits(), plate.get(x, y, c).to_bits(), "({x},{y}) channel {c}");
+        }
+    }
+}
+
+#[test]
+fn a_source_colour_change_runs_the_model_once_and_other_sliders_none() {
+    let _turn = serial();
+    let (mut fx, _models) = instance(HostProfile::Generic, EXACT_FILE);
+    fx.set_param(dm::TEMPORAL_STABILITY.name, ParamValue::Bool(false)).unwrap();
+    // A frame no other test renders.
+    let plate = linear_plate(Rect::new(0, 0, 90, 50), 0.123);
+    fx.set_input("Source", ClipSource::Still(plate));
+    let render = |fx: &Instance| fx.render(0.0, &RenderOptions::default()).unwrap();
+    let before = model_runs();
+    render(&fx);
+    assert_eq!(model_runs(), before + 1, "the first render runs the model");
+    fx.set_param_text(dm::SOURCE_COLOUR.name, "linear").unwrap();
+    render(&fx);
+    render(&fx);
+    assert_eq!(model_runs(), before + 2, "a new Source Colour runs the model once");
+    fx.set_param(dm::FAR_LIMIT.name, ParamValue::Double(0.2)).unwrap();
+    fx.set_param(dm::GAMMA.name, ParamValue::Double(1.5)).unwrap();
+    render(&fx);
+    assert_eq!(model_runs(), before + 2, "other sliders re-render from the depth cache");
+    fx.set_param_text(dm::SOURCE_COLOUR.name, "display").unwrap();
+    render(&fx);
+    assert_eq!(model_runs(), before + 2, "each Source Colour's depth stays cached");
+}

@@ -347,3 +347,77 @@ fn another_process_renders_the_tracked_clip_from_the_store_without_models() {
     println!("second process: mean IoU {mean:.4} over 60 frames");
     assert!(mean >= 0.9);
 }
+
+/// The inverse of the sRGB encoding (IEC 61966-2-1) in double precision: a display-referred value
+/// as the scene-linear one a float plate would hold.
+fn srgb_decode(v: f64) -> f64 {
+    if v <= 0.040_45 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// The scene's frames as a scene-linear plate: the display-referred pixels decoded from sRGB.
+fn linear_frames(scene: &Scene) -> BTreeMap<i32, Image> {
+    (0..scene.frames)
+        .map(|f| {
+            let display = host_image(scene, f, BitDepth::F32);
+            let linear = Image::from_fn(display.bounds(), BitDepth::F32, Components::Rgba, |x, y, c| {
+                let v = f64::from(display.get(x, y, c));
+                if c == 3 { v as f32 } else { srgb_decode(v) as f32 }
+            });
+            (f, linear)
+        })
+        .collect()
+}
+
+/// The rendered matte (channel 0 of the Matte view) of every frame.
+fn mattes(fx: &Instance, frames: std::ops::Range<i32>) -> Vec<Vec<f32>> {
+    frames
+        .map(|f| {
+            let out = fx.render(f64::from(f), &RenderOptions::default()).unwrap();
+            let b = out.bounds();
+            (b.y1..b.y2).flat_map(|y| (b.x1..b.x2).map(move |x| (x, y))).map(|(x, y)| out.get(x, y, 0)).collect()
+        })
+        .collect()
+}
+
+fn largest_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn scene_linear_frames_reach_both_networks_encoded_to_srgb() {
+    let _turn = serial();
+    let scene = Scene::new(4);
+    // The same pictures twice: display-referred marked so, and decoded to scene-linear marked so.
+    let Setup { fx: mut display, store: _display_store } = setup(&scene);
+    let Setup { fx: mut linear, store: _linear_store } = setup(&scene);
+    linear.set_input("Source", ClipSource::Frames(linear_frames(&scene)));
+    linear.set_param_text("source_colour", "linear").unwrap();
+
+    // Auto Subject (U²-Netp).
+    for fx in [&mut display, &mut linear] {
+        fx.set_param_text("mode", "auto_subject").unwrap();
+    }
+    let (a, b) = (mattes(&display, 0..2), mattes(&linear, 0..2));
+    let same = largest_difference(&a, &b);
+    linear.set_param_text("source_colour", "display").unwrap();
+    let unconverted = largest_difference(&a, &mattes(&linear, 0..2));
+    println!("Auto Subject: linear marked linear vs display: {same:e}; linear marked display: {unconverted:.4}");
+    assert!(same <= 1e-3, "a linear plate marked linear gives the display-referred saliency ({same})");
+    assert!(unconverted > same, "marked display-referred, the linear plate reaches U²-Netp darker ({unconverted})");
+
+    // SAM 2.1 tracking: one click, Track Forward.
+    linear.set_param_text("source_colour", "linear").unwrap();
+    for fx in [&mut display, &mut linear] {
+        fx.set_param_text("mode", "prompts").unwrap();
+        click(fx, &scene, 0, object_centre(&scene, 0), "add_positive");
+        fx.press("track_forward", 0.0).unwrap();
+    }
+    let (a, b) = (mattes(&display, 0..scene.frames), mattes(&linear, 0..scene.frames));
+    let same = largest_difference(&a, &b);
+    println!("SAM 2.1 tracking: linear marked linear vs display: {same:e}");
+    assert!(same <= 1e-3, "tracking a linear plate marked linear gives the display-referred masks ({same})");
+}

@@ -41,10 +41,12 @@ const FROZEN: &[Frozen] = &[
         ],
     ),
     ("depth-map", "quality", &[("faster", "Faster"), ("better", "Better")]),
+    ("depth-map", "source_colour", &[("display", "Display-referred (Rec.709/sRGB)"), ("linear", "Scene linear (Rec.709 primaries)"), ("acescg", "ACEScg (linear AP1)")]),
     ("depth-map", "output", &[("alpha", "Alpha over source"), ("depth", "Depth map"), ("matte", "Matte")]),
     ("depth-map", "temporal_motion", &[("follow", "Follow motion"), ("static", "Static shot")]),
     ("magic-mask", "quality", &[("faster", "Faster"), ("better", "Better")]),
     ("magic-mask", "mode", &[("prompts", "Prompts"), ("auto_subject", "Auto Subject")]),
+    ("magic-mask", "source_colour", &[("display", "Display-referred (Rec.709/sRGB)"), ("linear", "Scene linear (Rec.709 primaries)"), ("acescg", "ACEScg (linear AP1)")]),
     ("magic-mask", "view", &[("overlay", "Overlay"), ("matte", "Matte"), ("alpha", "Alpha over source")]),
 ];
 
@@ -90,14 +92,14 @@ fn every_folder_control_is_a_directory_path() {
 /// Magic Mask's script names, in describe order (projects and scripts hold them).
 const MAGIC_MASK_NAMES: &[&str] = &[
     "prompts_group", "point", "add_positive", "add_negative", "remove_point", "clear_prompts", "prompt_list", "prompts",
-    "tracking", "track_forward", "track_backward", "track_both", "track_frame", "quality", "mode", "track_on_render", "status",
+    "tracking", "track_forward", "track_backward", "track_both", "track_frame", "quality", "mode", "source_colour", "track_on_render", "status",
     "store", "store_folder", "store_id", "export_folder", "export_template", "export_matte", "model_folder",
     "finesse", "black_clip", "white_clip", "expand_contract", "blur", "smart_refine", "invert", "view",
 ];
 
 /// Depth Map's script names, in describe order.
 const DEPTH_MAP_NAMES: &[&str] = &[
-    "quality", "preview", "levels", "far_limit", "near_limit", "gamma", "isolate_group", "isolate", "target_depth", "tolerance",
+    "quality", "source_colour", "preview", "levels", "far_limit", "near_limit", "gamma", "isolate_group", "isolate", "target_depth", "tolerance",
     "softness", "invert", "finesse", "post_processing", "expand_contract", "blur", "post_filter", "output", "temporal",
     "temporal_stability", "temporal_strength", "temporal_window", "temporal_motion", "download_model", "status", "model_folder",
 ];

@@ -1,10 +1,11 @@
 //! **Depth Map** — a matte from monocular depth (Depth Anything V2 Small), near = white.
 //!
 //! The controls are Resolve Studio's (Quality, Depth Map Preview, Adjust Map Levels, Isolate
-//! Specific Depth, Invert, Map Finesse) plus what Resolve lacks: Temporal Stability, which maps
-//! each frame's depth onto a curve shared with its neighbours and averages the neighbours in along
-//! the source's motion, so mattes neither flicker nor smear, and a depth cache, so moving any
-//! slider re-renders without running the model (or the optical flow).
+//! Specific Depth, Invert, Map Finesse) plus what Resolve lacks: Source Colour (scene-linear
+//! footage is sRGB-encoded for the network); Temporal Stability, which maps each frame's depth
+//! onto a curve shared with its neighbours and averages the neighbours in along the source's
+//! motion, so mattes neither flicker nor smear; and a depth cache, so moving any slider
+//! re-renders without running the model (or the optical flow).
 //!
 //! - Identifier `org.deepmatte.DepthMap`, grouping `DeepMatte`, version 1.0 (a minor bump keeps
 //!   projects loading; a major bump makes hosts treat it as a new effect).
@@ -12,9 +13,9 @@
 //!   (each tile reads the whole frame's depth from the cache); temporal clip access; fully thread
 //!   safe (the model is shared and its runs are serialised inside the engine).
 //!
-//! Render, top to bottom: source frame → raw depth (cache or model) → normalised, or stabilised
-//! over the frame's window (cut at scene cuts, aligned by optical flow) → frame size → levels →
-//! isolate → invert → finesse → output.
+//! Render, top to bottom: source frame → raw depth (cache, or the model on the frame encoded for
+//! the network as Source Colour says) → normalised, or stabilised over the frame's window (cut at
+//! scene cuts, aligned by optical flow) → frame size → levels → isolate → invert → finesse → output.
 
 use depth::{
     normalize, same_shot, stabilize, to_frame_size, working_size, Alignment, DepthEstimator, DepthMap as RawDepth, FrameDepthCache, Motion as StabilizerMotion,
@@ -30,6 +31,7 @@ use ofx::{
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use super::runtime::{download_model, model_search, runtime, user_error};
+use super::source_colour::SourceColour;
 
 pub mod controls;
 mod cuda;
@@ -132,6 +134,7 @@ impl Choice for Output {
 /// Every control, read at one time.
 struct Settings {
     quality: ModelQuality,
+    colour: imaging::SourceColour,
     preview: bool,
     levels: MatteLevels,
     isolate: Option<imaging::IsolateBand>,
@@ -186,6 +189,7 @@ impl Settings {
         };
         Ok(Settings {
             quality: p.choice::<Quality>(c::QUALITY.name, time)?.0,
+            colour: p.choice::<SourceColour>(c::SOURCE_COLOUR.name, time)?.0,
             preview: p.boolean(c::PREVIEW.name, time)?,
             levels: MatteLevels {
                 black: p.double(c::FAR_LIMIT.name, time)? as f32,
@@ -223,6 +227,7 @@ impl Effect for DepthMap {
         d.clip(ClipDef::new(OUTPUT, &[Components::Rgba]))?;
 
         d.param(c::QUALITY.choice(Quality(ModelQuality::Better)))?;
+        d.param(c::SOURCE_COLOUR.choice(SourceColour(imaging::SourceColour::Display)))?;
         d.param(c::PREVIEW.boolean(false))?;
 
         d.param(c::LEVELS.group(true))?;
@@ -323,7 +328,7 @@ impl Effect for DepthMap {
             Err(e) => return Err(e),
         };
         let content = source.content_hash();
-        let raw = raw_depth(&estimator, content, &source_view, settings.quality)?;
+        let raw = raw_depth(&estimator, content, &source_view, &settings)?;
         let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
         if settings.temporal.is_some() && temporal.is_none() {
             fx.persistent_message(
@@ -346,7 +351,7 @@ impl Effect for DepthMap {
                         None => ShotFrame::new(content, raw.clone(), &source_view),
                         Some((view, image)) => {
                             let hash = image.content_hash();
-                            ShotFrame::new(hash, raw_depth(&estimator, hash, view, settings.quality)?, view)
+                            ShotFrame::new(hash, raw_depth(&estimator, hash, view, &settings)?, view)
                         }
                     });
                 }
@@ -416,11 +421,12 @@ fn estimator(model_folder: &str) -> Result<Arc<DepthEstimator>> {
     Ok(estimator)
 }
 
-/// The raw depth of one frame: `content` (a hash of the host's rows) finds it in the cache; only
-/// a miss converts the frame and runs the model.
-fn raw_depth(estimator: &DepthEstimator, content: u128, view: &ImageRef<'_>, quality: ModelQuality) -> Result<Arc<RawDepth>> {
+/// The raw depth of one frame at the settings' Quality and Source Colour: `content` (a hash of
+/// the host's rows) finds it in the cache; only a miss converts the frame (to RGBA f32, then in
+/// place for the network) and runs the model.
+fn raw_depth(estimator: &DepthEstimator, content: u128, view: &ImageRef<'_>, settings: &Settings) -> Result<Arc<RawDepth>> {
     let b = view.bounds();
-    estimator.depth_of(content, quality, || (view.to_rgba_top_down(), b.width(), b.height())).map_err(user_error)
+    estimator.depth_of(content, settings.quality, settings.colour, || (view.to_rgba_top_down(), b.width(), b.height())).map_err(user_error)
 }
 
 /// The frames around `time` by offset from it, in frame order: the frame itself as offset 0 with

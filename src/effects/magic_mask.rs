@@ -14,6 +14,8 @@
 //!   them and never runs a model. Export Matte writes them as a luma-matte sequence.
 //! - CUDA render (when the host renders on CUDA): finesse and view of the stored mask on the
 //!   device (`cuda.rs`); frames that need a model render on the CPU.
+//! - Source Colour: scene-linear frames are sRGB-encoded for SAM 2.1 and U²-Netp (trained on
+//!   display-referred photos). It applies when tracking runs; masks already tracked are kept.
 
 pub mod controls;
 mod cuda;
@@ -26,6 +28,7 @@ use self::controls as c;
 use self::overlay::{Edit, ViewerState};
 use self::prompts::{Prompt, PromptShape, Prompts};
 use self::tracking::{bad_store_id, is_store_id, open_store, store_error, PixelGrid, TrackJob};
+use super::source_colour::SourceColour;
 use imaging::{place_plane, Components, Finesse, MatteLevels, MatteOutput, Plane};
 use ofx::{
     BitDepth, ChangeReason, Choice, ChoiceOption, ClipDef, ClipPreferences, Context, Describe, Effect, EffectInfo,
@@ -127,10 +130,13 @@ impl Choice for View {
     ];
 }
 
-/// Matte Finesse and view, read at one time.
+/// Matte Finesse and view, read at one time, with what the networks are given.
 struct Look {
     quality: Quality,
     mode: Mode,
+    /// Source Colour: how frames are encoded for SAM 2 and U²-Netp (not part of [`Look::bits`]:
+    /// it changes the saliency map, which the finished key names, and tracking, not the matte).
+    colour: imaging::SourceColour,
     levels: MatteLevels,
     finesse: Finesse,
     view: MatteOutput,
@@ -157,6 +163,7 @@ impl Look {
         Ok(Look {
             quality,
             mode: p.choice(c::MODE.name, time)?,
+            colour: p.choice::<SourceColour>(c::SOURCE_COLOUR.name, time)?.0,
             levels: MatteLevels {
                 black: p.double(c::BLACK_CLIP.name, time)? as f32,
                 white: p.double(c::WHITE_CLIP.name, time)? as f32,
@@ -202,7 +209,7 @@ impl MagicMask {
             let clip = fx.required_clip(SOURCE)?;
             let model_folder = p.string(c::MODEL_FOLDER.name)?;
             let frame = frame_of(time);
-            track(&on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), size: look.quality.size(), model_folder: &model_folder })?;
+            track(&on_render::Request { fx, clip: &clip, folder, prompts: &prompts, frame, quality: look.quality.id(), size: look.quality.size(), colour: look.colour, model_folder: &model_folder })?;
         }
         let prompts = tracking::prompts_hash(&prompts);
         if let Some(folder) = &folder {
@@ -248,6 +255,7 @@ impl Effect for MagicMask {
         d.param(c::TRACK_FRAME.push_button().parent(c::TRACKING.name))?;
         d.param(c::QUALITY.choice(Quality::Better).parent(c::TRACKING.name))?;
         d.param(c::MODE.choice(Mode::Prompts).parent(c::TRACKING.name))?;
+        d.param(c::SOURCE_COLOUR.choice(SourceColour(imaging::SourceColour::Display)).parent(c::TRACKING.name))?;
         d.param(c::TRACK_ON_RENDER.boolean(!Host::current().has_push_buttons()).animates(false).parent(c::TRACKING.name))?;
         d.param(c::STATUS.label_text().parent(c::TRACKING.name))?;
 
@@ -314,7 +322,7 @@ impl Effect for MagicMask {
                 },
                 Mode::AutoSubject => {
                     let model = tracking::saliency_model(&fx.params().string(c::MODEL_FOLDER.name)?)?;
-                    let saliency = saliency(&model, &view, source.content_hash())?;
+                    let saliency = saliency(&model, &view, source.content_hash(), look.colour)?;
                     let click = auto_subject_click(fx, frame, &PixelGrid::of(&source))?;
                     Basis::Saliency { saliency: Arc::as_ptr(&saliency) as usize, click, keep: KeepAlive(saliency) }
                 }
@@ -407,8 +415,8 @@ impl Effect for MagicMask {
                         vec![(start..=frame, Direction::Forward)]
                     }
                 };
-                let quality = Look::read(fx, time)?.quality;
-                track(fx, store(fx, self.owner, &prompts, quality)?, &prompts, runs, quality)
+                let look = Look::read(fx, time)?;
+                track(fx, store(fx, self.owner, &prompts, look.quality)?, &prompts, runs, &look)
             }
             _ if param == c::EXPORT_MATTE.name => export(fx, self.owner),
             _ => Ok(()),
@@ -505,7 +513,7 @@ fn apply_edit(fx: &Instance, owner: u64, prompts: &mut Prompts, edit: Edit) -> R
     if plan.is_empty() {
         return Ok(());
     }
-    track(fx, store, prompts, plan, look.quality)
+    track(fx, store, prompts, plan, &look)
 }
 
 /// The mask store instance `owner` writes with `prompts`, creating its id on first use. A node
@@ -537,16 +545,17 @@ fn store(fx: &Instance, owner: u64, prompts: &Prompts, quality: Quality) -> Resu
     open_store(&store_folder, &id, &quality.store_name(&id))
 }
 
-/// Tracks `runs` and reports in the status line (and a message when something went wrong).
+/// Tracks `runs` with the network and Source Colour of `look`, and reports in the status line
+/// (and a message when something went wrong).
 fn track(
     fx: &Instance,
     mut store: segment::MaskStore,
     prompts: &Prompts,
     runs: Vec<(std::ops::RangeInclusive<i32>, Direction)>,
-    quality: Quality,
+    look: &Look,
 ) -> Result<()> {
     let clip = fx.required_clip(SOURCE)?;
-    let job = TrackJob { runs, quality: quality.id(), size: quality.size() };
+    let job = TrackJob { runs, quality: look.quality.id(), size: look.quality.size(), colour: look.colour };
     let models = fx.params().string(c::MODEL_FOLDER.name)?;
     let outcome = tracking::run(fx, &clip, &mut store, prompts, &job, &models)?;
     let (done, stored) = (outcome.done, store.frames().count());
@@ -712,16 +721,20 @@ struct Finished {
 /// (or run U²-Netp) once (256 MB: ~30 frames at 1080p).
 static FINISHED: LazyLock<Lru<FinishedKey, Finished>> = LazyLock::new(|| Lru::new(256 << 20));
 
-/// U²-Netp saliency at frame size by the model file and the frame's content, like the depth cache:
-/// Auto Subject runs the network once per frame, not once per render or tile (64 MB).
-static SALIENCY: LazyLock<Lru<(u64, u128), Vec<f32>>> = LazyLock::new(|| Lru::new(64 << 20));
+/// U²-Netp saliency at frame size by the model file, the frame's content and its Source Colour
+/// (which changes the network's input), like the depth cache: Auto Subject runs the network once
+/// per frame, not once per render or tile (64 MB).
+static SALIENCY: LazyLock<Lru<(u64, u128, imaging::SourceColour), Vec<f32>>> = LazyLock::new(|| Lru::new(64 << 20));
 
-/// `content` is the source image's [`ofx::Image::content_hash`].
-fn saliency(model: &inference::Model, view: &imaging::ImageRef<'_>, content: u128) -> Result<Arc<Vec<f32>>> {
-    let key = (model.identity(), content);
+/// `content` is the source image's [`ofx::Image::content_hash`]; on a miss the frame is encoded
+/// for the network as `colour` says, in place, before U²-Netp's pre-process resizes it.
+fn saliency(model: &inference::Model, view: &imaging::ImageRef<'_>, content: u128, colour: imaging::SourceColour) -> Result<Arc<Vec<f32>>> {
+    let key = (model.identity(), content, colour);
     SALIENCY.get_or_try_insert_with(&key, |s| s.len() * 4, || {
         let b = view.bounds();
-        let image = segment::Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() };
+        let mut rgba = view.to_rgba_top_down();
+        imaging::encode_for_network(&mut rgba, colour);
+        let image = segment::Frame { width: b.width(), height: b.height(), rgba };
         segment::subject::saliency(model, &image).map_err(crate::effects::runtime::user_error)
     })
 }

@@ -5,6 +5,7 @@ mod gpu_status;
 mod luma_matte_extract;
 mod magic_mask;
 mod runtime;
+mod source_colour;
 
 pub use depth_map::{controls as depth_map_controls, DepthMap};
 pub use luma_matte_extract::{controls as luma_matte_extract_controls, LumaMatteExtract};

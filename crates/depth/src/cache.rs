@@ -11,30 +11,34 @@ use inference::budget::Lru;
 
 use xxhash_rust::xxh3::Xxh3;
 
+use imaging::SourceColour;
+
 use crate::{DepthMap, Frame, Quality};
 
-/// What identifies a raw depth map: the frame's pixels (a 128-bit XXH3 of their bytes and layout)
-/// and the quality it was computed at.
+/// What identifies a raw depth map: the frame's pixels (a 128-bit XXH3 of their bytes and layout),
+/// the quality it was computed at and what colour the pixels are (which changes the network's
+/// input, so the depth).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CacheKey {
     content: u128,
     quality: Quality,
+    colour: SourceColour,
 }
 
 impl CacheKey {
     /// The key of a frame whose content hash the caller computed (from the host's own rows, so
-    /// a cached frame needs no conversion).
-    pub fn from_content(content: u128, quality: Quality) -> CacheKey {
-        CacheKey { content, quality }
+    /// a cached frame needs no conversion), whose pixels are `colour`.
+    pub fn from_content(content: u128, quality: Quality, colour: SourceColour) -> CacheKey {
+        CacheKey { content, quality, colour }
     }
 
-    /// The key of `frame` at `quality`.
+    /// The key of `frame` (display-referred, as [`crate::DepthEstimator::depth`] takes it) at `quality`.
     pub fn new(frame: &Frame<'_>, quality: Quality) -> CacheKey {
         let layout = [frame.width as u64, frame.height as u64, frame.channels as u64];
         let mut hasher = Xxh3::new();
         hasher.update(bytemuck::cast_slice(&layout));
         hasher.update(bytemuck::cast_slice(frame.pixels));
-        CacheKey { content: hasher.digest128(), quality }
+        CacheKey { content: hasher.digest128(), quality, colour: SourceColour::Display }
     }
 }
 

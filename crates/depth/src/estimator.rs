@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use imaging::resize::{normalize_planes, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
+use imaging::{encode_for_network, SourceColour};
 use inference::{BackendReport, Contract, Dim, InferenceError, Model, Runtime, SessionOptions, TensorSpec, TensorView};
 
 use crate::{CacheKey, DepthCache, DepthMap};
@@ -189,16 +190,20 @@ impl DepthEstimator {
     }
 
     /// The raw depth of the frame with content hash `content` at `quality`: from the cache, or
-    /// from the model on the pixels `frame` makes (only called on a miss). One thread at a time
-    /// computes a frame; others asking for it wait and read the cache.
+    /// from the model on the RGBA pixels `frame` makes (only called on a miss), which are
+    /// `colour` and are encoded for the network in place ([`imaging::encode_for_network`]) before
+    /// the pre-process resizes them. One thread at a time computes a frame; others asking for it
+    /// wait and read the cache.
     pub fn depth_of(
         &self,
         content: u128,
         quality: Quality,
+        colour: SourceColour,
         frame: impl FnOnce() -> (Vec<f32>, usize, usize),
     ) -> Result<Arc<DepthMap>, InferenceError> {
-        self.shared.cache.get_or_compute(&CacheKey::from_content(content, quality), || {
-            let (pixels, width, height) = frame();
+        self.shared.cache.get_or_compute(&CacheKey::from_content(content, quality, colour), || {
+            let (mut pixels, width, height) = frame();
+            encode_for_network(&mut pixels, colour);
             Ok(self.estimate(&Frame { pixels: &pixels, width, height, channels: 4 }, quality)?.0)
         })
     }

@@ -4,7 +4,8 @@
 //!
 //! A render reads top to bottom as its steps:
 //! 1. [`DepthEstimator::depth`]: the raw model output for a frame at model resolution, from the
-//!    [`DepthCache`] when the same pixels were seen at the same [`Quality`], else pre-processing
+//!    [`DepthCache`] when the same pixels were seen at the same [`Quality`] and source colour, else
+//!    encoding for the network ([`imaging::encode_for_network`]), pre-processing
 //!    ([`estimator::preprocess`]), inference and conversion to a [`DepthMap`].
 //! 2. [`normalize`] (Temporal Stability off) or [`stabilize`] (on, given the raw maps of the frame's
 //!    window): a map in 0–1, near = 1, at model resolution.

@@ -12,7 +12,7 @@ use gpu::exec::Exec;
 use gpu::host::HostCuda;
 use gpu::ops::{self, DeviceImage};
 use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, Filter, IMAGENET_MEAN, IMAGENET_STD};
-use imaging::{Components, Finesse, ImageRef, MatteLevels, Plane, Rect, RowRef};
+use imaging::{Components, Finesse, ImageRef, MatteLevels, Plane, Rect, RowRef, SourceColour};
 
 const LEVELS: MatteLevels = MatteLevels { black: 0.05, white: 0.95, gamma: 1.2, invert: false };
 const FINESSE: Finesse = Finesse { expand_contract: 2.0, blur: 3.0, edge_radius: 4.0 };
@@ -56,7 +56,7 @@ fn main() {
                 let plane = dev.alloc(w * h * 4).unwrap();
                 let image = DeviceImage { data: src, row_bytes: (w * 16) as i64, bounds };
                 let gpu_pre = best_of(10, || {
-                    ops::image_to_planes(dev, &image, tensor, (mw, mh), Filter::Bicubic, IMAGENET_MEAN, IMAGENET_STD).unwrap();
+                    ops::image_to_planes(dev, &image, tensor, (mw, mh), Filter::Bicubic, SourceColour::Display, IMAGENET_MEAN, IMAGENET_STD).unwrap();
                     dev.finish().unwrap();
                 });
                 let gpu_post = best_of(10, || {

@@ -3,13 +3,15 @@
 // pre-process (bicubic to the model size), SAM 2's (PIL's bicubic to 1024x1024) and every plane
 // resize (depth and masks back to frame size) run here.
 
-// The host image, rows top-down as to_rgba_top_down gives them, resized to out_w x out_h and written
-// as RGB planes (NCHW, batch 1) normalised (v - mean[c]) * inv_std[c]: straight into the model's
-// input tensor. One thread per output pixel; the vertical taps sum horizontally resized rows in the
-// order the CPU's two passes do, so the arithmetic is the same.
+// The host image, rows top-down as to_rgba_top_down gives them, each tap pixel encoded for the
+// network (network_colour: what imaging::encode_for_network does to the buffer before the CPU
+// resizes it), resized to out_w x out_h and written as RGB planes (NCHW, batch 1) normalised
+// (v - mean[c]) * inv_std[c]: straight into the model's input tensor. One thread per output pixel;
+// the vertical taps sum horizontally resized rows in the order the CPU's two passes do, so the
+// arithmetic is the same.
 extern "C" __global__ void image_to_planes(
     const char* src, long long row_bytes, int x1, int y1, int x2, int y2,
-    float* out, int out_w, int out_h, int filter,
+    float* out, int out_w, int out_h, int filter, int colour,
     float m0, float m1, float m2, float s0, float s1, float s2)
 {
     int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
@@ -25,7 +27,8 @@ extern "C" __global__ void image_to_planes(
         int scan = y2 - 1 - yi[j];
         float row[3] = {0.0f, 0.0f, 0.0f};
         for (int k = 0; k < nx; k++) {
-            const float* p = pixel_at(src, row_bytes, b, x1 + xi[k], scan);
+            float p[3];
+            network_colour(colour, pixel_at(src, row_bytes, b, x1 + xi[k], scan), p);
             for (int c = 0; c < 3; c++) row[c] += xw[k] * p[c];
         }
         for (int c = 0; c < 3; c++) acc[c] += yw[j] * row[c];
@@ -92,13 +95,13 @@ extern "C" __global__ void pil_bicubic_taps(int src, int dst, int per_output, in
     first_index[d] = first;
 }
 
-// SAM 2's encoder input: image_to_planes with the tap tables pil_bicubic_taps wrote (nx per output
-// column, ny per output row), imaging::resize::resize_to_planes_pil_bicubic then normalize_planes.
-// Every tap is summed, zero-weight padding included, as the CPU's passes do, so the f32 sums round
-// alike.
+// SAM 2's encoder input: image_to_planes (each tap pixel through network_colour) with the tap
+// tables pil_bicubic_taps wrote (nx per output column, ny per output row),
+// imaging::resize::resize_to_planes_pil_bicubic then normalize_planes. Every tap is summed,
+// zero-weight padding included, as the CPU's passes do, so the f32 sums round alike.
 extern "C" __global__ void image_to_planes_pil_bicubic(
     const char* src, long long row_bytes, int x1, int y1, int x2, int y2,
-    float* out, int out_w, int out_h,
+    float* out, int out_w, int out_h, int colour,
     const int* x_first, const float* x_weight, int nx, const int* y_first, const float* y_weight, int ny,
     float m0, float m1, float m2, float s0, float s1, float s2)
 {
@@ -115,7 +118,8 @@ extern "C" __global__ void image_to_planes_pil_bicubic(
         float row[3] = {0.0f, 0.0f, 0.0f};
         for (int k = 0; k < nx; k++) {
             int sx = x_first[x] + k;
-            const float* p = pixel_at(src, row_bytes, b, x1 + (sx < last_x ? sx : last_x), scan);
+            float p[3];
+            network_colour(colour, pixel_at(src, row_bytes, b, x1 + (sx < last_x ? sx : last_x), scan), p);
             for (int c = 0; c < 3; c++) row[c] += xw[k] * p[c];
         }
         for (int c = 0; c < 3; c++) acc[c] += yw[j] * row[c];

@@ -3,7 +3,7 @@
 //! both on the same pixels through the CPU emulation.
 
 use imaging::resize::Filter;
-use imaging::{Finesse, IsolateBand, LumaChannel, MatteLevels, MatteOutput, Rect};
+use imaging::{Finesse, IsolateBand, LumaChannel, MatteLevels, MatteOutput, Rect, SourceColour};
 
 use crate::exec::{Arg, Exec, GpuError, Grid, Scratch};
 
@@ -115,14 +115,18 @@ pub fn place_plane<E: Exec + ?Sized>(
     e.launch("place_plane", grid, &args)
 }
 
-/// The model input tensor from a host image: [`imaging::resize::resize_to_planes`] (RGB of RGBA,
-/// rows top-down) then [`imaging::resize::normalize_planes`], written to `out` (3 × w × h f32).
+/// The model input tensor from a host image: [`imaging::encode_for_network`] for `colour` (per
+/// pixel read, before the weights: the CPU converts then resizes), then
+/// [`imaging::resize::resize_to_planes`] (RGB of RGBA, rows top-down) then
+/// [`imaging::resize::normalize_planes`], written to `out` (3 × w × h f32).
+#[allow(clippy::too_many_arguments)]
 pub fn image_to_planes<E: Exec + ?Sized>(
     e: &E,
     source: &DeviceImage,
     out: u64,
     (w, h): (usize, usize),
     filter: Filter,
+    colour: SourceColour,
     mean: [f32; 3],
     std: [f32; 3],
 ) -> Result<(), GpuError> {
@@ -130,25 +134,27 @@ pub fn image_to_planes<E: Exec + ?Sized>(
     if source.bounds.is_empty() || w == 0 || h == 0 {
         return Err(GpuError::Failed("empty image or tensor".into()));
     }
-    let mut args = Vec::with_capacity(16);
+    let mut args = Vec::with_capacity(17);
     args.extend(source.args());
-    args.extend([Arg::Ptr(out), Arg::I32(w as i32), Arg::I32(h as i32), Arg::I32(filter_id(filter))]);
+    args.extend([Arg::Ptr(out), Arg::I32(w as i32), Arg::I32(h as i32), Arg::I32(filter_id(filter)), Arg::I32(colour.id())]);
     args.extend(mean.map(Arg::F32));
     args.extend(std.map(|s| Arg::F32(1.0 / s)));
     e.launch("image_to_planes", Grid::d2(w, h), &args)
 }
 
-/// SAM 2's encoder input from a host image: [`imaging::resize::resize_to_planes_pil_bicubic`] (RGB
-/// of RGBA, rows top-down; PIL's bicubic, anti-aliased when shrinking, as SAM 2's reference resizes)
-/// then [`imaging::resize::normalize_planes`], written to `out` (3 × w × h f32; SAM 2's is 1024²
-/// with ImageNet's mean and std). The tap count grows with the shrink factor, so each axis's taps
-/// are tabled on the device first (one thread per output position, the CPU's double arithmetic),
-/// then one thread per output pixel sums them.
+/// SAM 2's encoder input from a host image: [`imaging::encode_for_network`] for `colour` (per
+/// pixel read, as in [`image_to_planes`]), then [`imaging::resize::resize_to_planes_pil_bicubic`]
+/// (RGB of RGBA, rows top-down; PIL's bicubic, anti-aliased when shrinking, as SAM 2's reference
+/// resizes) then [`imaging::resize::normalize_planes`], written to `out` (3 × w × h f32; SAM 2's
+/// is 1024² with ImageNet's mean and std). The tap count grows with the shrink factor, so each
+/// axis's taps are tabled on the device first (one thread per output position, the CPU's double
+/// arithmetic), then one thread per output pixel sums them.
 pub fn image_to_planes_pil_bicubic<E: Exec + ?Sized>(
     e: &E,
     source: &DeviceImage,
     out: u64,
     (w, h): (usize, usize),
+    colour: SourceColour,
     mean: [f32; 3],
     std: [f32; 3],
 ) -> Result<(), GpuError> {
@@ -158,9 +164,9 @@ pub fn image_to_planes_pil_bicubic<E: Exec + ?Sized>(
     }
     let (x_first, x_weight, nx) = pil_bicubic_taps(e, source.bounds.width(), w)?;
     let (y_first, y_weight, ny) = pil_bicubic_taps(e, source.bounds.height(), h)?;
-    let mut args = Vec::with_capacity(21);
+    let mut args = Vec::with_capacity(22);
     args.extend(source.args());
-    args.extend([Arg::Ptr(out), Arg::I32(w as i32), Arg::I32(h as i32)]);
+    args.extend([Arg::Ptr(out), Arg::I32(w as i32), Arg::I32(h as i32), Arg::I32(colour.id())]);
     args.extend([Arg::Ptr(x_first.ptr), Arg::Ptr(x_weight.ptr), Arg::I32(nx as i32), Arg::Ptr(y_first.ptr), Arg::Ptr(y_weight.ptr), Arg::I32(ny as i32)]);
     args.extend(mean.map(Arg::F32));
     args.extend(std.map(|s| Arg::F32(1.0 / s)));

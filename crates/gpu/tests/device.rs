@@ -9,7 +9,7 @@ use gpu::host::HostCuda;
 use gpu::ops::{self, DeviceImage};
 use gpu::Device;
 use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, resize_to_planes_pil_bicubic, Filter, IMAGENET_MEAN, IMAGENET_STD};
-use imaging::{Components, Finesse, ImageMut, ImageRef, LumaChannel, MatteLevels, MatteOutput, Plane, Rect, RowMut, RowRef};
+use imaging::{Components, Finesse, ImageMut, ImageRef, LumaChannel, MatteLevels, MatteOutput, Plane, Rect, RowMut, RowRef, SourceColour};
 
 fn skip(test: &str, reason: &str) {
     let line = format!("{test}: {reason}\n");
@@ -88,22 +88,27 @@ fn gpu_kernels_equal_their_cpu_twins() {
     let (mw, mh) = (924usize, 518usize);
     let tensor = dev.alloc(mw * mh * 12).unwrap();
     let t = Instant::now();
-    ops::image_to_planes(&dev, &image(src_dev), tensor, (mw, mh), Filter::Bicubic, IMAGENET_MEAN, IMAGENET_STD).unwrap();
+    ops::image_to_planes(&dev, &image(src_dev), tensor, (mw, mh), Filter::Bicubic, SourceColour::Linear, IMAGENET_MEAN, IMAGENET_STD).unwrap();
     dev.finish().unwrap();
     println!("Depth Map pre-process 1080p → 924×518: {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
     let got = download(&host, tensor, mw * mh * 3);
+    // Scene-linear for Depth Map and ACEScg for SAM 2, so the device's powf meets the CPU's.
     let top_down: Vec<f32> = src.chunks_exact(w * 4).rev().flatten().copied().collect();
-    let mut want = resize_to_planes(&top_down, w, h, 4, 3, mw, mh, Filter::Bicubic);
+    let mut linear = top_down.clone();
+    imaging::encode_for_network(&mut linear, SourceColour::Linear);
+    let mut want = resize_to_planes(&linear, w, h, 4, 3, mw, mh, Filter::Bicubic);
     normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
     close("image_to_planes", &got, &want, 1e-5);
 
     let sam = dev.alloc(1024 * 1024 * 12).unwrap();
     let t = Instant::now();
-    ops::image_to_planes_pil_bicubic(&dev, &image(src_dev), sam, (1024, 1024), IMAGENET_MEAN, IMAGENET_STD).unwrap();
+    ops::image_to_planes_pil_bicubic(&dev, &image(src_dev), sam, (1024, 1024), SourceColour::AcesCg, IMAGENET_MEAN, IMAGENET_STD).unwrap();
     dev.finish().unwrap();
     println!("SAM 2 pre-process 1080p → 1024² (PIL bicubic): {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
     let got = download(&host, sam, 1024 * 1024 * 3);
-    let mut want = resize_to_planes_pil_bicubic(&top_down, w, h, 4, 3, 1024, 1024);
+    let mut acescg = top_down;
+    imaging::encode_for_network(&mut acescg, SourceColour::AcesCg);
+    let mut want = resize_to_planes_pil_bicubic(&acescg, w, h, 4, 3, 1024, 1024);
     normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
     close("image_to_planes_pil_bicubic", &got, &want, 1e-5);
     dev.free(sam).unwrap();

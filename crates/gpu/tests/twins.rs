@@ -9,14 +9,15 @@
 //! box filters sum in f64 directly on the device and by a running sum on the CPU (blur, guided
 //! filter). SAM 2's pre-process (PIL's bicubic, anti-aliased) computes its taps in double on both
 //! sides in the same order, then sums them in f32 in the same order: held to 1e-6 too, and the test
-//! prints the largest difference it saw (0 in the emulation so far: bit-equal). This proves the
-//! kernels' logic, not a GPU's rounding: no GPU has run these.
+//! prints the largest difference it saw (0 in the emulation so far: bit-equal). Source Colour's
+//! encoding (both pre-processes) calls powf on both sides, the C library's in the emulation: 1e-6.
+//! This proves the kernels' logic, not a GPU's rounding: no GPU has run these.
 
 use gpu::emulated::Emulated;
 use gpu::exec::Exec;
 use gpu::ops::{self, DeviceImage};
 use imaging::resize::{normalize_planes, resize_plane, resize_to_planes, resize_to_planes_pil_bicubic, Filter, IMAGENET_MEAN, IMAGENET_STD};
-use imaging::{Components, Finesse, ImageMut, ImageRef, IsolateBand, LumaChannel, MatteLevels, MatteOutput, Plane, Rect, RowMut, RowRef};
+use imaging::{Components, Finesse, ImageMut, ImageRef, IsolateBand, LumaChannel, MatteLevels, MatteOutput, Plane, Rect, RowMut, RowRef, SourceColour};
 
 /// A deterministic xorshift generator: the same "random" pixels every run.
 struct Rng(u64);
@@ -179,23 +180,37 @@ fn luma_matte_equals_extract_matte() {
     }
 }
 
+/// The frame as the CPU path hands it to the resize: rows top-down, encoded for the network.
+fn network_input(source: &HostImage, colour: SourceColour) -> Vec<f32> {
+    let mut top_down = source.view().to_rgba_top_down();
+    imaging::encode_for_network(&mut top_down, colour);
+    top_down
+}
+
+/// Depth Map's pre-process, for every Source Colour: the kernel encodes each tap pixel before
+/// weighting it, the CPU encodes the buffer then resizes: the same f32 arithmetic, and the same
+/// powf (the C library's, in the emulation), so held to 1e-6 like the plain resize.
 #[test]
 fn model_input_equals_resize_and_normalise() {
     let e = Emulated::new();
+    let mut worst = 0.0f32;
     for (name, source) in images() {
         let (w, h) = (source.bounds.width(), source.bounds.height());
-        let top_down: Vec<f32> = source.view().to_rgba_top_down();
-        // Depth Anything at an odd multiple of 14 (bicubic), a plain bilinear resize to 1024² (SAM 2's
-        // own pre-process is PIL's bicubic, tested below), and upscaling.
-        for (size, filter) in [((126, 70), Filter::Bicubic), ((1024, 1024), Filter::Bilinear), ((w * 2 + 1, h + 3), Filter::Bicubic)] {
-            let out = e.alloc(size.0 * size.1 * 12).unwrap();
-            ops::image_to_planes(&e, &source.device(), out, size, filter, IMAGENET_MEAN, IMAGENET_STD).unwrap();
-            let mut want = resize_to_planes(&top_down, w, h, 4, 3, size.0, size.1, filter);
-            normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
-            assert_close(&format!("{name} → {size:?} {filter:?}"), &e.read_f32(out, want.len()), &want, 1e-6);
-            e.free(out).unwrap();
+        for colour in [SourceColour::Display, SourceColour::Linear, SourceColour::AcesCg] {
+            let top_down = network_input(&source, colour);
+            // Depth Anything at an odd multiple of 14 (bicubic), a plain bilinear resize to 1024² (SAM
+            // 2's own pre-process is PIL's bicubic, tested below), and upscaling.
+            for (size, filter) in [((126, 70), Filter::Bicubic), ((1024, 1024), Filter::Bilinear), ((w * 2 + 1, h + 3), Filter::Bicubic)] {
+                let out = e.alloc(size.0 * size.1 * 12).unwrap();
+                ops::image_to_planes(&e, &source.device(), out, size, filter, colour, IMAGENET_MEAN, IMAGENET_STD).unwrap();
+                let mut want = resize_to_planes(&top_down, w, h, 4, 3, size.0, size.1, filter);
+                normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
+                worst = worst.max(assert_close(&format!("{name} {colour:?} → {size:?} {filter:?}"), &e.read_f32(out, want.len()), &want, 1e-6));
+                e.free(out).unwrap();
+            }
         }
     }
+    println!("Depth Map pre-process (every Source Colour): max |kernel − CPU| = {worst:e}");
     assert_eq!(e.live_buffers(), 0);
 }
 
@@ -209,15 +224,18 @@ fn sam2_input_equals_pil_bicubic_and_normalise() {
     cases.push(("random 1917x1079 at (4,-9), pitch +5 floats", HostImage::random(Rect { x1: 4, y1: -9, x2: 1921, y2: 1070 }, 5, false, 4)));
     cases.push(("random 3000x200 at (-7,3), negative pitch", HostImage::random(Rect { x1: -7, y1: 3, x2: 2993, y2: 203 }, 4, true, 6)));
     let mut worst = 0.0f32;
-    for (name, source) in cases {
+    for (i, (name, source)) in cases.into_iter().enumerate() {
         let (w, h) = (source.bounds.width(), source.bounds.height());
-        let top_down: Vec<f32> = source.view().to_rgba_top_down();
+        // Each image with one Source Colour in turn (each colour on several images), so the large
+        // frames are resized once each.
+        let colour = [SourceColour::Display, SourceColour::Linear, SourceColour::AcesCg][i % 3];
+        let top_down = network_input(&source, colour);
         for size in [(1024, 1024), (301, 77)] {
             let out = e.alloc(size.0 * size.1 * 12).unwrap();
-            ops::image_to_planes_pil_bicubic(&e, &source.device(), out, size, IMAGENET_MEAN, IMAGENET_STD).unwrap();
+            ops::image_to_planes_pil_bicubic(&e, &source.device(), out, size, colour, IMAGENET_MEAN, IMAGENET_STD).unwrap();
             let mut want = resize_to_planes_pil_bicubic(&top_down, w, h, 4, 3, size.0, size.1);
             normalize_planes(&mut want, IMAGENET_MEAN, IMAGENET_STD);
-            worst = worst.max(assert_close(&format!("{name} → {size:?} PIL bicubic"), &e.read_f32(out, want.len()), &want, 1e-6));
+            worst = worst.max(assert_close(&format!("{name} {colour:?} → {size:?} PIL bicubic"), &e.read_f32(out, want.len()), &want, 1e-6));
             e.free(out).unwrap();
         }
     }

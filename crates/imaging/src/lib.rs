@@ -6,6 +6,7 @@
 //! scratch row, so one generic conversion per bit depth replaces a copy of every operation per
 //! depth, and rows run in parallel on rayon's pool.
 
+mod colour;
 pub mod depth;
 mod finesse;
 mod flow;
@@ -16,6 +17,7 @@ pub mod resize;
 mod sample;
 mod view;
 
+pub use colour::{encode_for_network, network_rgb, srgb_encode, SourceColour, ACESCG_TO_REC709};
 pub use depth::IsolateBand;
 pub use finesse::{luma_plane, Finesse, EDGE_EPS};
 pub use flow::{confidence, optical_flow, shrink_area, warp, Flow};

@@ -5,6 +5,8 @@
 
 use ofx::Control;
 
+const SOURCE_COLOUR_HINT: &str = "What the source's pixels are. The depth network was trained on display-referred photos: scene-linear footage is \
+encoded to sRGB (ACEScg first converted to Rec.709 primaries) for the network only; the output matte and the source pixels are not changed.";
 const TEMPORAL_STABILITY_HINT: &str = "Match each frame's depth to its neighbours' and average them in along the motion, so the matte does not flicker. \
 Neighbours across a scene cut are never used.";
 const TEMPORAL_MOTION_HINT: &str = "Follow motion for shots that move (the default); Static shot for locked-off shots, where averaging in place is right and cheaper.";
@@ -15,6 +17,7 @@ const MODEL_FOLDER_HINT: &str = "Folder searched first for depth_anything_v2_sma
 (where Download Model puts it), the bundle's models folder.";
 
 pub const QUALITY: Control = Control::new("quality", "Quality", "Model resolution: Faster for roughs, Better for finals.");
+pub const SOURCE_COLOUR: Control = Control::new("source_colour", "Source Colour", SOURCE_COLOUR_HINT);
 pub const PREVIEW: Control = Control::new("preview", "Depth Map Preview", "Show the depth map (after Adjust Map Levels) instead of the output.");
 pub const LEVELS: Control = Control::new("levels", "Adjust Map Levels", "Remap the normalised depth (near = 1).");
 pub const FAR_LIMIT: Control = Control::new("far_limit", "Far Limit", "Depth mapped to black: everything farther is black.");
@@ -52,7 +55,7 @@ pub const MOTION_STATIC_LABEL: &str = "Static shot";
 
 /// Every control, in describe order.
 pub const ALL: &[Control] = &[
-    QUALITY, PREVIEW, LEVELS, FAR_LIMIT, NEAR_LIMIT, GAMMA, ISOLATE_GROUP, ISOLATE, TARGET_DEPTH, TOLERANCE, SOFTNESS, INVERT, FINESSE,
+    QUALITY, SOURCE_COLOUR, PREVIEW, LEVELS, FAR_LIMIT, NEAR_LIMIT, GAMMA, ISOLATE_GROUP, ISOLATE, TARGET_DEPTH, TOLERANCE, SOFTNESS, INVERT, FINESSE,
     POST_PROCESSING, EXPAND_CONTRACT, BLUR, POST_FILTER, OUTPUT, TEMPORAL, TEMPORAL_STABILITY, TEMPORAL_STRENGTH, TEMPORAL_WINDOW,
     TEMPORAL_MOTION, DOWNLOAD_MODEL, STATUS, MODEL_FOLDER,
 ];

@@ -70,7 +70,7 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
             |input| {
                 let step = || -> std::result::Result<(), GpuError> {
                     device.make_current()?;
-                    image_to_planes(&device, &src, input, (iw, ih), Filter::Bicubic, IMAGENET_MEAN, IMAGENET_STD)?;
+                    image_to_planes(&device, &src, input, (iw, ih), Filter::Bicubic, settings.colour, IMAGENET_MEAN, IMAGENET_STD)?;
                     // The model's stream starts once the input is written.
                     device.order(device.stream(), side)
                 };

@@ -10,6 +10,9 @@ const PROMPTS_TEXT_HINT: &str = "The prompts, one per line or separated by ';': 
 const TRACK_ON_RENDER_HINT: &str = "Track while rendering: a frame not tracked yet is tracked from the nearest prompted frame (or from the frame \
 before, in a sequential render), and every frame passed is stored. On by default in hosts without push buttons (Shotcut, Kdenlive); \
 elsewhere off, so playback never starts the model unasked.";
+const SOURCE_COLOUR_HINT: &str = "What the source's pixels are. The networks (SAM 2.1, U²-Netp) were trained on display-referred photos: \
+scene-linear footage is encoded to sRGB (ACEScg first converted to Rec.709 primaries) for the networks only; the output matte and the source \
+pixels are not changed. Masks already tracked are kept: track again to apply a change to them.";
 const STORE_ID_HINT: &str = "This node's sub-folder in Store Folder (mm- and 16 hex digits), made on the first click. \
 Left empty with Track on Render, it is named from the prompts: give two nodes with the same prompts their own id (any mm- and 16 hex digits).";
 
@@ -28,6 +31,7 @@ pub const TRACK_BOTH: Control = Control::new("track_both", "Track Both", "Track 
 pub const TRACK_FRAME: Control = Control::new("track_frame", "Track This Frame", "Segment this frame only (from its prompts, or tracked up to it).");
 pub const QUALITY: Control = Control::new("quality", "Quality", "Faster tracks with SAM 2.1 tiny, Better with SAM 2.1 small; each keeps its own masks.");
 pub const MODE: Control = Control::new("mode", "Mode", "Prompts (SAM 2 tracking) or Auto Subject (salient object).");
+pub const SOURCE_COLOUR: Control = Control::new("source_colour", "Source Colour", SOURCE_COLOUR_HINT);
 pub const TRACK_ON_RENDER: Control = Control::new("track_on_render", "Track on Render", TRACK_ON_RENDER_HINT);
 pub const STATUS: Control = Control::new("status", "Status", "What was tracked and what runs the model.");
 pub const STORE: Control = Control::new("store", "Mask Store", "Where tracked masks are kept.");
@@ -47,4 +51,4 @@ pub const INVERT: Control = Control::new("invert", "Invert", "Swap object and ba
 pub const VIEW: Control = Control::new("view", "View", "What the effect outputs.");
 
 /// Every control, in describe order.
-pub const ALL: &[Control] = &[PROMPTS_GROUP, POINT, ADD_POSITIVE, ADD_NEGATIVE, REMOVE_POINT, CLEAR_PROMPTS, PROMPT_LIST, PROMPTS, TRACKING, TRACK_FORWARD, TRACK_BACKWARD, TRACK_BOTH, TRACK_FRAME, QUALITY, MODE, TRACK_ON_RENDER, STATUS, STORE, STORE_FOLDER, STORE_ID, EXPORT_FOLDER, EXPORT_TEMPLATE, EXPORT_MATTE, MODEL_FOLDER, FINESSE, BLACK_CLIP, WHITE_CLIP, EXPAND_CONTRACT, BLUR, SMART_REFINE, INVERT, VIEW];
+pub const ALL: &[Control] = &[PROMPTS_GROUP, POINT, ADD_POSITIVE, ADD_NEGATIVE, REMOVE_POINT, CLEAR_PROMPTS, PROMPT_LIST, PROMPTS, TRACKING, TRACK_FORWARD, TRACK_BACKWARD, TRACK_BOTH, TRACK_FRAME, QUALITY, MODE, SOURCE_COLOUR, TRACK_ON_RENDER, STATUS, STORE, STORE_FOLDER, STORE_ID, EXPORT_FOLDER, EXPORT_TEMPLATE, EXPORT_MATTE, MODEL_FOLDER, FINESSE, BLACK_CLIP, WHITE_CLIP, EXPAND_CONTRACT, BLUR, SMART_REFINE, INVERT, VIEW];

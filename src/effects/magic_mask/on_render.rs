@@ -15,7 +15,7 @@
 //! store (MLT renders several frames at once), which may bring the run to n − 1.
 
 use super::prompts::Prompts;
-use super::tracking::{engine_prompts, fetch_frame, prompts_hash};
+use super::tracking::{engine_prompts, fetch_frame, frame_grid, prompts_hash};
 use crate::effects::runtime::{model_search, runtime};
 use inference::SessionOptions;
 use ofx::{Clip, Error, Instance, Result};
@@ -37,6 +37,9 @@ pub struct Request<'a> {
     pub quality: &'static str,
     /// The network Quality picked; its name is what the store records.
     pub size: segment::Sam2Size,
+    /// What the source's pixels are (Source Colour): how frames are encoded for the network. A run
+    /// kept between renders fetches each new frame with the request's.
+    pub colour: imaging::SourceColour,
     pub model_folder: &'a str,
 }
 
@@ -174,13 +177,13 @@ pub fn ensure(request: &Request) -> Result<()> {
 fn advance(request: &Request, plan: Plan, folder: &Path, hash: &str) -> Result<Option<Live>> {
     let clip = request.clip;
     let failed = |e: segment::SegmentError| Error::failed(format!("Magic Mask (Track on Render): {e}"));
-    let fetch = |f: i32| fetch_frame(clip, f).map(|(frame, _)| frame);
+    let fetch = |f: i32| fetch_frame(clip, f, request.colour);
     let mut live = match plan {
         Plan::Continue(live) => live,
         Plan::Start { start, direction, frames } => {
             let runtime = runtime()?;
             let tracker = Tracker::open_size(&runtime, &model_search(request.model_folder), &SessionOptions::default(), request.size).map_err(failed)?;
-            let (_, grid) = fetch_frame(clip, start).map_err(failed)?;
+            let grid = frame_grid(clip, start).map_err(failed)?;
             let chosen = Prompts(request.prompts.0.iter().filter(|p| frames.contains(&p.frame)).copied().collect());
             let run = tracker.start(fetch, start, direction, &engine_prompts(&chosen, &grid)).map_err(failed)?;
             log::info!("Magic Mask: Track on Render starts a {} run at frame {start} for frame {}", direction.name(), request.frame);

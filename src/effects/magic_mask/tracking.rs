@@ -3,7 +3,7 @@
 
 use super::prompts::{PromptShape, Prompts};
 use crate::effects::runtime::{model_search, runtime, user_error};
-use imaging::Rect;
+use imaging::{Rect, SourceColour};
 use inference::SessionOptions;
 use ofx::{Clip, Error, Instance, Result};
 use segment::{Direction, Frame, MaskStore, Prompt, StoreError, Tracker};
@@ -145,13 +145,26 @@ impl PixelGrid {
     }
 }
 
-/// The frame at `time` as the engine wants it (RGBA, top row first), and its pixel grid.
-pub fn fetch_frame(clip: &Clip, frame: i32) -> std::result::Result<(Frame, PixelGrid), segment::SegmentError> {
+/// The host's image of `frame`.
+fn host_image(clip: &Clip, frame: i32) -> std::result::Result<ofx::Image, segment::SegmentError> {
     let unavailable = |detail: String| segment::SegmentError::FrameUnavailable { frame, detail };
-    let image = clip.image(f64::from(frame)).map_err(|e| unavailable(e.message))?.ok_or_else(|| unavailable("the host has no image there".into()))?;
+    clip.image(f64::from(frame)).map_err(|e| unavailable(e.message))?.ok_or_else(|| unavailable("the host has no image there".into()))
+}
+
+/// The frame as the engine wants it: RGBA, top row first, its `colour` encoded for the network
+/// in place ([`imaging::encode_for_network`]) before the engine resizes it.
+pub fn fetch_frame(clip: &Clip, frame: i32, colour: SourceColour) -> std::result::Result<Frame, segment::SegmentError> {
+    let image = host_image(clip, frame)?;
     let view = image.view();
     let b = view.bounds();
-    Ok((Frame { width: b.width(), height: b.height(), rgba: view.to_rgba_top_down() }, PixelGrid::of(&image)))
+    let mut rgba = view.to_rgba_top_down();
+    imaging::encode_for_network(&mut rgba, colour);
+    Ok(Frame { width: b.width(), height: b.height(), rgba })
+}
+
+/// The pixel grid of `frame` (where the prompts land), without reading its pixels.
+pub fn frame_grid(clip: &Clip, frame: i32) -> std::result::Result<PixelGrid, segment::SegmentError> {
+    Ok(PixelGrid::of(&host_image(clip, frame)?))
 }
 
 /// The prompts in frame pixel coordinates (x right, y down from the top-left of the grid's bounds).
@@ -183,6 +196,8 @@ pub struct TrackJob {
     pub quality: &'static str,
     /// The network Quality picked.
     pub size: segment::Sam2Size,
+    /// What the source's pixels are (Source Colour): how frames are encoded for the network.
+    pub colour: SourceColour,
 }
 
 /// What a tracking job did.
@@ -200,7 +215,7 @@ pub struct TrackOutcome {
 pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts, job: &TrackJob, model_folder: &str) -> Result<TrackOutcome> {
     let runtime = runtime()?;
     let tracker = Tracker::open_size(&runtime, &model_search(model_folder), &SessionOptions::default(), job.size).map_err(|e| Error::failed(e.to_string()))?;
-    let (_, grid) = fetch_frame(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
+    let grid = frame_grid(clip, *job.runs[0].0.start()).map_err(|e| Error::failed(e.to_string()))?;
     let engine = engine_prompts(prompts, &grid);
     let hash = prompts_hash(prompts);
     let total: usize = job.runs.iter().map(|(r, _)| r.clone().count()).sum();
@@ -209,7 +224,7 @@ pub fn run(fx: &Instance, clip: &Clip, store: &mut MaskStore, prompts: &Prompts,
     let mut write_error = None;
     for (range, direction) in &job.runs {
         let report = tracker
-            .track(|f| fetch_frame(clip, f).map(|(frame, _)| frame), range.clone(), *direction, &engine, |frame, mask| {
+            .track(|f| fetch_frame(clip, f, job.colour), range.clone(), *direction, &engine, |frame, mask| {
                 if let Err(e) = store.write(frame, mask, job.size.model_name(), job.quality, &hash, *direction) {
                     write_error = Some(e);
                     return ControlFlow::Break(());
