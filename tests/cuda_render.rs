@@ -235,6 +235,54 @@ fn gpu_depth_map_on_cuda_equals_the_cpu() {
     }
 }
 
+/// GPU test: the CUDA path's depth cache. A second render of the same frame with another look
+/// (Gamma, Output) runs no model, a changed frame runs it once, and going back to the first frame
+/// finds it again; no frame is copied between host and device for any of it.
+#[test]
+fn gpu_depth_map_slider_changes_on_cuda_run_no_model() {
+    const NAME: &str = "cuda_render::gpu_depth_map_slider_changes_on_cuda_run_no_model";
+    let Ok(cuda) = Bundle::load(&bundle_path(), HostProfile::ResolveCuda) else {
+        return skip(NAME, "no CUDA device on this machine (GPU test not run)");
+    };
+    if !cuda.plugins().iter().any(|p| p.id == DEPTH_MAP && p.cuda_render) {
+        return skip(NAME, "Depth Map declares no CUDA render here (GPU test not run)");
+    }
+    let counter = |name: &str| ofx_host::plugin_counter(&bundle_path(), name).unwrap();
+    let folder = model_folder_with(depth::standin::EXACT_FILE, depth::FILE);
+    let mut fx = cuda.create_instance(DEPTH_MAP, Context::Filter).unwrap();
+    fx.set_param_text("model_folder", folder.path().to_str().unwrap()).unwrap();
+    fx.set_param("temporal_stability", ParamValue::Bool(false)).unwrap();
+    let frame = |shift: f32| {
+        let bounds = Rect::new(0, 0, 300, 170);
+        Image::from_fn(bounds, BitDepth::F32, Components::Rgba, move |x, y, c| [0.1 + x as f32 / 400.0 + shift, 0.2 + y as f32 / 300.0, 0.5, 1.0][c])
+    };
+    let (runs, copies) = (counter("DeepMatteModelRuns"), counter("DeepMatteCudaFrameCopies"));
+    let render = |fx: &mut ofx_host::Instance, what: &str| {
+        let before = counter("DeepMatteModelRuns");
+        let out = fx.render(0.0, &RenderOptions::default()).unwrap_or_else(|e| panic!("{what}: {e}: {:?}", fx.messages()));
+        let ran = counter("DeepMatteModelRuns") - before;
+        println!("Depth Map on CUDA, {what}: model runs {ran}");
+        (out, ran)
+    };
+    fx.set_input("Source", ClipSource::Still(frame(0.0)));
+    assert_eq!(render(&mut fx, "first render").1, 1);
+    fx.set_param("gamma", ParamValue::Double(1.6)).unwrap();
+    assert_eq!(render(&mut fx, "Gamma changed").1, 0, "a slider change re-renders from the cached depth");
+    fx.set_param_text("output", "depth").unwrap();
+    let (depth_view, ran) = render(&mut fx, "Output changed");
+    assert_eq!(ran, 0);
+    fx.set_input("Source", ClipSource::Still(frame(0.2)));
+    let (_, ran) = render(&mut fx, "another frame");
+    assert_eq!(ran, 1, "new pixels run the model");
+    fx.set_input("Source", ClipSource::Still(frame(0.0)));
+    let (again, ran) = render(&mut fx, "the first frame again");
+    assert_eq!(ran, 0, "found again by its fingerprint");
+    assert_eq!(again.get(150, 80, 0), depth_view.get(150, 80, 0));
+    assert_eq!(counter("DeepMatteCudaFrameCopies"), copies, "no frame crossed");
+    assert_eq!(counter("DeepMatteModelRuns") - runs, 2);
+    drop(folder);
+}
+
 /// Magic Mask's store id in these tests, and the prompts its frame 0 was tracked from.
 const MM_ID: &str = "mm-00000000000000c7";
 const MM_PROMPTS: &str = "0 + 4 8";
@@ -247,6 +295,7 @@ fn magic_mask_store() -> tempfile::TempDir {
     let coverage = (0..w * h)
         .map(|i| {
             let (x, y) = ((i % w) as f32 - 17.0, (i / w) as f32 - 11.0);
+
             let r = (x * x + y * y).sqrt();
             ((1.0 - (r - 7.0) / 3.0).clamp(0.0, 1.0) * 65535.0) as u16
         })

@@ -24,11 +24,10 @@ inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; 
 inline int atomicMin(int* a, int v) { int old = *a; if (v < old) *a = v; return old; }
 inline int atomicMax(int* a, int v) { int old = *a; if (v > old) *a = v; return old; }
 inline unsigned atomicAdd(unsigned* a, unsigned v) { unsigned old = *a; *a += v; return old; }
+inline unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) { unsigned long long old = *a; *a += v; return old; }
 using std::fabs; using std::llround;
-inline float fmaxf(float a, float b) { return std::fmax(a, b); }
-inline float fminf(float a, float b) { return std::fmin(a, b); }
-inline float fabsf(float a) { return std::fabs(a); }
-inline float powf(float a, float b) { return std::pow(a, b); }
+// fmaxf, fminf, fabsf and powf are the C library's (<cmath> declares them globally). Defining
+// them here would define those very C functions, recursing into themselves at -O0.
 
 // Runs `kernel(args...)` over grid x block, as `kernel<<<grid, block>>>(args...)` would.
 template <typename K, typename... A>

@@ -10,6 +10,7 @@
 #include "../kernels/depth_post.cu"
 #include "../kernels/finesse.cu"
 #include "../kernels/mask.cu"
+#include "../kernels/fingerprint.cu"
 
 template <typename T> T emu_arg(const uint64_t* slot) {
     T v;
@@ -40,6 +41,7 @@ extern "C" int deepmatte_emu_launch(const char* name, const unsigned grid[3], co
     KERNEL(sample_minmax) KERNEL(sample_histogram) KERNEL(histogram_percentiles) KERNEL(depth_matte)
     KERNEL(extreme_pass) KERNEL(box_pass) KERNEL(blend) KERNEL(multiply) KERNEL(guided_coefficients) KERNEL(guided_output) KERNEL(luma_plane)
     KERNEL(coverage_plane)
+    KERNEL(fingerprint_pieces)
 #undef KERNEL
     return -1;
 }

@@ -30,7 +30,7 @@ pub enum Probe {
     Off(String),
 }
 
-fn driver<T>(what: &str, f: impl FnOnce() -> Result<T, result::DriverError>) -> Result<T, GpuError> {
+pub(crate) fn driver<T>(what: &str, f: impl FnOnce() -> Result<T, result::DriverError>) -> Result<T, GpuError> {
     match guard(what, f)? {
         Ok(v) => Ok(v),
         Err(result::DriverError(sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY)) => Err(GpuError::OutOfMemory),
@@ -140,6 +140,11 @@ pub struct Device {
 /// the life of the process: a session is built for one stream.
 static SIDE_STREAMS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
 
+/// The plugin's stream of context `ctx`, if one was made.
+pub(crate) fn side_stream_of(ctx: usize) -> Option<u64> {
+    SIDE_STREAMS.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|(c, _)| *c == ctx).map(|(_, s)| *s as u64)
+}
+
 /// The context current on this thread when it was made, made current again when dropped: around
 /// ONNX Runtime calls, which may switch the thread to the device's primary context.
 pub struct KeepContext(Option<sys::CUcontext>);
@@ -205,6 +210,11 @@ impl Device {
     pub fn make_current(&self) -> Result<(), GpuError> {
         // The host's context, current when this Device was made and alive for the render.
         driver("cuCtxSetCurrent", || unsafe { result::ctx::set_current(self.ctx as sys::CUcontext) })
+    }
+
+    /// The context (the host's), as a number: what device buffers and caches belong to.
+    pub fn context(&self) -> usize {
+        self.ctx
     }
 
     /// The stream kernels are enqueued on (the host's; 0 for the default stream).
@@ -330,6 +340,13 @@ impl Exec for Device {
         // `ptr` (a synchronous copy would run on the legacy default stream, unordered with it).
         // From pageable memory the driver stages `data` before returning, so it may go away.
         driver("cuMemcpyHtoDAsync", || unsafe { result::memcpy_htod_async(ptr, data, self.stream) })
+    }
+
+    fn download(&self, ptr: u64, out: &mut [u8]) -> Result<(), GpuError> {
+        // Ordered on this stream after the kernels that wrote `ptr` (a buffer of at least
+        // `out.len()` bytes); the wait is this stream's, never the device's.
+        driver("cuMemcpyDtoHAsync", || unsafe { result::memcpy_dtoh_async(out, ptr, self.stream) })?;
+        self.finish()
     }
 
     fn launch(&self, kernel: &'static str, grid: Grid, args: &[Arg]) -> Result<(), GpuError> {

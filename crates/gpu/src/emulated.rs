@@ -78,6 +78,13 @@ impl Exec for Emulated {
         Ok(())
     }
 
+    fn download(&self, ptr: u64, out: &mut [u8]) -> Result<(), GpuError> {
+        let buffers = self.buffers.lock().unwrap();
+        let buffer = buffers.get(&ptr).ok_or_else(|| GpuError::Failed("download from unknown buffer".into()))?;
+        out.copy_from_slice(buffer.get(..out.len()).ok_or_else(|| GpuError::Failed("download past the buffer".into()))?);
+        Ok(())
+    }
+
     fn launch(&self, kernel: &'static str, grid: Grid, args: &[Arg]) -> Result<(), GpuError> {
         let slots: Vec<u64> = args.iter().map(|a| a.slot()).collect();
         let name = CString::new(kernel).map_err(|_| GpuError::Failed("kernel name".into()))?;

@@ -83,6 +83,9 @@ pub trait Exec {
     /// Copies host data in: small parameter blocks, and Magic Mask's stored mask, which comes from
     /// disk rather than from the host's frame. Frames never cross.
     fn upload(&self, ptr: u64, data: &[u8]) -> Result<(), GpuError>;
+    /// Copies `out.len()` bytes from `ptr` to the host once the work enqueued before is done: small
+    /// results that steer the render (a frame's fingerprint), never frames.
+    fn download(&self, ptr: u64, out: &mut [u8]) -> Result<(), GpuError>;
     /// Enqueues `kernel` with `args` over `grid`.
     fn launch(&self, kernel: &'static str, grid: Grid, args: &[Arg]) -> Result<(), GpuError>;
 }

@@ -20,10 +20,12 @@ pub enum Family {
     Finesse,
     /// Magic Mask: stored coverage to a matte plane.
     Mask,
+    /// The frame fingerprint that keys the depth cache.
+    Fingerprint,
 }
 
 impl Family {
-    pub const ALL: [Family; 5] = [Family::Resize, Family::LumaMatte, Family::DepthPost, Family::Finesse, Family::Mask];
+    pub const ALL: [Family; 6] = [Family::Resize, Family::LumaMatte, Family::DepthPost, Family::Finesse, Family::Mask, Family::Fingerprint];
 
     /// The file name under `crates/gpu/kernels/`.
     pub fn file(self) -> &'static str {
@@ -33,6 +35,7 @@ impl Family {
             Family::DepthPost => "depth_post.cu",
             Family::Finesse => "finesse.cu",
             Family::Mask => "mask.cu",
+            Family::Fingerprint => "fingerprint.cu",
         }
     }
 
@@ -43,6 +46,7 @@ impl Family {
             Family::DepthPost => include_str!("../kernels/depth_post.cu"),
             Family::Finesse => include_str!("../kernels/finesse.cu"),
             Family::Mask => include_str!("../kernels/mask.cu"),
+            Family::Fingerprint => include_str!("../kernels/fingerprint.cu"),
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`exec`]: what an operation needs from an executor (allocate, zero, launch by name), so each
 //!   operation in [`ops`] is written once and runs on a device ([`device::Device`]) or, in tests,
 //!   on the CPU emulation of the same `.cu` text (the `emulate` feature).
+//! - [`resident`]: device buffers that outlive a render (the depth cache), freed without a wait.
 //! - [`device`]: the driver, behind `is_culib_present()` and `catch_unwind` on every call: without
 //!   a driver, a device or a working compile, every entry point returns an error saying why and the
 //!   plugin renders on the CPU.
@@ -22,6 +23,7 @@ pub mod host;
 pub mod kernels;
 pub mod nvrtc;
 pub mod ops;
+pub mod resident;
 pub mod selftest;
 
 pub use device::{probe, Device, Probe, MIN_COMPUTE_CAPABILITY};

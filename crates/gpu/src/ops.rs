@@ -119,6 +119,24 @@ pub fn place_plane<E: Exec + ?Sized>(
 /// pixel read, before the weights: the CPU converts then resizes), then
 /// [`imaging::resize::resize_to_planes`] (RGB of RGBA, rows top-down) then
 /// [`imaging::resize::normalize_planes`], written to `out` (3 × w × h f32).
+/// [`imaging::ImageRef::fingerprint`] of a host device image: the pieces summed on the device,
+/// then 16 bytes read back (this waits for the host's stream up to here: the render needs the
+/// answer to know whether the model must run).
+pub fn fingerprint<E: Exec + ?Sized>(e: &E, image: &DeviceImage) -> Result<u128, GpuError> {
+    image.check()?;
+    let (w, h) = (image.bounds.width(), image.bounds.height());
+    let sums = Scratch::new(e, 16)?;
+    e.fill_bytes(sums.ptr, 0, 16)?;
+    let mut args = Vec::with_capacity(7);
+    args.extend(image.args());
+    args.push(Arg::Ptr(sums.ptr));
+    e.launch("fingerprint_pieces", Grid::d2(w.div_ceil(imaging::FINGERPRINT_CHUNK), h), &args)?;
+    let mut bytes = [0u8; 16];
+    e.download(sums.ptr, &mut bytes)?;
+    let lane = |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+    Ok(imaging::fingerprint_finish([lane(0), lane(1)], w, h))
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn image_to_planes<E: Exec + ?Sized>(
     e: &E,

@@ -137,3 +137,40 @@ fn gpu_kernels_equal_their_cpu_twins() {
     dev.free(plane).unwrap();
     dev.finish().unwrap();
 }
+
+/// The depth cache's pieces on a device: the fingerprint equals its CPU twin on a 1080p frame
+/// (timed), and a resident buffer written on one render's stream is read on another's and freed
+/// from a thread with no context current, without a stream wait.
+#[test]
+fn gpu_fingerprint_and_resident_buffers() {
+    let Some((host, dev)) = device("gpu::device::gpu_fingerprint_and_resident_buffers") else {
+        return;
+    };
+    let (w, h) = (1920usize, 1080usize);
+    let bounds = Rect { x1: -1, y1: 4, x2: w as i32 - 1, y2: h as i32 + 4 };
+    let src = pixels(w, h, 11);
+    let src_dev = host.upload(&bytes(&src)).unwrap();
+    let image = DeviceImage { data: src_dev, row_bytes: (w * 16) as i64, bounds };
+    let t = Instant::now();
+    let got = ops::fingerprint(&dev, &image).unwrap();
+    println!("fingerprint 1080p (kernel and 16-byte read back): {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+    let view = ImageRef::new(bounds, Components::Rgba, src.chunks_exact(w * 4).map(RowRef::F32).collect());
+    assert_eq!(got, view.fingerprint().unwrap(), "device fingerprint = imaging's");
+
+    let n = 1000usize;
+    let values: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+    let staged = host.upload(&bytes(&values)).unwrap();
+    let kept = dev.resident(4 * n).unwrap();
+    dev.with_resident(&kept, |ptr| dev.copy(ptr, staged, 4 * n)).unwrap();
+    // Another "render": the host's default stream instead of its own.
+    let other = Device::current(0).unwrap();
+    let out = other.alloc(4 * n).unwrap();
+    other.with_resident(&kept, |ptr| other.copy(out, ptr, 4 * n)).unwrap();
+    other.finish().unwrap();
+    close("resident buffer read on another stream", &download(&host, out, n), &values, 0.0);
+    std::thread::spawn(move || drop(kept)).join().unwrap();
+    other.free(out).unwrap();
+    host.free(staged).unwrap();
+    host.free(src_dev).unwrap();
+    dev.finish().unwrap();
+}

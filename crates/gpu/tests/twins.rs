@@ -32,6 +32,7 @@ impl Rng {
 }
 
 /// A host-style image: packed RGBA f32 rows `pitch` floats apart (≥ 4 × width), rows bottom-up.
+#[derive(Clone)]
 struct HostImage {
     bounds: Rect,
     pitch: usize,
@@ -421,4 +422,22 @@ fn wrong_argument_counts_and_bad_images_are_errors() {
     let r = ops::luma_matte(&e, &bad, bad.bounds, &bad, None, LumaChannel::Red, MatteLevels::default(), MatteOutput::Grey);
     assert!(r.is_err(), "a pitch shorter than a row is refused before any launch");
     assert_eq!(e.launches(), 2, "the two bad launches reached the harness, the bad image none");
+}
+
+#[test]
+fn fingerprint_equals_imaging_fingerprint() {
+    let e = Emulated::new();
+    for (what, image) in images() {
+        let want = image.view().fingerprint().expect("float RGBA");
+        assert_eq!(ops::fingerprint(&e, &image.device()).unwrap(), want, "{what}");
+        // One value's lowest bit flipped, in the last (partial) piece of the top row.
+        let mut changed = image.clone();
+        let top = HostImage::row_index(image.bounds, image.bounds.y2 - 1, image.flipped) * image.pitch;
+        let at = top + image.bounds.width() * 4 - 2;
+        changed.data[at] = f32::from_bits(changed.data[at].to_bits() ^ 1);
+        let moved = ops::fingerprint(&e, &changed.device()).unwrap();
+        assert_ne!(moved, want, "{what}: a changed value");
+        assert_eq!(moved, changed.view().fingerprint().unwrap(), "{what}: changed, twin");
+    }
+    assert_eq!(e.live_buffers(), 0);
 }

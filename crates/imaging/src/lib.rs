@@ -9,6 +9,7 @@
 mod colour;
 pub mod depth;
 mod finesse;
+mod fingerprint;
 mod flow;
 mod luma;
 mod mark;
@@ -20,6 +21,7 @@ mod view;
 pub use colour::{encode_for_network, network_rgb, srgb_encode, SourceColour, ACESCG_TO_REC709};
 pub use depth::IsolateBand;
 pub use finesse::{luma_plane, Finesse, EDGE_EPS};
+pub use fingerprint::{fingerprint_finish, FINGERPRINT_CHUNK};
 pub use flow::{confidence, optical_flow, shrink_area, warp, Flow};
 pub use luma::{copy, extract_matte, place_plane, pow_unit, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
 pub use mark::{failure_stripes, on_failure_stripe, FAILURE_RED, FAILURE_STRIPE};

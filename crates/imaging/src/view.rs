@@ -108,6 +108,11 @@ impl<'a> ImageRef<'a> {
         ImageRef { bounds, components, rows }
     }
 
+    /// The rows, from `bounds.y1` up.
+    pub(crate) fn rows(&self) -> &[RowRef<'a>] {
+        &self.rows
+    }
+
     /// The pixel rectangle the image holds.
     pub fn bounds(&self) -> Rect {
         self.bounds

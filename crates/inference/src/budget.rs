@@ -107,6 +107,8 @@ pub struct Lru<K, V> {
 
 struct LruInner<K, V> {
     own_limit: usize,
+    /// Whether its bytes count in the process-wide budget (host memory) or only in its own limit.
+    counted: bool,
     state: Mutex<LruState<K, V>>,
     finished: Condvar,
 }
@@ -148,10 +150,16 @@ where
     V: Send + Sync,
 {
     fn bytes(&self) -> usize {
+        if !self.counted {
+            return 0;
+        }
         self.state.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
 
     fn oldest(&self) -> Option<u64> {
+        if !self.counted {
+            return None;
+        }
         self.state.lock().unwrap_or_else(|p| p.into_inner()).oldest_key().map(|(_, t)| t)
     }
 
@@ -192,8 +200,19 @@ where
 {
     /// A cache holding at most `own_limit` bytes itself, registered with the process-wide budget.
     pub fn new(own_limit: usize) -> Lru<K, V> {
+        Lru::registered(own_limit, true)
+    }
+
+    /// A cache of memory that is not the process's (device buffers): bounded by `own_limit` only,
+    /// outside the process-wide budget, and emptied by [`purge`] like every other.
+    pub fn outside_budget(own_limit: usize) -> Lru<K, V> {
+        Lru::registered(own_limit, false)
+    }
+
+    fn registered(own_limit: usize, counted: bool) -> Lru<K, V> {
         let inner = Arc::new(LruInner {
             own_limit,
+            counted,
             state: Mutex::new(LruState { entries: HashMap::new(), bytes: 0, in_flight: HashSet::new() }),
             finished: Condvar::new(),
         });
@@ -305,6 +324,25 @@ mod tests {
         assert!(cache.get(&1).is_none(), "1 was the least recently used");
         assert!(cache.get(&0).is_some() && cache.get(&2).is_some() && cache.get(&3).is_some());
         assert_eq!(cache.bytes(), 30);
+    }
+
+    #[test]
+    fn a_cache_outside_the_budget_keeps_its_own_limit_and_empties_on_purge() {
+        let _guard = BUDGET.lock().unwrap_or_else(|p| p.into_inner());
+        let before = limit();
+        let device: Lru<u32, ()> = Lru::outside_budget(25);
+        let host: Lru<u32, ()> = Lru::new(usize::MAX);
+        set_limit(used() + 10);
+        device.insert(1, Arc::new(()), 10);
+        device.insert(2, Arc::new(()), 10);
+        host.insert(1, Arc::new(()), 10);
+        assert_eq!(device.len(), 2, "the host budget takes nothing from it");
+        assert_eq!(host.len(), 1, "nor does it take room from the host's caches");
+        device.insert(3, Arc::new(()), 10);
+        assert!(device.get(&1).is_none() && device.len() == 2, "its own limit holds");
+        purge();
+        assert!(device.is_empty() && host.is_empty());
+        set_limit(before);
     }
 
     #[test]
