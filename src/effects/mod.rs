@@ -1,5 +1,6 @@
 //! The effects, one file each: identity and controls first, then render.
 
+mod cuda_frame;
 mod depth_map;
 mod gpu_status;
 mod luma_matte_extract;

@@ -31,11 +31,12 @@ use gpu::ops::{depth_matte, finesse, fingerprint, image_to_planes, place_plane, 
 use gpu::resident::Resident;
 use gpu::{Device, GpuError};
 use imaging::resize::{Filter, IMAGENET_MEAN, IMAGENET_STD};
-use imaging::{MatteOutput, Rect, SourceColour};
+use imaging::{MatteOutput, SourceColour};
 use inference::budget::Lru;
 use ofx::{gpu_error, CudaRender, Error, Instance, RenderArgs, Result, Status};
 
 use super::{model_search, runtime, user_error, Output, Settings, OUTPUT, SOURCE};
+use crate::effects::cuda_frame::CudaFrame;
 
 /// Device memory the raw-depth cache may hold when `DEEPMATTE_GPU_CACHE_MB` does not say: about
 /// 200 frames at Better quality (924×518 floats), 800 at Faster.
@@ -73,20 +74,8 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
             "Depth Map: Temporal Stability runs on the CPU (its optical flow has no CUDA kernels yet), so the host renders this frame on the CPU",
         ));
     }
-    let device = cuda.device()?;
-    let output = fx.required_clip(OUTPUT)?.image(args.time)?.ok_or_else(|| Error::failed("the host gave no output image to render into"))?;
-    let out = output.device_image()?;
-    let Some(source) = fx.required_clip(SOURCE)?.image(args.time)? else {
-        place_plane(&device, &out, args.window, None, 0, Rect::default(), None).map_err(gpu_error)?;
-        return cuda.finish(&device);
-    };
-    let src = source.device_image()?;
-    let bounds = src.bounds;
-    let (width, height) = (bounds.width(), bounds.height());
-    if width == 0 || height == 0 {
-        place_plane(&device, &out, args.window, Some(&src), 0, Rect::default(), None).map_err(gpu_error)?;
-        return cuda.finish(&device);
-    }
+    let Some(CudaFrame { device, out, output: _output, src, source }) = CudaFrame::open(fx, args, cuda, OUTPUT, SOURCE)? else { return Ok(()) };
+    let (bounds, (width, height)) = (src.bounds, (src.bounds.width(), src.bounds.height()));
     let path = model_search(&settings.model_folder).locate(FILE).map_err(user_error)?;
     let key = DepthKey {
         context: device.context(),

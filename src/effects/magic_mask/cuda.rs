@@ -31,6 +31,7 @@ use imaging::Rect;
 use inference::budget::Lru;
 use ofx::{gpu_error, CudaRender, Error, Instance, MessageKind, RenderArgs, Result, Status};
 
+use crate::effects::cuda_frame::CudaFrame;
 use super::{frame_of, on_render, show_problem, stored_mask, view_mode, FrameMask, Look, MagicMask, Mode, Stored, OUTPUT, SOURCE};
 
 /// Stored masks on the device as coverage planes (f32, mask size), outside the host-memory budget
@@ -86,21 +87,8 @@ pub(super) fn render(effect: &MagicMask, fx: &Instance, args: &RenderArgs, cuda:
     if look.mode == Mode::AutoSubject {
         return Err(on_the_cpu("Auto Subject runs U²-Netp, which runs on host images"));
     }
-    let device = cuda.device()?;
-    let output = fx.required_clip(OUTPUT)?.image(args.time)?.ok_or_else(|| Error::failed("the host gave no output image to render into"))?;
-    let out = output.device_image()?;
-    let Some(source) = fx.required_clip(SOURCE)?.image(args.time)? else {
-        place_plane(&device, &out, args.window, None, 0, Rect::default(), None).map_err(gpu_error)?;
-        return cuda.finish(&device);
-    };
-    let src = source.device_image()?;
-    let bounds = src.bounds;
-    let (width, height) = (bounds.width(), bounds.height());
-    if width == 0 || height == 0 {
-        // Nothing to matte (a 0×0 or inside-out source): the output is the empty source.
-        place_plane(&device, &out, args.window, Some(&src), 0, Rect::default(), None).map_err(gpu_error)?;
-        return cuda.finish(&device);
-    }
+    let Some(CudaFrame { device, out, output: _output, src, source }) = CudaFrame::open(fx, args, cuda, OUTPUT, SOURCE)? else { return Ok(()) };
+    let (bounds, (width, height)) = (src.bounds, (src.bounds.width(), src.bounds.height()));
     let frame = frame_of(args.time);
     let key = match effect.stored(fx, &look, args.time, refuse_tracking)? {
         Stored::BadId(text) => {
