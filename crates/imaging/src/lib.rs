@@ -16,6 +16,7 @@ mod mark;
 mod plane;
 pub mod resize;
 mod sample;
+mod simd;
 mod view;
 
 pub use colour::{encode_for_network, network_rgb, srgb_encode, SourceColour, ACESCG_TO_REC709};

@@ -44,17 +44,23 @@ pub fn extract_matte(
         if let Some(m) = matte {
             m.read_rgba(y, x1, matte_row);
         }
-        // In blocks, each step over the whole block, so the gamma's pow runs as SIMD.
-        const BLOCK: usize = 64;
-        let mut values = [0.0f32; BLOCK];
-        for start in (0..row.len()).step_by(BLOCK) {
-            let end = (start + BLOCK).min(row.len());
-            let values = &mut values[..end - start];
-            let from = if matte.is_some() { &matte_row[start..end] } else { &row[start..end] };
-            channel.values(from, values);
-            levels.apply_all(values);
-            place_all(&mut row[start..end], values, mode);
-        }
+        // In blocks, each step over the whole block, so the gamma's pow runs as SIMD (as wide as
+        // the CPU has: same bits either way).
+        crate::simd::widest(
+            #[inline(always)]
+            || {
+                const BLOCK: usize = 64;
+                let mut values = [0.0f32; BLOCK];
+                for start in (0..row.len()).step_by(BLOCK) {
+                    let end = (start + BLOCK).min(row.len());
+                    let values = &mut values[..end - start];
+                    let from = if matte.is_some() { &matte_row[start..end] } else { &row[start..end] };
+                    channel.values(from, values);
+                    levels.apply_all(values);
+                    place_all(&mut row[start..end], values, mode);
+                }
+            },
+        );
     });
 }
 
@@ -283,7 +289,7 @@ impl PreparedLevels {
 
     /// [`PreparedLevels::apply`] on every value, in place: each step is a branch-free pass over the
     /// slice, so the compiler turns the gamma's [`pow_unit`] into SIMD.
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::manual_clamp)] // clamp would pass NaN through; max/min turn it into 0
     pub fn apply_all(&self, values: &mut [f32]) {
         if self.hard {
