@@ -40,15 +40,15 @@ pub fn extract_matte(
 ) {
     let levels = levels.prepared();
     for_each_row(out, window, |y, x1, row, matte_row| {
-        source.read_rgba(y, x1, row);
-        if let Some(m) = matte {
-            m.read_rgba(y, x1, matte_row);
-        }
         // In blocks, each step over the whole block, so the gamma's pow runs as SIMD (as wide as
-        // the CPU has: same bits either way).
+        // the CPU has, the reads' conversions too: same bits either way).
         crate::simd::widest(
             #[inline(always)]
             || {
+                source.read_rgba(y, x1, row);
+                if let Some(m) = matte {
+                    m.read_rgba(y, x1, matte_row);
+                }
                 const BLOCK: usize = 64;
                 let mut values = [0.0f32; BLOCK];
                 for start in (0..row.len()).step_by(BLOCK) {

@@ -9,7 +9,7 @@ pub trait Sample: Copy + Send + Sync + bytemuck::Pod + 'static {
     fn from_f32(v: f32) -> Self;
 
     /// Converts packed RGBA samples to the `f32` scratch layout.
-    #[inline]
+    #[inline(always)]
     fn read_rgba(src: &[Self], out: &mut [[f32; 4]]) {
         for (o, p) in out.iter_mut().zip(src.chunks_exact(4)) {
             *o = [p[0].to_f32(), p[1].to_f32(), p[2].to_f32(), p[3].to_f32()];
@@ -17,7 +17,7 @@ pub trait Sample: Copy + Send + Sync + bytemuck::Pod + 'static {
     }
 
     /// Converts the `f32` scratch layout to packed RGBA samples.
-    #[inline]
+    #[inline(always)]
     fn write_rgba(px: &[[f32; 4]], dst: &mut [Self]) {
         for (d, p) in dst.chunks_exact_mut(4).zip(px) {
             for c in 0..4 {
@@ -28,42 +28,42 @@ pub trait Sample: Copy + Send + Sync + bytemuck::Pod + 'static {
 }
 
 impl Sample for u8 {
-    #[inline]
+    #[inline(always)]
     fn to_f32(self) -> f32 {
         f32::from(self) * (1.0 / 255.0)
     }
-    #[inline]
+    #[inline(always)]
     fn from_f32(v: f32) -> Self {
         (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
     }
 }
 
 impl Sample for u16 {
-    #[inline]
+    #[inline(always)]
     fn to_f32(self) -> f32 {
         f32::from(self) * (1.0 / 65535.0)
     }
-    #[inline]
+    #[inline(always)]
     fn from_f32(v: f32) -> Self {
         (v.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16
     }
 }
 
 impl Sample for f32 {
-    #[inline]
+    #[inline(always)]
     fn to_f32(self) -> f32 {
         self
     }
-    #[inline]
+    #[inline(always)]
     fn from_f32(v: f32) -> Self {
         v
     }
     /// Float RGBA already is the scratch layout: a straight copy.
-    #[inline]
+    #[inline(always)]
     fn read_rgba(src: &[Self], out: &mut [[f32; 4]]) {
         out.copy_from_slice(bytemuck::cast_slice(&src[..out.len() * 4]));
     }
-    #[inline]
+    #[inline(always)]
     fn write_rgba(px: &[[f32; 4]], dst: &mut [Self]) {
         dst[..px.len() * 4].copy_from_slice(bytemuck::cast_slice(px));
     }

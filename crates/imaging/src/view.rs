@@ -184,6 +184,7 @@ impl<'a> ImageRef<'a> {
     /// Reads pixels `x1..x1+out.len()` of scan line `y` as RGBA `f32`. Pixels outside the image
     /// read as transparent black; RGB reads alpha 1; a single-channel image reads as a grey image
     /// whose alpha is that same value (so a matte stays a matte whichever channel is asked for).
+    #[inline(always)]
     pub fn read_rgba(&self, y: i32, x1: i32, out: &mut [[f32; 4]]) {
         out.fill([0.0; 4]);
         if y < self.bounds.y1 || y >= self.bounds.y2 {
@@ -205,6 +206,7 @@ impl<'a> ImageRef<'a> {
     }
 }
 
+#[inline(always)]
 fn read_span<T: Sample>(row: &[T], components: Components, first: usize, out: &mut [[f32; 4]]) {
     let n = components.count();
     let src = &row[first * n..(first + out.len()) * n];
@@ -224,6 +226,7 @@ fn read_span<T: Sample>(row: &[T], components: Components, first: usize, out: &m
     }
 }
 
+#[inline(always)]
 fn write_span<T: Sample>(row: &mut [T], components: Components, first: usize, px: &[[f32; 4]]) {
     let n = components.count();
     let dst = &mut row[first * n..(first + px.len()) * n];
@@ -301,11 +304,14 @@ where
                     return;
                 }
                 pixel_row(y, area.x1, scratch, aux);
-                match row {
-                    RowMut::U8(r) => write_span(r, components, first, scratch),
-                    RowMut::U16(r) => write_span(r, components, first, scratch),
-                    RowMut::F32(r) => write_span(r, components, first, scratch),
-                }
+                crate::simd::widest(
+                    #[inline(always)]
+                    || match row {
+                        RowMut::U8(r) => write_span(r, components, first, scratch),
+                        RowMut::U16(r) => write_span(r, components, first, scratch),
+                        RowMut::F32(r) => write_span(r, components, first, scratch),
+                    },
+                );
             },
         );
 }
