@@ -23,6 +23,25 @@ fn median_time(reps: usize, mut f: impl FnMut()) -> Duration {
     runs[runs.len() / 2]
 }
 
+/// The matte of an integer frame, and a memcpy of it, as median times.
+fn integer_case<T: Copy + Default>(
+    src: &[T],
+    w: usize,
+    bounds: Rect,
+    levels: MatteLevels,
+    row: for<'a> fn(&'a [T]) -> RowRef<'a>,
+    row_mut: for<'a> fn(&'a mut [T]) -> RowMut<'a>,
+) -> (Duration, Duration) {
+    let mut out = vec![T::default(); src.len()];
+    let memcpy = median_time(15, || out.copy_from_slice(src));
+    let matte = median_time(15, || {
+        let source = ImageRef::new(bounds, Components::Rgba, src.chunks(w * 4).map(row).collect());
+        let mut dst = ImageMut::new(bounds, Components::Rgba, out.chunks_mut(w * 4).map(row_mut).collect());
+        extract_matte(&mut dst, bounds, &source, None, LumaChannel::Luma709, levels, MatteOutput::AlphaPremultiplied);
+    });
+    (matte, memcpy)
+}
+
 fn main() {
     println!("luma matte benchmark, rayon threads: {}", rayon::current_num_threads());
     for (w, h) in [(1920usize, 1080usize), (3840, 2160)] {
@@ -54,21 +73,9 @@ fn main() {
         // 16- and 8-bit frames of the same pixels, gamma on.
         let levels = MatteLevels { black: 0.1, white: 0.9, gamma: 2.2, invert: false };
         let src16: Vec<u16> = src.iter().map(|v| (v * 65535.0) as u16).collect();
-        let mut out16 = vec![0u16; w * h * 4];
-        let memcpy16 = median_time(15, || out16.copy_from_slice(&src16));
-        let matte16 = median_time(15, || {
-            let source = ImageRef::new(bounds, Components::Rgba, src16.chunks(w * 4).map(RowRef::U16).collect());
-            let mut dst = ImageMut::new(bounds, Components::Rgba, out16.chunks_mut(w * 4).map(RowMut::U16).collect());
-            extract_matte(&mut dst, bounds, &source, None, LumaChannel::Luma709, levels, MatteOutput::AlphaPremultiplied);
-        });
         let src8: Vec<u8> = src.iter().map(|v| (v * 255.0) as u8).collect();
-        let mut out8 = vec![0u8; w * h * 4];
-        let memcpy8 = median_time(15, || out8.copy_from_slice(&src8));
-        let matte8 = median_time(15, || {
-            let source = ImageRef::new(bounds, Components::Rgba, src8.chunks(w * 4).map(RowRef::U8).collect());
-            let mut dst = ImageMut::new(bounds, Components::Rgba, out8.chunks_mut(w * 4).map(RowMut::U8).collect());
-            extract_matte(&mut dst, bounds, &source, None, LumaChannel::Luma709, levels, MatteOutput::AlphaPremultiplied);
-        });
+        let (matte16, memcpy16) = integer_case(&src16, w, bounds, levels, |r| RowRef::U16(r), |r| RowMut::U16(r));
+        let (matte8, memcpy8) = integer_case(&src8, w, bounds, levels, |r| RowRef::U8(r), |r| RowMut::U8(r));
         for (depth, matte, memcpy) in [("16-bit", matte16, memcpy16), ("8-bit", matte8, memcpy8)] {
             println!(
                 "{w}x{h} {depth} RGBA, gamma 2.2, clips 0.1/0.9: {:.2} ms; memcpy {:.2} ms; ratio {:.2} (target >= 0.5)",
