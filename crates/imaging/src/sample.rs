@@ -34,7 +34,9 @@ impl Sample for u8 {
     }
     #[inline(always)]
     fn from_f32(v: f32) -> Self {
-        (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
+        // In [0.5, 255.5] after the clamp (NaN stays NaN and converts to 0 either way), so the
+        // truncation through i32 equals `as u8`'s and vectorises, which the saturating one does not.
+        (v.clamp(0.0, 1.0) * 255.0 + 0.5) as i32 as u8
     }
 }
 
@@ -45,7 +47,8 @@ impl Sample for u16 {
     }
     #[inline(always)]
     fn from_f32(v: f32) -> Self {
-        (v.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16
+        // As u8's: through i32, the same value, vectorised.
+        (v.clamp(0.0, 1.0) * 65535.0 + 0.5) as i32 as u16
     }
 }
 
@@ -80,6 +83,16 @@ mod tests {
         }
         for v in (0..=65535u16).step_by(7) {
             assert_eq!(u16::from_f32(v.to_f32()), v);
+        }
+    }
+
+    #[test]
+    fn integer_conversion_matches_the_saturating_cast_everywhere() {
+        let mut probes: Vec<f32> = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 1.0, f32::MAX, f32::MIN, f32::MIN_POSITIVE];
+        probes.extend((0..=300_000).map(|i| i as f32 / 250_000.0 - 0.1));
+        for v in probes {
+            assert_eq!(u8::from_f32(v), (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8, "{v}");
+            assert_eq!(u16::from_f32(v), (v.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16, "{v}");
         }
     }
 

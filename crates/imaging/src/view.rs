@@ -186,17 +186,18 @@ impl<'a> ImageRef<'a> {
     /// whose alpha is that same value (so a matte stays a matte whichever channel is asked for).
     #[inline(always)]
     pub fn read_rgba(&self, y: i32, x1: i32, out: &mut [[f32; 4]]) {
-        out.fill([0.0; 4]);
-        if y < self.bounds.y1 || y >= self.bounds.y2 {
+        let x2 = x1 + out.len() as i32;
+        let (lo, hi) = (x1.max(self.bounds.x1), x2.min(self.bounds.x2));
+        if y < self.bounds.y1 || y >= self.bounds.y2 || lo >= hi {
+            out.fill([0.0; 4]);
             return;
         }
         let row = &self.rows[(y - self.bounds.y1) as usize];
-        let x2 = x1 + out.len() as i32;
-        let (lo, hi) = (x1.max(self.bounds.x1), x2.min(self.bounds.x2));
-        if lo >= hi {
-            return;
-        }
-        let dst = &mut out[(lo - x1) as usize..(hi - x1) as usize];
+        // Only the pixels outside the image are zeroed: the rest is written once, below.
+        let (inside, after) = ((lo - x1) as usize, (hi - x1) as usize);
+        out[..inside].fill([0.0; 4]);
+        out[after..].fill([0.0; 4]);
+        let dst = &mut out[inside..after];
         let first = (lo - self.bounds.x1) as usize;
         match row {
             RowRef::U8(r) => read_span(r, self.components, first, dst),
