@@ -3,6 +3,17 @@
 // pre-process (bicubic to the model size), SAM 2's (PIL's bicubic to 1024x1024) and every plane
 // resize (depth and masks back to frame size) run here.
 
+// Pixel (x, y) of the NCHW tensor `out` (batch 1, 3 planes of out_w x out_h): RGB `acc`
+// normalised (v - mean[c]) * inv_std[c], as imaging::resize::normalize_planes does.
+__device__ inline void write_normalised(float* out, int out_w, int out_h, int x, int y, const float acc[3],
+    float m0, float m1, float m2, float s0, float s1, float s2)
+{
+    long long plane = (long long)out_w * out_h, at = (long long)y * out_w + x;
+    out[at] = (acc[0] - m0) * s0;
+    out[plane + at] = (acc[1] - m1) * s1;
+    out[2 * plane + at] = (acc[2] - m2) * s2;
+}
+
 // The host image, rows top-down as to_rgba_top_down gives them, each tap pixel encoded for the
 // network (network_colour: what imaging::encode_for_network does to the buffer before the CPU
 // resizes it), resized to out_w x out_h and written as RGB planes (NCHW, batch 1) normalised
@@ -33,10 +44,7 @@ extern "C" __global__ void image_to_planes(
         }
         for (int c = 0; c < 3; c++) acc[c] += yw[j] * row[c];
     }
-    long long plane = (long long)out_w * out_h, at = (long long)y * out_w + x;
-    out[at] = (acc[0] - m0) * s0;
-    out[plane + at] = (acc[1] - m1) * s1;
-    out[2 * plane + at] = (acc[2] - m2) * s2;
+    write_normalised(out, out_w, out_h, x, y, acc, m0, m1, m2, s0, s1, s2);
 }
 
 // A plane (rows top-down) resized: imaging::resize::resize_plane.
@@ -124,8 +132,5 @@ extern "C" __global__ void image_to_planes_pil_bicubic(
         }
         for (int c = 0; c < 3; c++) acc[c] += yw[j] * row[c];
     }
-    long long plane = (long long)out_w * out_h, at = (long long)y * out_w + x;
-    out[at] = (acc[0] - m0) * s0;
-    out[plane + at] = (acc[1] - m1) * s1;
-    out[2 * plane + at] = (acc[2] - m2) * s2;
+    write_normalised(out, out_w, out_h, x, y, acc, m0, m1, m2, s0, s1, s2);
 }

@@ -148,15 +148,11 @@ pub fn image_to_planes<E: Exec + ?Sized>(
     mean: [f32; 3],
     std: [f32; 3],
 ) -> Result<(), GpuError> {
-    source.check()?;
-    if source.bounds.is_empty() || w == 0 || h == 0 {
-        return Err(GpuError::Failed("empty image or tensor".into()));
-    }
+    check_tensor_source(source, (w, h))?;
     let mut args = Vec::with_capacity(17);
     args.extend(source.args());
     args.extend([Arg::Ptr(out), Arg::I32(w as i32), Arg::I32(h as i32), Arg::I32(filter_id(filter)), Arg::I32(colour.id())]);
-    args.extend(mean.map(Arg::F32));
-    args.extend(std.map(|s| Arg::F32(1.0 / s)));
+    args.extend(normalisation_args(mean, std));
     e.launch("image_to_planes", Grid::d2(w, h), &args)
 }
 
@@ -176,19 +172,30 @@ pub fn image_to_planes_pil_bicubic<E: Exec + ?Sized>(
     mean: [f32; 3],
     std: [f32; 3],
 ) -> Result<(), GpuError> {
-    source.check()?;
-    if source.bounds.is_empty() || w == 0 || h == 0 {
-        return Err(GpuError::Failed("empty image or tensor".into()));
-    }
+    check_tensor_source(source, (w, h))?;
     let (x_first, x_weight, nx) = pil_bicubic_taps(e, source.bounds.width(), w)?;
     let (y_first, y_weight, ny) = pil_bicubic_taps(e, source.bounds.height(), h)?;
     let mut args = Vec::with_capacity(22);
     args.extend(source.args());
     args.extend([Arg::Ptr(out), Arg::I32(w as i32), Arg::I32(h as i32), Arg::I32(colour.id())]);
     args.extend([Arg::Ptr(x_first.ptr), Arg::Ptr(x_weight.ptr), Arg::I32(nx as i32), Arg::Ptr(y_first.ptr), Arg::Ptr(y_weight.ptr), Arg::I32(ny as i32)]);
-    args.extend(mean.map(Arg::F32));
-    args.extend(std.map(|s| Arg::F32(1.0 / s)));
+    args.extend(normalisation_args(mean, std));
     e.launch("image_to_planes_pil_bicubic", Grid::d2(w, h), &args)
+}
+
+/// What both tensor pre-processes need of their source: a usable image, something to read, a
+/// tensor to fill.
+fn check_tensor_source(source: &DeviceImage, (w, h): (usize, usize)) -> Result<(), GpuError> {
+    source.check()?;
+    if source.bounds.is_empty() || w == 0 || h == 0 {
+        return Err(GpuError::Failed("empty image or tensor".into()));
+    }
+    Ok(())
+}
+
+/// The normalisation's kernel arguments: the means, then the reciprocal standard deviations.
+fn normalisation_args(mean: [f32; 3], std: [f32; 3]) -> [Arg; 6] {
+    [Arg::F32(mean[0]), Arg::F32(mean[1]), Arg::F32(mean[2]), Arg::F32(1.0 / std[0]), Arg::F32(1.0 / std[1]), Arg::F32(1.0 / std[2])]
 }
 
 /// One axis's tap table for PIL's bicubic from `src` to `dst` samples: each output position's first
