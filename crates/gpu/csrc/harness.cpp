@@ -36,7 +36,7 @@ extern "C" int deepmatte_emu_launch(const char* name, const unsigned grid[3], co
     g.x = grid[0]; g.y = grid[1]; g.z = grid[2];
     b.x = block[0]; b.y = block[1]; b.z = block[2];
 #define KERNEL(k) if (std::strcmp(name, #k) == 0) return emu_dispatch(k, g, b, slots, n);
-    KERNEL(image_to_planes) KERNEL(resize_plane) KERNEL(pil_bicubic_taps) KERNEL(image_to_planes_pil_bicubic)
+    KERNEL(image_to_planes) KERNEL(resize_plane) KERNEL(pil_bicubic_taps) KERNEL(image_to_planes_pil_bicubic) KERNEL(shrink_rows) KERNEL(shrink_cols)
     KERNEL(luma_matte) KERNEL(place_plane)
     KERNEL(sample_minmax) KERNEL(sample_histogram) KERNEL(histogram_percentiles) KERNEL(depth_matte)
     KERNEL(extreme_pass) KERNEL(box_pass) KERNEL(blend) KERNEL(multiply) KERNEL(guided_coefficients) KERNEL(guided_output) KERNEL(luma_plane)

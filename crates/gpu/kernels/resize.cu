@@ -134,3 +134,25 @@ extern "C" __global__ void image_to_planes_pil_bicubic(
     }
     write_normalised(out, out_w, out_h, x, y, acc, m0, m1, m2, s0, s1, s2);
 }
+
+// imaging::shrink_area (area averaging, separable): the horizontal pass, then the vertical one.
+// Each axis's taps come as tables (imaging::area_taps, flattened: output i's taps are
+// offsets[i]..offsets[i + 1] of index/weight), summed in the CPU's order from 0.
+extern "C" __global__ void shrink_rows(const float* src, int src_w, int h, float* out, int out_w, const int* offsets, const int* index, const float* weight)
+{
+    int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
+    if (x >= out_w || y >= h) return;
+    const float* row = src + (long long)y * src_w;
+    float acc = 0.0f;
+    for (int t = offsets[x]; t < offsets[x + 1]; t++) acc += row[index[t]] * weight[t];
+    out[(long long)y * out_w + x] = acc;
+}
+
+extern "C" __global__ void shrink_cols(const float* src, int w, float* out, int out_h, const int* offsets, const int* index, const float* weight)
+{
+    int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
+    if (x >= w || y >= out_h) return;
+    float acc = 0.0f;
+    for (int t = offsets[y]; t < offsets[y + 1]; t++) acc += src[(long long)index[t] * w + x] * weight[t];
+    out[(long long)y * w + x] = acc;
+}

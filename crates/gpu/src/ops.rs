@@ -119,6 +119,58 @@ pub fn place_plane<E: Exec + ?Sized>(
 /// pixel read, before the weights: the CPU converts then resizes), then
 /// [`imaging::resize::resize_to_planes`] (RGB of RGBA, rows top-down) then
 /// [`imaging::resize::normalize_planes`], written to `out` (3 × w × h f32).
+/// Temporal Stability's view of a frame: [`imaging::luma_plane`] of the host image shrunk to
+/// `size` with [`imaging::shrink_area`], written to `out` (`size` f32, rows top-down).
+pub fn working_luma<E: Exec + ?Sized>(e: &E, source: &DeviceImage, out: u64, size: (usize, usize)) -> Result<(), GpuError> {
+    source.check()?;
+    let (sw, sh) = (source.bounds.width(), source.bounds.height());
+    let (w, h) = size;
+    if w == 0 || h == 0 || w > sw || h > sh {
+        return Err(GpuError::Failed(format!("working luma: {w}×{h} is not a shrink of {sw}×{sh}")));
+    }
+    let luma = Scratch::new(e, 4 * sw * sh)?;
+    let mut args = source.args().to_vec();
+    args.push(Arg::Ptr(luma.ptr));
+    e.launch("luma_plane", Grid::d2(sw, sh), &args)?;
+    // At the same size the taps are single weights of 1: the passes copy, as the CPU's clone does.
+    let horizontal = Scratch::new(e, 4 * w * sh)?;
+    let (cols, rows) = (TapTable::upload(e, sw, w)?, TapTable::upload(e, sh, h)?);
+    e.launch("shrink_rows", Grid::d2(w, sh), &[&[Arg::Ptr(luma.ptr), Arg::I32(sw as i32), Arg::I32(sh as i32), Arg::Ptr(horizontal.ptr), Arg::I32(w as i32)][..], &cols.args()].concat())?;
+    e.launch("shrink_cols", Grid::d2(w, h), &[&[Arg::Ptr(horizontal.ptr), Arg::I32(w as i32), Arg::Ptr(out), Arg::I32(h as i32)][..], &rows.args()].concat())
+}
+
+/// One axis's [`imaging::area_taps`] on the device, flattened.
+struct TapTable<'a, E: Exec + ?Sized> {
+    offsets: Scratch<'a, E>,
+    index: Scratch<'a, E>,
+    weight: Scratch<'a, E>,
+}
+
+impl<'a, E: Exec + ?Sized> TapTable<'a, E> {
+    fn upload(e: &'a E, src: usize, dst: usize) -> Result<Self, GpuError> {
+        let taps = imaging::area_taps(src, dst);
+        let mut offsets = vec![0i32];
+        let (mut index, mut weight) = (Vec::new(), Vec::new());
+        for t in &taps {
+            for &(i, w) in t {
+                index.push(i as i32);
+                weight.push(w);
+            }
+            offsets.push(index.len() as i32);
+        }
+        let bytes = |v: &[i32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let table = TapTable { offsets: Scratch::new(e, 4 * offsets.len())?, index: Scratch::new(e, 4 * index.len())?, weight: Scratch::new(e, 4 * weight.len())? };
+        e.upload(table.offsets.ptr, &bytes(&offsets))?;
+        e.upload(table.index.ptr, &bytes(&index))?;
+        e.upload(table.weight.ptr, &weight.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())?;
+        Ok(table)
+    }
+
+    fn args(&self) -> [Arg; 3] {
+        [Arg::Ptr(self.offsets.ptr), Arg::Ptr(self.index.ptr), Arg::Ptr(self.weight.ptr)]
+    }
+}
+
 /// [`imaging::ImageRef::fingerprint`] of a host device image: the pieces summed on the device,
 /// then 16 bytes read back (this waits for the host's stream up to here: the render needs the
 /// answer to know whether the model must run).

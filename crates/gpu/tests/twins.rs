@@ -441,3 +441,20 @@ fn fingerprint_equals_imaging_fingerprint() {
     }
     assert_eq!(e.live_buffers(), 0);
 }
+
+#[test]
+fn working_luma_equals_shrink_area_of_luma_plane() {
+    let e = Emulated::new();
+    for (what, image) in images() {
+        let (w, h) = (image.bounds.width(), image.bounds.height());
+        for size in [(w, h), (w / 2, h / 3), ((w * 2) / 5, (h * 3) / 7), (1, 1)] {
+            let out = e.alloc(4 * size.0 * size.1).unwrap();
+            ops::working_luma(&e, &image.device(), out, size).unwrap();
+            let want = imaging::shrink_area(&imaging::luma_plane(&image.view()), size.0, size.1);
+            assert_close(&format!("{what} → {size:?}"), &e.read_f32(out, size.0 * size.1), &want.data, 1e-6);
+            e.free(out).unwrap();
+        }
+        assert!(ops::working_luma(&e, &image.device(), 0, (w + 1, h)).is_err(), "only shrinks");
+    }
+    assert_eq!(e.live_buffers(), 0);
+}

@@ -355,8 +355,8 @@ pub fn shrink_area(plane: &Plane, width: usize, height: usize) -> Plane {
 }
 
 /// For each of `dst` output pixels along an axis of `src` pixels: the input pixels it covers and
-/// their coverage weights (summing to 1).
-fn area_taps(src: usize, dst: usize) -> Vec<Vec<(usize, f32)>> {
+/// their coverage weights (summing to 1). [`shrink_area`]'s, and its CUDA twin's tables.
+pub fn area_taps(src: usize, dst: usize) -> Vec<Vec<(usize, f32)>> {
     let scale = src as f64 / dst as f64;
     (0..dst)
         .map(|d| {

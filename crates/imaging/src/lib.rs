@@ -23,7 +23,7 @@ pub use colour::{encode_for_network, network_rgb, srgb_encode, SourceColour, ACE
 pub use depth::IsolateBand;
 pub use finesse::{luma_plane, Finesse, EDGE_EPS};
 pub use fingerprint::{fingerprint_finish, FINGERPRINT_CHUNK};
-pub use flow::{confidence, optical_flow, shrink_area, warp, Flow};
+pub use flow::{area_taps, confidence, optical_flow, shrink_area, warp, Flow};
 pub use luma::{copy, extract_matte, place_plane, pow_unit, LumaChannel, MatteLevels, MatteOutput, PreparedLevels};
 pub use mark::{failure_stripes, on_failure_stripe, FAILURE_RED, FAILURE_STRIPE};
 pub use plane::{box_blur, coverage_plane, expand_contract, gaussian_blur, gaussian_box_radius, guided_filter, Plane};
