@@ -283,6 +283,60 @@ fn gpu_depth_map_slider_changes_on_cuda_run_no_model() {
     drop(folder);
 }
 
+/// GPU test: Temporal Stability on the CUDA path (the model and pixel stages on the device, the
+/// CPU's stabiliser at the working size) against the CPU render of the same frame of a panning
+/// sequence: within the CUDA path's tolerance (0.03 per pixel, 0.005 mean; the working-size map
+/// is resized to the frame on the device, after the stabiliser rather than inside it), no frame
+/// copied, the model run once per frame of the window.
+#[test]
+fn gpu_depth_map_temporal_stability_on_cuda_equals_the_cpu() {
+    const NAME: &str = "cuda_render::gpu_depth_map_temporal_stability_on_cuda_equals_the_cpu";
+    let Ok(cuda) = Bundle::load(&bundle_path(), HostProfile::ResolveCuda) else {
+        return skip(NAME, "no CUDA device on this machine (GPU test not run)");
+    };
+    if !cuda.plugins().iter().any(|p| p.id == DEPTH_MAP && p.cuda_render) {
+        return skip(NAME, "Depth Map declares no CUDA render here (GPU test not run)");
+    }
+    let counter = |name: &str| ofx_host::plugin_counter(&bundle_path(), name).unwrap();
+    let folder = model_folder_with(depth::standin::EXACT_FILE, depth::FILE);
+    let bounds = Rect::new(0, 0, 320, 180);
+    let frames: std::collections::BTreeMap<i32, Image> = (0..5)
+        .map(|f| {
+            let shift = f as f32 * 3.0;
+            let image = Image::from_fn(bounds, BitDepth::F32, Components::Rgba, move |x, y, c| {
+                let (u, v) = ((x as f32 + shift) / 320.0, y as f32 / 180.0);
+                [0.15 + 0.6 * u + 0.1 * (u * 40.0).sin(), 0.2 + 0.5 * v, 0.6 - 0.4 * u * v, 1.0][c]
+            });
+            (f, image)
+        })
+        .collect();
+    let render = |bundle: &Bundle| {
+        let mut fx = bundle.create_instance(DEPTH_MAP, Context::Filter).unwrap();
+        fx.set_param_text("model_folder", folder.path().to_str().unwrap()).unwrap();
+        fx.set_param("temporal_stability", ParamValue::Bool(true)).unwrap();
+        fx.set_input("Source", ClipSource::Frames(frames.clone()));
+        fx.render(2.0, &RenderOptions::default()).unwrap_or_else(|e| panic!("{e}: {:?}", fx.messages()))
+    };
+    let (copies, runs) = (counter("DeepMatteCudaFrameCopies"), counter("DeepMatteModelRuns"));
+    let gpu = render(&cuda);
+    let (copied, ran) = (counter("DeepMatteCudaFrameCopies") - copies, counter("DeepMatteModelRuns") - runs);
+    let cpu = render(&load(HostProfile::Resolve));
+    let (mut worst, mut total, mut n) = (0.0f32, 0.0f64, 0usize);
+    for y in bounds.y1..bounds.y2 {
+        for x in bounds.x1..bounds.x2 {
+            let d = (gpu.get(x, y, 3) - cpu.get(x, y, 3)).abs();
+            worst = worst.max(d);
+            total += f64::from(d);
+            n += 1;
+        }
+    }
+    println!("Temporal Stability on CUDA vs CPU: max {worst:.5}, mean {:.6}; model runs {ran}, frame copies {copied}", total / n as f64);
+    assert_eq!(copied, 0, "no frame crossed");
+    assert_eq!(ran, 5, "one model run per frame of the window");
+    assert!(worst <= 0.03 && total / (n as f64) <= 0.005, "max {worst}, mean {}", total / n as f64);
+    drop(folder);
+}
+
 /// Magic Mask's store id in these tests, and the prompts its frame 0 was tracked from.
 const MM_ID: &str = "mm-00000000000000c7";
 const MM_PROMPTS: &str = "0 + 4 8";

@@ -448,7 +448,8 @@ fn neighbour_images(clip: &ofx::Clip, time: f64, radius: i32, size: (usize, usiz
             continue;
         }
         let Some(image) = clip.image(t)? else { continue };
-        let bounds = image.view().bounds();
+        // Bounds, not a view: on the CUDA path the pixels are device memory.
+        let bounds = image.bounds();
         if (bounds.width(), bounds.height()) == size {
             images.push((k, Some(image)));
         }
@@ -456,22 +457,33 @@ fn neighbour_images(clip: &ofx::Clip, time: f64, radius: i32, size: (usize, usiz
     Ok(images)
 }
 
-/// One frame of a temporal window: its content hash, raw depth and pixels, and its luma at the
-/// stabiliser's working size, made at most once and only when a signature or flow is not cached.
+/// One frame of a temporal window: its content hash (on the CUDA path its device fingerprint),
+/// raw depth, and its luma at the stabiliser's working size: from the host pixels, made at most
+/// once and only when a signature or flow is not cached, or made already (on the device).
 struct ShotFrame<'a> {
     content: u128,
     raw: Arc<RawDepth>,
-    view: &'a ImageRef<'a>,
+    pixels: Option<&'a ImageRef<'a>>,
     luma: OnceLock<Arc<Plane>>,
 }
 
 impl<'a> ShotFrame<'a> {
     fn new(content: u128, raw: Arc<RawDepth>, view: &'a ImageRef<'a>) -> ShotFrame<'a> {
-        ShotFrame { content, raw, view, luma: OnceLock::new() }
+        ShotFrame { content, raw, pixels: Some(view), luma: OnceLock::new() }
+    }
+
+    /// A frame whose working-size luma is already made.
+    fn with_luma(content: u128, raw: Arc<RawDepth>, luma: Arc<Plane>) -> ShotFrame<'a> {
+        ShotFrame { content, raw, pixels: None, luma: OnceLock::from(luma) }
     }
 
     fn luma(&self, size: (usize, usize)) -> Arc<Plane> {
-        self.luma.get_or_init(|| Arc::new(shrink_area(&luma_plane(self.view), size.0, size.1))).clone()
+        self.luma
+            .get_or_init(|| {
+                let view = self.pixels.expect("a frame without pixels has its luma");
+                Arc::new(shrink_area(&luma_plane(view), size.0, size.1))
+            })
+            .clone()
     }
 }
 

@@ -80,8 +80,9 @@ pub trait Exec {
     fn free(&self, ptr: u64) -> Result<(), GpuError>;
     /// Sets `bytes` bytes at `ptr` to `value`.
     fn fill_bytes(&self, ptr: u64, value: u8, bytes: usize) -> Result<(), GpuError>;
-    /// Copies host data in: small parameter blocks, and Magic Mask's stored mask, which comes from
-    /// disk rather than from the host's frame. Frames never cross.
+    /// Copies host data in: small parameter blocks, Magic Mask's stored mask (it comes from disk
+    /// rather than from the host's frame) and Temporal Stability's working-size map. Frames never
+    /// cross.
     fn upload(&self, ptr: u64, data: &[u8]) -> Result<(), GpuError>;
     /// Copies `out.len()` bytes from `ptr` to the host once the work enqueued before is done: small
     /// results that steer the render (a frame's fingerprint), never frames.

@@ -12,9 +12,13 @@
 //! device computes where the frame lives (16 bytes cross, never the frame), so a slider change or
 //! the next tile re-renders from it without the model.
 //!
-//! Not on this path yet (the host renders those frames on the CPU: this render returns
-//! `kOfxStatGPURenderFailed`, which tells it to): Temporal Stability (its optical flow and
-//! stabiliser have no kernels), and non-float images.
+//! Temporal Stability ([`Window`]): every frame of the window goes through the same device steps
+//! (fingerprint, cache, model); the stabiliser is the CPU path's own code, run at its working size
+//! on each frame's raw depth and device-made luma read back once (planes, never a frame), and the
+//! stabilised map is resized to the frame on the device. The optical flow has no kernels yet.
+//!
+//! Not on this path (the host renders those frames on the CPU: this render returns
+//! `kOfxStatGPURenderFailed`, which tells it to): non-float images.
 //!
 //! Failures: GPU out of memory → `kOfxStatGPUOutOfMemory`; anything else, including a CUDA
 //! session that cannot be built (that reason is kept, the CPU path keeps working) →
@@ -22,20 +26,20 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
-use depth::{inference_size, Quality, CONTRACT, FILE};
+use depth::{inference_size, working_size, Quality, CONTRACT, FILE};
 use gpu::device::KeepContext;
 use gpu::exec::Scratch;
-use gpu::ops::{depth_matte, finesse, fingerprint, image_to_planes, place_plane, resize_plane, DeviceImage};
+use gpu::ops::{depth_matte, finesse, fingerprint, image_to_planes, place_plane, resize_plane, working_luma, DeviceImage};
 use gpu::resident::Resident;
-use gpu::{Device, GpuError};
+use gpu::{Device, Exec, GpuError};
 use imaging::resize::{Filter, IMAGENET_MEAN, IMAGENET_STD};
-use imaging::{MatteOutput, SourceColour};
+use imaging::{MatteOutput, Plane, SourceColour};
 use inference::budget::Lru;
-use ofx::{gpu_error, CudaRender, Error, Instance, RenderArgs, Result, Status};
+use ofx::{gpu_error, CudaRender, Error, Instance, MessageKind, RenderArgs, Result, Status};
 
-use super::{model_search, runtime, user_error, Output, Settings, OUTPUT, SOURCE};
+use super::{model_search, neighbour_images, runtime, stabilized, user_error, Output, RawDepth, Settings, ShotFrame, Temporal, OUTPUT, SOURCE};
 use crate::effects::cuda_frame::CudaFrame;
 
 /// Device memory the raw-depth cache may hold when `DEEPMATTE_GPU_CACHE_MB` does not say: about
@@ -68,12 +72,6 @@ struct DeviceDepth {
 
 pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Result<()> {
     let settings = Settings::read(fx, args.time)?;
-    if settings.temporal.is_some() && fx.host_has_temporal_access() {
-        return Err(Error::new(
-            Status::GPU_RENDER_FAILED,
-            "Depth Map: Temporal Stability runs on the CPU (its optical flow has no CUDA kernels yet), so the host renders this frame on the CPU",
-        ));
-    }
     let Some(CudaFrame { device, out, output: _output, src, source }) = CudaFrame::open(fx, args, cuda, OUTPUT, SOURCE)? else { return Ok(()) };
     let (bounds, (width, height)) = (src.bounds, (src.bounds.width(), src.bounds.height()));
     let path = model_search(&settings.model_folder).locate(FILE).map_err(user_error)?;
@@ -86,11 +84,28 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
     };
     let depth = DEVICE_DEPTH.get_or_try_insert_with(&key, |d| d.raw.bytes(), || infer(&device, &src, &path, &settings))?;
     let plane = Scratch::new(&device, 4 * width * height).map_err(gpu_error)?;
-    device.with_resident(&depth.raw, |raw| resize_plane(&device, raw, depth.size, plane.ptr, (width, height), Filter::Bilinear)).map_err(gpu_error)?;
+    let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
+    match temporal {
+        None => {
+            device.with_resident(&depth.raw, |raw| resize_plane(&device, raw, depth.size, plane.ptr, (width, height), Filter::Bilinear)).map_err(gpu_error)?
+        }
+        Some(temporal) => {
+            // Stabilised at the working size (already normalised), then to the frame on the device.
+            let work = working_size((width, height), depth.size);
+            let window = Window { device: &device, key: &key, settings: &settings, path: &path };
+            let stable = window.stabilized(fx, args.time, (&src, &depth), temporal, work)?;
+            let staged = Scratch::new(&device, 4 * stable.len()).map_err(gpu_error)?;
+            device.upload(staged.ptr, &floats_to_bytes(&stable)).map_err(gpu_error)?;
+            resize_plane(&device, staged.ptr, work, plane.ptr, (width, height), Filter::Bilinear).map_err(gpu_error)?;
+        }
+    }
+    if settings.temporal.is_some() && temporal.is_none() {
+        fx.persistent_message(MessageKind::Message, "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.");
+    }
 
     let show_depth = settings.preview || settings.output == Output::Depth;
     let matte = (!show_depth).then_some((settings.isolate, settings.invert));
-    depth_matte(&device, plane.ptr, (width, height), true, settings.levels, matte).map_err(gpu_error)?;
+    depth_matte(&device, plane.ptr, (width, height), temporal.is_none(), settings.levels, matte).map_err(gpu_error)?;
     if let (false, Some(f)) = (show_depth, settings.finesse) {
         let scale = source.render_scale().0 as f32;
         finesse(&device, &f, plane.ptr, (width, height), &src, scale).map_err(gpu_error)?;
@@ -101,9 +116,84 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
     };
     place_plane(&device, &out, args.window, Some(&src), plane.ptr, bounds, Some(mode)).map_err(gpu_error)?;
     drop(plane);
-    // This render worked: an error left by an earlier one (a missing model) is gone.
-    fx.clear_persistent_message();
+    if settings.temporal.is_none() || temporal.is_some() {
+        // This render worked: an error left by an earlier one (a missing model) is gone.
+        fx.clear_persistent_message();
+    }
     cuda.finish(&device)
+}
+
+/// Host copies of what the CPU stabiliser reads, by the device cache's keys: raw depth at model
+/// size and luma at the working size (planes of a few hundred kB, never a frame). Kept so a
+/// re-render reads none back and the stabiliser's own caches, keyed by these maps, find them.
+static HOST_RAW: LazyLock<Lru<DepthKey, RawDepth>> = LazyLock::new(|| Lru::new(128 << 20));
+static HOST_LUMA: LazyLock<Lru<(usize, u128, (usize, usize)), Plane>> = LazyLock::new(|| Lru::new(64 << 20));
+
+/// Temporal Stability on the CUDA path. The model and every pixel stage run on the device; the
+/// stabiliser (shot cuts, optical flow, tone curves, the motion-aligned average) is the CPU's,
+/// the very code the CPU path runs, fed at its working size: each frame's raw depth and luma
+/// (made on the device) are read back once, and the stabilised working-size map goes up. No
+/// frame crosses.
+struct Window<'a> {
+    device: &'a Device,
+    key: &'a DepthKey,
+    settings: &'a Settings,
+    path: &'a Path,
+}
+
+impl Window<'_> {
+    /// The frame's depth stabilised over its window, at `work` (rows top-down, 0–1).
+    fn stabilized(&self, fx: &Instance, time: f64, own: (&DeviceImage, &DeviceDepth), temporal: Temporal, work: (usize, usize)) -> Result<Arc<Vec<f32>>> {
+        let size = (own.0.bounds.width(), own.0.bounds.height());
+        let images = neighbour_images(&fx.required_clip(SOURCE)?, time, temporal.radius, size)?;
+        let mut frames = Vec::with_capacity(images.len());
+        for (_, image) in &images {
+            let (src, key) = match image {
+                None => (*own.0, self.key.clone()),
+                Some(image) => {
+                    let src = image.device_image()?;
+                    (src, DepthKey { frame: fingerprint(self.device, &src).map_err(gpu_error)?, ..self.key.clone() })
+                }
+            };
+            let depth = match image {
+                None => None,
+                Some(_) => Some(DEVICE_DEPTH.get_or_try_insert_with(&key, |d| d.raw.bytes(), || infer(self.device, &src, self.path, self.settings))?),
+            };
+            let raw = self.host_raw(&key, depth.as_deref().unwrap_or(own.1))?;
+            let luma = self.host_luma(&src, key.frame, work)?;
+            frames.push(ShotFrame::with_luma(key.frame, raw, luma));
+        }
+        let target = images.iter().position(|(k, _)| *k == 0).expect("the frame itself is in its window");
+        Ok(stabilized(&frames, target, temporal, work))
+    }
+
+    fn host_raw(&self, key: &DepthKey, depth: &DeviceDepth) -> Result<Arc<RawDepth>> {
+        HOST_RAW.get_or_try_insert_with(key, RawDepth::bytes, || {
+            let (w, h) = depth.size;
+            let values = self.device.with_resident(&depth.raw, |raw| read_floats(self.device, raw, w * h)).map_err(gpu_error)?;
+            Ok::<_, Error>(RawDepth { width: w, height: h, values })
+        })
+    }
+
+    fn host_luma(&self, src: &DeviceImage, frame: u128, work: (usize, usize)) -> Result<Arc<Plane>> {
+        HOST_LUMA.get_or_try_insert_with(&(self.device.context(), frame, work), |p| 4 * p.data.len(), || {
+            let luma = Scratch::new(self.device, 4 * work.0 * work.1).map_err(gpu_error)?;
+            working_luma(self.device, src, luma.ptr, work).map_err(gpu_error)?;
+            let data = read_floats(self.device, luma.ptr, work.0 * work.1).map_err(gpu_error)?;
+            Ok::<_, Error>(Plane { width: work.0, height: work.1, data })
+        })
+    }
+}
+
+/// `n` f32 from the device (waits for this stream up to here).
+fn read_floats(device: &Device, ptr: u64, n: usize) -> std::result::Result<Vec<f32>, GpuError> {
+    let mut bytes = vec![0u8; 4 * n];
+    device.download(ptr, &mut bytes)?;
+    Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+}
+
+fn floats_to_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 /// Runs the model on `src` on CUDA: the pre-process kernel writes ONNX Runtime's input tensor,
