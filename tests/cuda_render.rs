@@ -235,18 +235,26 @@ fn gpu_depth_map_on_cuda_equals_the_cpu() {
     }
 }
 
+/// The `resolve-cuda` bundle when Depth Map renders on CUDA here, else None after the skip line.
+fn depth_map_on_cuda(test: &str) -> Option<Bundle> {
+    let Ok(cuda) = Bundle::load(&bundle_path(), HostProfile::ResolveCuda) else {
+        skip(test, "no CUDA device on this machine (GPU test not run)");
+        return None;
+    };
+    if !cuda.plugins().iter().any(|p| p.id == DEPTH_MAP && p.cuda_render) {
+        skip(test, "Depth Map declares no CUDA render here (GPU test not run)");
+        return None;
+    }
+    Some(cuda)
+}
+
 /// GPU test: the CUDA path's depth cache. A second render of the same frame with another look
 /// (Gamma, Output) runs no model, a changed frame runs it once, and going back to the first frame
 /// finds it again; no frame is copied between host and device for any of it.
 #[test]
 fn gpu_depth_map_slider_changes_on_cuda_run_no_model() {
     const NAME: &str = "cuda_render::gpu_depth_map_slider_changes_on_cuda_run_no_model";
-    let Ok(cuda) = Bundle::load(&bundle_path(), HostProfile::ResolveCuda) else {
-        return skip(NAME, "no CUDA device on this machine (GPU test not run)");
-    };
-    if !cuda.plugins().iter().any(|p| p.id == DEPTH_MAP && p.cuda_render) {
-        return skip(NAME, "Depth Map declares no CUDA render here (GPU test not run)");
-    }
+    let Some(cuda) = depth_map_on_cuda(NAME) else { return };
     let counter = |name: &str| ofx_host::plugin_counter(&bundle_path(), name).unwrap();
     let folder = model_folder_with(depth::standin::EXACT_FILE, depth::FILE);
     let mut fx = cuda.create_instance(DEPTH_MAP, Context::Filter).unwrap();
@@ -291,12 +299,7 @@ fn gpu_depth_map_slider_changes_on_cuda_run_no_model() {
 #[test]
 fn gpu_depth_map_temporal_stability_on_cuda_equals_the_cpu() {
     const NAME: &str = "cuda_render::gpu_depth_map_temporal_stability_on_cuda_equals_the_cpu";
-    let Ok(cuda) = Bundle::load(&bundle_path(), HostProfile::ResolveCuda) else {
-        return skip(NAME, "no CUDA device on this machine (GPU test not run)");
-    };
-    if !cuda.plugins().iter().any(|p| p.id == DEPTH_MAP && p.cuda_render) {
-        return skip(NAME, "Depth Map declares no CUDA render here (GPU test not run)");
-    }
+    let Some(cuda) = depth_map_on_cuda(NAME) else { return };
     let counter = |name: &str| ofx_host::plugin_counter(&bundle_path(), name).unwrap();
     let folder = model_folder_with(depth::standin::EXACT_FILE, depth::FILE);
     let bounds = Rect::new(0, 0, 320, 180);
