@@ -155,11 +155,15 @@ impl Window<'_> {
                     (src, DepthKey { frame: fingerprint(self.device, &src).map_err(gpu_error)?, ..self.key.clone() })
                 }
             };
-            let depth = match image {
-                None => None,
-                Some(_) => Some(DEVICE_DEPTH.get_or_try_insert_with(&key, |d| d.raw.bytes(), || infer(self.device, &src, self.path, self.settings))?),
+            // A neighbour read back before needs neither its device depth nor the model.
+            let raw = match (HOST_RAW.get(&key), image) {
+                (Some(raw), _) => raw,
+                (None, None) => self.host_raw(&key, own.1)?,
+                (None, Some(_)) => {
+                    let depth = DEVICE_DEPTH.get_or_try_insert_with(&key, |d| d.raw.bytes(), || infer(self.device, &src, self.path, self.settings))?;
+                    self.host_raw(&key, &depth)?
+                }
             };
-            let raw = self.host_raw(&key, depth.as_deref().unwrap_or(own.1))?;
             let luma = self.host_luma(&src, key.frame, work)?;
             frames.push(ShotFrame::with_luma(key.frame, raw, luma));
         }
