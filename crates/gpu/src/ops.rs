@@ -129,14 +129,19 @@ pub fn working_luma<E: Exec + ?Sized>(e: &E, source: &DeviceImage, out: u64, siz
         return Err(GpuError::Failed(format!("working luma: {w}×{h} is not a shrink of {sw}×{sh}")));
     }
     let luma = Scratch::new(e, 4 * sw * sh)?;
-    let mut args = source.args().to_vec();
-    args.push(Arg::Ptr(luma.ptr));
-    e.launch("luma_plane", Grid::d2(sw, sh), &args)?;
+    luma_plane(e, source, luma.ptr)?;
     // At the same size the taps are single weights of 1: the passes copy, as the CPU's clone does.
     let horizontal = Scratch::new(e, 4 * w * sh)?;
     let (cols, rows) = (TapTable::upload(e, sw, w)?, TapTable::upload(e, sh, h)?);
     e.launch("shrink_rows", Grid::d2(w, sh), &[&[Arg::Ptr(luma.ptr), Arg::I32(sw as i32), Arg::I32(sh as i32), Arg::Ptr(horizontal.ptr), Arg::I32(w as i32)][..], &cols.args()].concat())?;
     e.launch("shrink_cols", Grid::d2(w, h), &[&[Arg::Ptr(horizontal.ptr), Arg::I32(w as i32), Arg::Ptr(out), Arg::I32(h as i32)][..], &rows.args()].concat())
+}
+
+/// [`imaging::luma_plane`] of the host image into `out` (its size, rows top-down).
+fn luma_plane<E: Exec + ?Sized>(e: &E, source: &DeviceImage, out: u64) -> Result<(), GpuError> {
+    let mut args = source.args().to_vec();
+    args.push(Arg::Ptr(out));
+    e.launch("luma_plane", Grid::d2(source.bounds.width(), source.bounds.height()), &args)
 }
 
 /// One axis's [`imaging::area_taps`] on the device, flattened.
@@ -379,9 +384,7 @@ pub fn finesse<E: Exec + ?Sized>(e: &E, finesse: &Finesse, plane: u64, (w, h): (
     if r > 0 {
         let buf = || Scratch::new(e, bytes);
         let (guide, mean_i, mean_p, corr_ip, corr_ii, product) = (buf()?, buf()?, buf()?, buf()?, buf()?, buf()?);
-        let mut args = source.args().to_vec();
-        args.push(Arg::Ptr(guide.ptr));
-        e.launch("luma_plane", grid, &args)?;
+        luma_plane(e, source, guide.ptr)?;
         let n_arg = Arg::I64(n as i64);
         separable("box_pass", guide.ptr, tmp.ptr, mean_i.ptr, r, &[])?;
         separable("box_pass", plane, tmp.ptr, mean_p.ptr, r, &[])?;
