@@ -161,6 +161,22 @@ impl Settings {
         bits
     }
 
+    /// Temporal Stability as this host allows it (it needs temporal clip access), once the frame's
+    /// depth is had: says so on the node when the host forbids it, else clears an error an
+    /// earlier render left (a missing model).
+    fn temporal_here(&self, fx: &Instance) -> Option<Temporal> {
+        let temporal = self.temporal.filter(|_| fx.host_has_temporal_access());
+        if self.temporal.is_some() && temporal.is_none() {
+            fx.persistent_message(
+                MessageKind::Message,
+                "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.",
+            );
+        } else {
+            fx.clear_persistent_message();
+        }
+        temporal
+    }
+
     fn read(fx: &Instance, time: f64) -> Result<Settings> {
         let p = fx.params();
         let isolate = match p.boolean(c::ISOLATE.name, time)? {
@@ -329,16 +345,7 @@ impl Effect for DepthMap {
         };
         let content = source.content_hash();
         let raw = raw_depth(&estimator, content, &source_view, &settings)?;
-        let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
-        if settings.temporal.is_some() && temporal.is_none() {
-            fx.persistent_message(
-                MessageKind::Message,
-                "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.",
-            );
-        } else {
-            // This render worked: an error left by an earlier one (a missing model) is gone.
-            fx.clear_persistent_message();
-        }
+        let temporal = settings.temporal_here(fx);
         let size = (width, height);
         let depth = match temporal {
             None => FRAME_DEPTH.get_or_compute(std::slice::from_ref(&raw), 0, None, size, || to_frame_size(&normalize(&raw), &raw, width, height)),

@@ -37,7 +37,7 @@ use gpu::{Device, Exec, GpuError};
 use imaging::resize::{Filter, IMAGENET_MEAN, IMAGENET_STD};
 use imaging::{MatteOutput, Plane, SourceColour};
 use inference::budget::Lru;
-use ofx::{gpu_error, CudaRender, Error, Instance, MessageKind, RenderArgs, Result, Status};
+use ofx::{gpu_error, CudaRender, Error, Instance, RenderArgs, Result, Status};
 
 use super::{model_search, neighbour_images, runtime, stabilized, user_error, Output, RawDepth, Settings, ShotFrame, Temporal, OUTPUT, SOURCE};
 use crate::effects::cuda_frame::CudaFrame;
@@ -84,7 +84,7 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
     };
     let depth = DEVICE_DEPTH.get_or_try_insert_with(&key, |d| d.raw.bytes(), || infer(&device, &src, &path, &settings))?;
     let plane = Scratch::new(&device, 4 * width * height).map_err(gpu_error)?;
-    let temporal = settings.temporal.filter(|_| fx.host_has_temporal_access());
+    let temporal = settings.temporal_here(fx);
     match temporal {
         None => {
             device.with_resident(&depth.raw, |raw| resize_plane(&device, raw, depth.size, plane.ptr, (width, height), Filter::Bilinear)).map_err(gpu_error)?
@@ -98,9 +98,6 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
             device.upload(staged.ptr, &floats_to_bytes(&stable)).map_err(gpu_error)?;
             resize_plane(&device, staged.ptr, work, plane.ptr, (width, height), Filter::Bilinear).map_err(gpu_error)?;
         }
-    }
-    if settings.temporal.is_some() && temporal.is_none() {
-        fx.persistent_message(MessageKind::Message, "Depth Map: this host gives effects no access to neighbouring frames, so Temporal Stability is off.");
     }
 
     let show_depth = settings.preview || settings.output == Output::Depth;
@@ -116,10 +113,6 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
     };
     place_plane(&device, &out, args.window, Some(&src), plane.ptr, bounds, Some(mode)).map_err(gpu_error)?;
     drop(plane);
-    if settings.temporal.is_none() || temporal.is_some() {
-        // This render worked: an error left by an earlier one (a missing model) is gone.
-        fx.clear_persistent_message();
-    }
     cuda.finish(&device)
 }
 
