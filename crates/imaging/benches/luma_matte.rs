@@ -2,8 +2,8 @@
 //! as a ratio to a plain memcpy of the same buffers measured in the same run (target ≥ 0.5), with
 //! default controls and with a gamma (which adds an `imaging::pow_unit` per pixel, run as SIMD as
 //! wide as the CPU has: relative error below 2e-6, absolute below 1e-7, see its doc). 8- and
-//! 16-bit rows go through the same float path (converted per row), so their figures show what
-//! the conversion costs against a memcpy of the smaller buffer.
+//! 16-bit rows go through the same float path (converted in spans of 256 pixels that stay in
+//! L1), so their figures show what the conversions cost against a memcpy of the smaller buffer.
 //!
 //! `cargo bench -p imaging --bench luma_matte`
 

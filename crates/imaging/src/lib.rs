@@ -3,8 +3,8 @@
 //!
 //! This crate knows no host and no model. The OFX layer builds the views (it owns the raw
 //! pointers); the effects call the operations. Operations work row by row through an `f32` RGBA
-//! scratch row, so one generic conversion per bit depth replaces a copy of every operation per
-//! depth, and rows run in parallel on rayon's pool.
+//! scratch span (a row in pieces that stay in L1), so one generic conversion per bit depth
+//! replaces a copy of every operation per depth, and rows run in parallel on rayon's pool.
 
 mod colour;
 pub mod depth;

@@ -11,20 +11,34 @@ pub trait Sample: Copy + Send + Sync + bytemuck::Pod + 'static {
     /// Converts packed RGBA samples to the `f32` scratch layout.
     #[inline(always)]
     fn read_rgba(src: &[Self], out: &mut [[f32; 4]]) {
-        for (o, p) in out.iter_mut().zip(src.chunks_exact(4)) {
-            *o = [p[0].to_f32(), p[1].to_f32(), p[2].to_f32(), p[3].to_f32()];
+        // One flat loop over the samples (not one per pixel): it vectorises without shuffles.
+        for (o, s) in out.as_flattened_mut().iter_mut().zip(src) {
+            *o = s.to_f32();
         }
     }
 
     /// Converts the `f32` scratch layout to packed RGBA samples.
     #[inline(always)]
     fn write_rgba(px: &[[f32; 4]], dst: &mut [Self]) {
-        for (d, p) in dst.chunks_exact_mut(4).zip(px) {
-            for c in 0..4 {
-                d[c] = Self::from_f32(p[c]);
-            }
+        for (d, &v) in dst.iter_mut().zip(px.as_flattened()) {
+            *d = Self::from_f32(v);
         }
     }
+}
+
+/// `(clamp(v, 0, 1) · max + 0.5) as u32` (NaN gives 0) for `max` below 2^22, with float
+/// operations and a bit cast only. Rust's `as` from a float saturates and maps NaN to 0, which
+/// LLVM emits as a scalar conversion with a NaN test per value; this gives the same number in a
+/// form that vectorises: `max/min` turn NaN into 0 (where `clamp` would pass it on: 0 either
+/// way in the end), `floor` is `as`'s truncation for these non-negative values (one instruction
+/// in [`crate::simd::widest`]'s AVX2 code, where every row is written), and adding 2^23 puts the
+/// integer, exactly, in the low mantissa bits.
+#[inline(always)]
+#[allow(clippy::manual_clamp)] // clamp would pass NaN through
+fn round_to_code(v: f32, max: f32) -> u32 {
+    const SHIFT: f32 = 8_388_608.0; // 2^23
+    let t = v.max(0.0).min(1.0) * max + 0.5;
+    (t.floor() + SHIFT).to_bits() - SHIFT.to_bits()
 }
 
 impl Sample for u8 {
@@ -34,9 +48,7 @@ impl Sample for u8 {
     }
     #[inline(always)]
     fn from_f32(v: f32) -> Self {
-        // In [0.5, 255.5] after the clamp (NaN stays NaN and converts to 0 either way), so the
-        // truncation through i32 equals `as u8`'s and vectorises, which the saturating one does not.
-        (v.clamp(0.0, 1.0) * 255.0 + 0.5) as i32 as u8
+        round_to_code(v, 255.0) as u8
     }
 }
 
@@ -47,8 +59,7 @@ impl Sample for u16 {
     }
     #[inline(always)]
     fn from_f32(v: f32) -> Self {
-        // As u8's: through i32, the same value, vectorised.
-        (v.clamp(0.0, 1.0) * 65535.0 + 0.5) as i32 as u16
+        round_to_code(v, 65535.0) as u16
     }
 }
 
