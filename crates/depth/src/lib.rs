@@ -22,8 +22,8 @@ pub mod standin;
 pub use cache::{CacheKey, DepthCache};
 pub use frame_cache::FrameDepthCache;
 pub use estimator::{inference_size, DepthEstimator, Frame, Quality, Timings, CONTRACT, FILE};
-pub use motion::{align, flows_computed, same_shot, working_size, Alignment, MotionCache, Signature, CUT_DISTANCE};
-pub use stabilize::{normalize, stabilize, to_frame_size, Motion, Window, LOW_PERCENTILE, HIGH_PERCENTILE};
+pub use motion::{align, aligns_at_half, count_flows, flows_computed, same_shot, working_size, Alignment, MotionCache, Signature, CUT_DISTANCE};
+pub use stabilize::{normalize, plan, stabilize, to_frame_size, Motion, Plan, Window, DEPTH_SIGMA, HIGH_PERCENTILE, LOW_PERCENTILE, MIN_WEIGHT};
 
 /// Raw model output for one frame: relative inverse depth (larger = nearer, unknown scale and
 /// shift), at the resolution the model ran at.

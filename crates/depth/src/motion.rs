@@ -169,11 +169,22 @@ impl Alignment {
 /// the model's head from 14-pixel patches, has no motion detail the half-size flow misses.
 pub const FLOW_SIDE: usize = 512;
 
+/// Whether [`align`] computes the flows of frames of this size at half of it (the CUDA twin,
+/// `gpu::motion::align`, asks here).
+pub fn aligns_at_half(width: usize, height: usize) -> bool {
+    width.max(height) > FLOW_SIDE && width >= 2 && height >= 2
+}
+
+/// Counts `n` optical flows computed elsewhere (on the device) in [`flows_computed`].
+pub fn count_flows(n: u64) {
+    FLOWS.fetch_add(n, Ordering::Relaxed);
+}
+
 /// The alignments of `a` into `b` and of `b` into `a` (two flows; each needs the other's for
 /// its forward–backward check), at the frames' size, computed at half of it above [`FLOW_SIDE`].
 pub fn align(a: &Plane, b: &Plane) -> (Alignment, Alignment) {
     let (w, h) = (a.width, a.height);
-    if w.max(h) <= FLOW_SIDE || w < 2 || h < 2 {
+    if !aligns_at_half(w, h) {
         return align_at_size(a, b);
     }
     let (hw, hh) = (w / 2, h / 2);

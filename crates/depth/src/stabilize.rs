@@ -37,9 +37,9 @@ const STRIDE: usize = 4;
 const KNOTS: usize = 64;
 /// Depth tolerance of the motion-aligned average, in normalised depth: a neighbour's pixel whose
 /// depth differs from the frame's by 2× this counts 2 %, so a wrong match cannot drag an edge.
-const DEPTH_SIGMA: f32 = 0.05;
+pub const DEPTH_SIGMA: f32 = 0.05;
 /// Neighbour pixels the flow explains less than this are skipped (their weight rounds to 0).
-const MIN_WEIGHT: f32 = 1e-3;
+pub const MIN_WEIGHT: f32 = 1e-3;
 
 /// How Temporal Stability brings the neighbours to the frame before averaging them in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,38 +85,21 @@ pub fn to_frame_size(normalized: &[f32], map: &DepthMap, width: usize, height: u
 /// weight: right for a locked-off shot, where it also needs no flow.
 pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment]>, size: (usize, usize)) -> Vec<f32> {
     let target = window.frames[window.target];
-    let curves: Vec<Option<Vec<f64>>> = window.frames.par_iter().map(|m| normalized_curve(m)).collect();
-    let (Some(_), true) = (&curves[window.target], strength > 0.0) else {
+    let Some(Plan { members, knots, weights, own }) = plan(window, strength) else {
         return to_frame_size(&normalize(target), target, size.0, size.1);
     };
-    let weight = |i: usize| if i == window.target { 1.0 } else { strength as f64 * fade(i.abs_diff(window.target), window.radius) };
-
-    // 1. Every frame's values onto the window's reference curve.
-    let mut reference = vec![0.0f64; KNOTS + 1];
-    let mut total = 0.0;
-    for (i, curve) in curves.iter().enumerate() {
-        if let Some(curve) = curve {
-            total += weight(i);
-            for (r, c) in reference.iter_mut().zip(curve) {
-                *r += weight(i) * c;
-            }
-        }
-    }
-    reference.iter_mut().for_each(|r| *r /= total);
     let work = working_size(size, (target.width, target.height));
-    let members: Vec<usize> = (0..window.frames.len()).filter(|&i| curves[i].is_some()).collect();
     let matched: Vec<Plane> = members
         .par_iter()
-        .map(|&i| {
+        .zip(&knots)
+        .map(|(&i, knots)| {
             let map = window.frames[i];
-            let values = match_curve(map, &reference);
+            let values = apply_knots(&map.values, knots);
             Plane { width: work.0, height: work.1, data: resize_plane(&values, map.width, map.height, work.0, work.1, Filter::Bilinear) }
         })
         .collect();
-    let own = members.iter().position(|&i| i == window.target).expect("the target has a curve");
 
     // 2. The neighbours averaged in, along the motion.
-    let weights: Vec<f32> = members.iter().map(|&i| weight(i) as f32).collect();
     let centre = &matched[own];
     let pulled: Vec<Option<Plane>> = match follow {
         None => vec![None; matched.len()],
@@ -155,6 +138,49 @@ pub fn stabilize(window: &Window<'_>, strength: f32, follow: Option<&[&Alignment
     } else {
         resize_plane(&data, work.0, work.1, size.0, size.1, Filter::Bilinear)
     }
+}
+
+/// What [`stabilize`] does per pixel, decided from the window's raw maps alone (their quantile
+/// curves): the CPU path and the CUDA one (`gpu::motion::stabilize`) follow the same plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The frames of the window that have a tone curve (a flat map has none), in frame order:
+    /// indices into [`Window::frames`].
+    pub members: Vec<usize>,
+    /// Per member: the piecewise-linear map of its raw values onto the window's reference curve,
+    /// as knots (raw value ascending, ties merged to the mean of their reference values).
+    pub knots: Vec<Vec<(f32, f32)>>,
+    /// Per member: its weight in the motion-aligned average (the frame's own: 1).
+    pub weights: Vec<f32>,
+    /// Index in `members` of the frame being rendered.
+    pub own: usize,
+}
+
+/// Step 1 of [`stabilize`]: every frame's tone curve, the window's reference curve (their
+/// weighted mean) and each frame's map onto it. None when there is nothing to stabilise (Strength
+/// 0, or the frame itself is flat): the frame is then [`normalize`]d alone.
+pub fn plan(window: &Window<'_>, strength: f32) -> Option<Plan> {
+    let curves: Vec<Option<(Vec<f32>, Vec<f64>)>> = window.frames.par_iter().map(|m| curves(m)).collect();
+    if curves[window.target].is_none() || strength <= 0.0 {
+        return None;
+    }
+    let weight = |i: usize| if i == window.target { 1.0 } else { strength as f64 * fade(i.abs_diff(window.target), window.radius) };
+    let mut reference = vec![0.0f64; KNOTS + 1];
+    let mut total = 0.0;
+    for (i, curve) in curves.iter().enumerate() {
+        if let Some((_, shape)) = curve {
+            total += weight(i);
+            for (r, c) in reference.iter_mut().zip(shape) {
+                *r += weight(i) * c;
+            }
+        }
+    }
+    reference.iter_mut().for_each(|r| *r /= total);
+    let members: Vec<usize> = (0..window.frames.len()).filter(|&i| curves[i].is_some()).collect();
+    let knots = members.iter().map(|&i| knots(&curves[i].as_ref().expect("a member has a curve").0, &reference)).collect();
+    let weights = members.iter().map(|&i| weight(i) as f32).collect();
+    let own = members.iter().position(|&i| i == window.target).expect("the target has a curve");
+    Some(Plan { members, knots, weights, own })
 }
 
 /// A neighbour's weight at `distance` frames in a window of `radius`, before Strength: a
@@ -203,22 +229,25 @@ fn quantile_curve(map: &DepthMap) -> Vec<f32> {
         .collect()
 }
 
-/// The quantile curve normalised to 0 at the low and 1 at the high percentile: the map's shape
-/// without its scale and shift. None for a flat map, which has no shape.
-fn normalized_curve(map: &DepthMap) -> Option<Vec<f64>> {
+/// The map's quantile curve and that curve normalised to 0 at the low and 1 at the high
+/// percentile (the map's shape without its scale and shift). None for a flat map, which has no
+/// shape.
+fn curves(map: &DepthMap) -> Option<(Vec<f32>, Vec<f64>)> {
     if map.values.is_empty() {
         return None;
     }
     let curve = quantile_curve(map);
     let (low, high) = (curve[0] as f64, curve[KNOTS] as f64);
-    (high > low).then(|| curve.iter().map(|&q| (q as f64 - low) / (high - low)).collect())
+    (high > low).then(|| {
+        let shape = curve.iter().map(|&q| (q as f64 - low) / (high - low)).collect();
+        (curve, shape)
+    })
 }
 
-/// `map`'s values taken onto `reference` by their rank: the piecewise-linear map from the map's
-/// own quantiles to the reference's, clamped to 0–1 outside them. Quantiles that tie (a value
-/// shared by many pixels) map to the mean of their reference values.
-fn match_curve(map: &DepthMap, reference: &[f64]) -> Vec<f32> {
-    let curve = quantile_curve(map);
+/// The piecewise-linear map from a map's quantile `curve` to `reference`'s values, as knots:
+/// quantiles that tie (a value shared by many pixels) become one knot at the mean of their
+/// reference values.
+fn knots(curve: &[f32], reference: &[f64]) -> Vec<(f32, f32)> {
     let mut knots: Vec<(f32, f64, usize)> = Vec::with_capacity(curve.len());
     for (&x, &y) in curve.iter().zip(reference) {
         match knots.last_mut() {
@@ -229,9 +258,13 @@ fn match_curve(map: &DepthMap, reference: &[f64]) -> Vec<f32> {
             _ => knots.push((x, y, 1)),
         }
     }
-    let knots: Vec<(f32, f32)> = knots.into_iter().map(|(x, sum, n)| (x, (sum / n as f64) as f32)).collect();
+    knots.into_iter().map(|(x, sum, n)| (x, (sum / n as f64) as f32)).collect()
+}
+
+/// Raw `values` taken onto the reference by [`knots`], clamped to 0–1 outside them.
+fn apply_knots(values: &[f32], knots: &[(f32, f32)]) -> Vec<f32> {
     let (first, last) = (knots[0], knots[knots.len() - 1]);
-    map.values
+    values
         .par_iter()
         .map(|&v| {
             let y = if v <= first.0 {
@@ -252,6 +285,14 @@ fn match_curve(map: &DepthMap, reference: &[f64]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn normalized_curve(map: &DepthMap) -> Option<Vec<f64>> {
+        curves(map).map(|(_, shape)| shape)
+    }
+
+    fn match_curve(map: &DepthMap, reference: &[f64]) -> Vec<f32> {
+        apply_knots(&map.values, &knots(&quantile_curve(map), reference))
+    }
 
     /// A static scene: a ground plane receding upwards and a near disc; disparity in 0.2–1.
     fn scene(width: usize, height: usize) -> Vec<f32> {

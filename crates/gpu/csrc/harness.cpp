@@ -11,6 +11,7 @@
 #include "../kernels/finesse.cu"
 #include "../kernels/mask.cu"
 #include "../kernels/fingerprint.cu"
+#include "../kernels/flow.cu"
 
 template <typename T> T emu_arg(const uint64_t* slot) {
     T v;
@@ -42,6 +43,8 @@ extern "C" int deepmatte_emu_launch(const char* name, const unsigned grid[3], co
     KERNEL(extreme_pass) KERNEL(box_pass) KERNEL(blend) KERNEL(multiply) KERNEL(guided_coefficients) KERNEL(guided_output) KERNEL(luma_plane)
     KERNEL(coverage_plane)
     KERNEL(fingerprint_pieces)
+    KERNEL(pyramid_down) KERNEL(plane_gradients) KERNEL(box_mean_pass) KERNEL(lk_terms) KERNEL(lk_update) KERNEL(flow_resize)
+    KERNEL(flow_confidence) KERNEL(warp_cubic) KERNEL(match_curve) KERNEL(temporal_average)
 #undef KERNEL
     return -1;
 }

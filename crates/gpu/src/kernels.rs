@@ -22,10 +22,12 @@ pub enum Family {
     Mask,
     /// The frame fingerprint that keys the depth cache.
     Fingerprint,
+    /// Temporal Stability: optical flow, confidence, warp, curve matching, the aligned average.
+    Flow,
 }
 
 impl Family {
-    pub const ALL: [Family; 6] = [Family::Resize, Family::LumaMatte, Family::DepthPost, Family::Finesse, Family::Mask, Family::Fingerprint];
+    pub const ALL: [Family; 7] = [Family::Resize, Family::LumaMatte, Family::DepthPost, Family::Finesse, Family::Mask, Family::Fingerprint, Family::Flow];
 
     /// The file name under `crates/gpu/kernels/`.
     pub fn file(self) -> &'static str {
@@ -36,6 +38,7 @@ impl Family {
             Family::Finesse => "finesse.cu",
             Family::Mask => "mask.cu",
             Family::Fingerprint => "fingerprint.cu",
+            Family::Flow => "flow.cu",
         }
     }
 
@@ -47,6 +50,7 @@ impl Family {
             Family::Finesse => include_str!("../kernels/finesse.cu"),
             Family::Mask => include_str!("../kernels/mask.cu"),
             Family::Fingerprint => include_str!("../kernels/fingerprint.cu"),
+            Family::Flow => include_str!("../kernels/flow.cu"),
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`exec`]: what an operation needs from an executor (allocate, zero, launch by name), so each
 //!   operation in [`ops`] is written once and runs on a device ([`device::Device`]) or, in tests,
 //!   on the CPU emulation of the same `.cu` text (the `emulate` feature).
+//! - [`motion`]: Temporal Stability's optical flow, alignment and average, on the same [`exec`].
 //! - [`resident`]: device buffers that outlive a render (the depth cache), freed without a wait.
 //! - [`device`]: the driver, behind `is_culib_present()` and `catch_unwind` on every call: without
 //!   a driver, a device or a working compile, every entry point returns an error saying why and the
@@ -21,6 +22,7 @@ pub mod emulated;
 pub mod exec;
 pub mod host;
 pub mod kernels;
+pub mod motion;
 pub mod nvrtc;
 pub mod ops;
 pub mod resident;

@@ -130,10 +130,19 @@ pub fn working_luma<E: Exec + ?Sized>(e: &E, source: &DeviceImage, out: u64, siz
     }
     let luma = Scratch::new(e, 4 * sw * sh)?;
     luma_plane(e, source, luma.ptr)?;
+    shrink_plane(e, luma.ptr, (sw, sh), out, size)
+}
+
+/// [`imaging::shrink_area`] of the plane at `src` (`from` size) into `out` (`to`, no larger).
+pub fn shrink_plane<E: Exec + ?Sized>(e: &E, src: u64, from: (usize, usize), out: u64, to: (usize, usize)) -> Result<(), GpuError> {
+    let ((sw, sh), (w, h)) = (from, to);
+    if w == 0 || h == 0 || w > sw || h > sh {
+        return Err(GpuError::Failed(format!("shrink: {w}×{h} is not a shrink of {sw}×{sh}")));
+    }
     // At the same size the taps are single weights of 1: the passes copy, as the CPU's clone does.
     let horizontal = Scratch::new(e, 4 * w * sh)?;
     let (cols, rows) = (TapTable::upload(e, sw, w)?, TapTable::upload(e, sh, h)?);
-    e.launch("shrink_rows", Grid::d2(w, sh), &[&[Arg::Ptr(luma.ptr), Arg::I32(sw as i32), Arg::I32(sh as i32), Arg::Ptr(horizontal.ptr), Arg::I32(w as i32)][..], &cols.args()].concat())?;
+    e.launch("shrink_rows", Grid::d2(w, sh), &[&[Arg::Ptr(src), Arg::I32(sw as i32), Arg::I32(sh as i32), Arg::Ptr(horizontal.ptr), Arg::I32(w as i32)][..], &cols.args()].concat())?;
     e.launch("shrink_cols", Grid::d2(w, h), &[&[Arg::Ptr(horizontal.ptr), Arg::I32(w as i32), Arg::Ptr(out), Arg::I32(h as i32)][..], &rows.args()].concat())
 }
 

@@ -174,3 +174,47 @@ fn gpu_fingerprint_and_resident_buffers() {
     host.free(src_dev).unwrap();
     dev.finish().unwrap();
 }
+
+/// Temporal Stability's motion on a device: the alignment of two 924×518 working frames (1080p's
+/// working size: flows at half of it, as the CPU computes them) against `depth::align`, timed.
+/// A GPU's expf and division round unlike the C library's, and the Gauss–Newton steps carry that
+/// on: the flows are held to 0.05 px, the confidences to 0.02.
+#[test]
+fn gpu_alignment_equals_the_cpu() {
+    let Some((host, dev)) = device("gpu::device::gpu_alignment_equals_the_cpu") else { return };
+    let (w, h) = (924usize, 518usize);
+    let texture = |shift: f32| -> Vec<f32> {
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 + shift, (i / w) as f32);
+                0.5 + 0.25 * (x * 0.031).sin() * (y * 0.023).cos() + 0.2 * (x * 0.007 + y * 0.011).sin()
+            })
+            .collect()
+    };
+    let (a, b) = (texture(0.0), texture(3.5));
+    let (pa, pb) = (host.upload(&bytes(&a)).unwrap(), host.upload(&bytes(&b)).unwrap());
+    let buffers = || gpu::motion::AlignmentBuffers {
+        flow: gpu::motion::FlowBuffers { dx: dev.alloc(4 * w * h).unwrap(), dy: dev.alloc(4 * w * h).unwrap() },
+        weight: dev.alloc(4 * w * h).unwrap(),
+    };
+    let (forward, backward) = (buffers(), buffers());
+    let t = Instant::now();
+    gpu::motion::align(&dev, pa, pb, (w, h), depth::aligns_at_half(w, h), forward, backward).unwrap();
+    dev.finish().unwrap();
+    println!("alignment of a 924×518 pair (2 flows at 462×259, 2 confidences, back to full size): {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+    let plane = |data: Vec<f32>| Plane { width: w, height: h, data };
+    let t = Instant::now();
+    let (want, _) = depth::align(&plane(a), &plane(b));
+    println!("the same on the CPU: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    close("forward dx", &download(&host, forward.flow.dx, w * h), &want.flow.dx, 0.05);
+    close("forward dy", &download(&host, forward.flow.dy, w * h), &want.flow.dy, 0.05);
+    close("forward confidence", &download(&host, forward.weight, w * h), &want.weight.data, 0.02);
+    for a in [forward, backward] {
+        for p in [a.flow.dx, a.flow.dy, a.weight] {
+            dev.free(p).unwrap();
+        }
+    }
+    host.free(pa).unwrap();
+    host.free(pb).unwrap();
+    dev.finish().unwrap();
+}

@@ -458,3 +458,177 @@ fn working_luma_equals_shrink_area_of_luma_plane() {
     }
     assert_eq!(e.live_buffers(), 0);
 }
+
+/// A plane in an emulated buffer.
+fn device_plane(e: &Emulated, values: &[f32]) -> u64 {
+    let ptr = e.alloc(4 * values.len()).unwrap();
+    e.upload(ptr, &values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    ptr
+}
+
+fn device_flow(e: &Emulated, n: usize) -> gpu::motion::FlowBuffers {
+    gpu::motion::FlowBuffers { dx: e.alloc(4 * n).unwrap(), dy: e.alloc(4 * n).unwrap() }
+}
+
+fn device_alignment(e: &Emulated, n: usize) -> gpu::motion::AlignmentBuffers {
+    gpu::motion::AlignmentBuffers { flow: device_flow(e, n), weight: e.alloc(4 * n).unwrap() }
+}
+
+fn free_alignment(e: &Emulated, a: gpu::motion::AlignmentBuffers) {
+    for ptr in [a.flow.dx, a.flow.dy, a.weight] {
+        e.free(ptr).unwrap();
+    }
+}
+
+/// Two frames of one shot: the photo's luma at `size`, and the same moved by a sub-pixel pan
+/// and a slight zoom (so the flow varies over the frame), both from the photo's own pixels.
+fn moving_pair(size: (usize, usize)) -> (Plane, Plane) {
+    let luma = imaging::luma_plane(&photo().view());
+    let a = imaging::shrink_area(&luma, size.0, size.1);
+    let (w, h) = size;
+    let motion = imaging::Flow {
+        width: w,
+        height: h,
+        dx: (0..w * h).map(|i| 2.3 + 0.01 * ((i % w) as f32 - w as f32 / 2.0)).collect(),
+        dy: (0..w * h).map(|i| -1.1 + 0.01 * ((i / w) as f32 - h as f32 / 2.0)).collect(),
+    };
+    let b = imaging::warp(&a, &motion);
+    (a, b)
+}
+
+#[test]
+fn optical_flow_confidence_and_warp_equal_imaging() {
+    // Emulated kernels do the CPU's f32 operations in its order (the row boxes in f64 on both
+    // sides, exp the C library's): the flows should agree to rounding, and the test prints how
+    // closely they did. 1e-4 px is the bound held (a GPU's expf differs from the C library's).
+    let e = Emulated::new();
+    let mut rng = Rng(9);
+    let noise = |w: usize, h: usize, rng: &mut Rng| Plane { width: w, height: h, data: (0..w * h).map(|_| rng.next()).collect() };
+    let mut cases = vec![("photo 211x119 pan + zoom", moving_pair((211, 119))), ("photo 64x9 (one pyramid level)", moving_pair((64, 9)))];
+    cases.push(("noise 37x23", (noise(37, 23, &mut rng), noise(37, 23, &mut rng))));
+    for (what, (a, b)) in cases {
+        let size = (a.width, a.height);
+        let n = size.0 * size.1;
+        let (pa, pb) = (device_plane(&e, &a.data), device_plane(&e, &b.data));
+        let (forward, backward) = (device_flow(&e, n), device_flow(&e, n));
+        gpu::motion::optical_flow(&e, pa, pb, size, forward).unwrap();
+        gpu::motion::optical_flow(&e, pb, pa, size, backward).unwrap();
+        let (want_f, want_b) = (imaging::optical_flow(&a, &b), imaging::optical_flow(&b, &a));
+        if what.contains("pan") {
+            // b is a pulled 2.3 px right (and 1.1 up) at its centre: the flow a → b says the opposite.
+            let centre = size.1 / 2 * size.0 + size.0 / 2;
+            assert!((want_f.dx[centre] + 2.3).abs() < 0.3 && (want_f.dy[centre] - 1.1).abs() < 0.3, "{what}: the flow found ({}, {})", want_f.dx[centre], want_f.dy[centre]);
+        }
+        let worst = [
+            assert_close(&format!("{what}: dx"), &e.read_f32(forward.dx, n), &want_f.dx, 1e-4),
+            assert_close(&format!("{what}: dy"), &e.read_f32(forward.dy, n), &want_f.dy, 1e-4),
+            assert_close(&format!("{what}: back dx"), &e.read_f32(backward.dx, n), &want_b.dx, 1e-4),
+        ];
+        let weight = e.alloc(4 * n).unwrap();
+        gpu::motion::confidence(&e, pa, pb, forward, backward, size, weight).unwrap();
+        let conf = assert_close(&format!("{what}: confidence"), &e.read_f32(weight, n), &imaging::confidence(&a, &b, &want_f, &want_b).data, 1e-5);
+        let pulled = e.alloc(4 * n).unwrap();
+        gpu::motion::warp(&e, pb, forward, size, pulled).unwrap();
+        let warped = assert_close(&format!("{what}: warp"), &e.read_f32(pulled, n), &imaging::warp(&b, &want_f).data, 1e-5);
+        println!("{what}: flow within {:e} px, confidence {conf:e}, warp {warped:e}", worst.iter().fold(0.0f32, |m, &v| m.max(v)));
+        for ptr in [pa, pb, forward.dx, forward.dy, backward.dx, backward.dy, weight, pulled] {
+            e.free(ptr).unwrap();
+        }
+    }
+    assert_eq!(e.live_buffers(), 0);
+}
+
+#[test]
+fn align_equals_depth_align_at_full_and_half_size() {
+    let e = Emulated::new();
+    // 530 wide is past depth::motion's half-size threshold; 150 is not.
+    for size in [(150, 83), (530, 61)] {
+        let (a, b) = moving_pair(size);
+        let n = size.0 * size.1;
+        let (pa, pb) = (device_plane(&e, &a.data), device_plane(&e, &b.data));
+        let (forward, backward) = (device_alignment(&e, n), device_alignment(&e, n));
+        let at_half = depth::aligns_at_half(size.0, size.1);
+        assert_eq!(at_half, size.0 > 512);
+        gpu::motion::align(&e, pa, pb, size, at_half, forward, backward).unwrap();
+        let (want_f, want_b) = depth::align(&a, &b);
+        for (got, want, which) in [(forward, &want_f, "forward"), (backward, &want_b, "backward")] {
+            assert_close(&format!("{size:?} {which} dx"), &e.read_f32(got.flow.dx, n), &want.flow.dx, 1e-4);
+            assert_close(&format!("{size:?} {which} dy"), &e.read_f32(got.flow.dy, n), &want.flow.dy, 1e-4);
+            assert_close(&format!("{size:?} {which} weight"), &e.read_f32(got.weight, n), &want.weight.data, 1e-5);
+        }
+        for ptr in [pa, pb] {
+            e.free(ptr).unwrap();
+        }
+        free_alignment(&e, forward);
+        free_alignment(&e, backward);
+    }
+    assert_eq!(e.live_buffers(), 0);
+}
+
+#[test]
+fn stabilize_on_the_device_equals_depth_stabilize() {
+    // A panning shot's raw depth with per-frame flicker (scale, shift, curve), one flat frame (no
+    // tone curve: left out of the plan) and the CPU's alignments uploaded, at a working size
+    // below the maps' (so both resizes run).
+    let e = Emulated::new();
+    let (mw, mh) = (97, 61);
+    let work = (90, 50);
+    let mut rng = Rng(4);
+    let frames: Vec<depth::DepthMap> = (0..5)
+        .map(|f| {
+            let (scale, shift, gamma) = (0.5 + rng.next(), 2.0 * rng.next(), 0.8 + 0.4 * rng.next());
+            let values = (0..mw * mh)
+                .map(|i| {
+                    let (x, y) = ((i % mw) as f32 + 1.5 * f as f32, (i / mw) as f32);
+                    let d = 0.2 + 0.5 * y / mh as f32 + 0.3 * ((x * 0.11).sin() * (y * 0.07).cos()).abs();
+                    if f == 3 { 0.7 } else { scale * d.powf(gamma) + shift }
+                })
+                .collect();
+            depth::DepthMap { width: mw, height: mh, values }
+        })
+        .collect();
+    let maps: Vec<&depth::DepthMap> = frames.iter().collect();
+    let window = depth::Window { frames: &maps, target: 2, radius: 2 };
+    let plan = depth::plan(&window, 0.8).expect("the frame has a curve");
+    assert_eq!(plan.members, vec![0, 1, 2, 4], "the flat frame has no curve");
+    let raws: Vec<u64> = frames.iter().map(|f| device_plane(&e, &f.values)).collect();
+    let members: Vec<gpu::motion::Member> = plan
+        .members
+        .iter()
+        .zip(&plan.knots)
+        .zip(&plan.weights)
+        .map(|((&i, knots), &weight)| gpu::motion::Member { raw: raws[i], size: (mw, mh), knots: knots.clone(), weight })
+        .collect();
+    // Alignments of the frame into each neighbour, from luma planes that pan like the depth.
+    let luma: Vec<Plane> = (0..5).map(|f| Plane { width: work.0, height: work.1, data: (0..work.0 * work.1).map(|i| (((i % work.0) as f32 + 1.4 * f as f32) * 0.2).sin() * 0.3 + (i / work.0) as f32 * 0.01).collect() }).collect();
+    let alignments: Vec<depth::Alignment> = (0..5).map(|f| if f == 2 { depth::Alignment::identity(work.0, work.1) } else { depth::align(&luma[2], &luma[f]).0 }).collect();
+    let n = work.0 * work.1;
+    let uploaded: Vec<gpu::motion::AlignmentBuffers> = plan
+        .members
+        .iter()
+        .map(|&i| {
+            let a = &alignments[i];
+            gpu::motion::AlignmentBuffers {
+                flow: gpu::motion::FlowBuffers { dx: device_plane(&e, &a.flow.dx), dy: device_plane(&e, &a.flow.dy) },
+                weight: device_plane(&e, &a.weight.data),
+            }
+        })
+        .collect();
+    let out = e.alloc(4 * n).unwrap();
+    let constants = (depth::MIN_WEIGHT, depth::DEPTH_SIGMA);
+    let refs: Vec<&depth::Alignment> = alignments.iter().collect();
+    for follow in [false, true] {
+        gpu::motion::stabilize(&e, &members, plan.own, follow.then_some(&uploaded[..]), work, constants, out).unwrap();
+        let want = depth::stabilize(&window, 0.8, follow.then_some(&refs[..]), work);
+        let worst = assert_close(&format!("follow {follow}"), &e.read_f32(out, n), &want, 1e-5);
+        println!("stabilised (follow {follow}): within {worst:e} of depth::stabilize");
+    }
+    e.free(out).unwrap();
+    for a in uploaded {
+        free_alignment(&e, a);
+    }
+    for r in raws {
+        e.free(r).unwrap();
+    }
+    assert_eq!(e.live_buffers(), 0);
+}

@@ -21,16 +21,16 @@ use crate::Plane;
 /// for motion boundaries, large enough for the 2×2 system to be well conditioned on real texture.
 pub const WINDOW: usize = 2;
 /// Gauss–Newton steps per pyramid level; the coarse levels, which are cheap, get more.
-const STEPS_FINE: usize = 4;
-const STEPS_COARSE: usize = 6;
+pub const STEPS_FINE: usize = 4;
+pub const STEPS_COARSE: usize = 6;
 /// Coarsest level's short side is at least this (a level smaller carries no usable texture).
-const COARSEST_SIDE: usize = 8;
+pub const COARSEST_SIDE: usize = 8;
 /// At most this many levels: 2⁶ = 64× reduction catches motion of ~100 px at 1080p.
-const MAX_LEVELS: usize = 7;
+pub const MAX_LEVELS: usize = 7;
 /// Tikhonov term on the structure tensor (luma² per pixel², window-averaged): keeps the solve
 /// stable where the image is flat (sensor noise alone gives ~1e-5), so flat areas keep the
 /// coarse level's flow instead of following noise.
-const DAMPING: f32 = 2e-5;
+pub const DAMPING: f32 = 2e-5;
 
 /// Photometric tolerance of [`confidence`] in luma units: warp residuals within sensor noise and
 /// interpolation error count fully, a residual of 3× this counts ~0.
@@ -190,16 +190,28 @@ pub fn optical_flow(from: &Plane, to: &Plane) -> Flow {
     flow
 }
 
-/// Levels from full size (index 0) down by 2× (2×2 means; an odd last row or column is averaged
-/// with itself) until the short side would drop below [`COARSEST_SIDE`].
-fn pyramid(plane: &Plane) -> Vec<Plane> {
-    let mut levels = vec![plane.clone()];
-    while levels.len() < MAX_LEVELS {
-        let last = levels.last().expect("non-empty");
-        let (w, h) = (last.width.div_ceil(2), last.height.div_ceil(2));
-        if w.min(h) < COARSEST_SIDE {
+/// The sizes of [`optical_flow`]'s pyramid: full size (index 0), then halved (rounding up) until
+/// the short side would drop below [`COARSEST_SIDE`], at most [`MAX_LEVELS`]. The CUDA twin builds
+/// the same levels.
+pub fn pyramid_sizes(width: usize, height: usize) -> Vec<(usize, usize)> {
+    let mut sizes = vec![(width, height)];
+    while sizes.len() < MAX_LEVELS {
+        let (w, h) = sizes[sizes.len() - 1];
+        let next = (w.div_ceil(2), h.div_ceil(2));
+        if next.0.min(next.1) < COARSEST_SIDE {
             break;
         }
+        sizes.push(next);
+    }
+    sizes
+}
+
+/// The levels of [`pyramid_sizes`]: each the 2×2 means of the one above (an odd last row or
+/// column is averaged with itself).
+fn pyramid(plane: &Plane) -> Vec<Plane> {
+    let mut levels = vec![plane.clone()];
+    for &(w, h) in &pyramid_sizes(plane.width, plane.height)[1..] {
+        let last = levels.last().expect("non-empty");
         let mut data = vec![0.0f32; w * h];
         data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
             let (y0, y1) = (2 * y, (2 * y + 1).min(last.height - 1));
@@ -295,19 +307,13 @@ fn window_mean(values: &[f32], w: usize, h: usize) -> Vec<f32> {
 /// the pixels inside, so borders are not biased towards 0).
 fn box_mean(values: &[f32], w: usize, h: usize) -> Vec<f32> {
     let r = WINDOW;
-    // Horizontal sums by prefix sums per row.
+    // Horizontal means, each summed in f64 over its box (as the CUDA twin does, value by value).
     let mut rows = vec![0.0f32; w * h];
     rows.par_chunks_mut(w).zip(values.par_chunks(w)).for_each(|(out, row)| {
-        let mut prefix = Vec::with_capacity(w + 1);
-        prefix.push(0.0f64);
-        let mut acc = 0.0f64;
-        for &v in row {
-            acc += v as f64;
-            prefix.push(acc);
-        }
         for (x, o) in out.iter_mut().enumerate() {
             let (a, b) = (x.saturating_sub(r), (x + r + 1).min(w));
-            *o = ((prefix[b] - prefix[a]) / (b - a) as f64) as f32;
+            let sum: f64 = row[a..b].iter().fold(0.0, |acc, &v| acc + v as f64);
+            *o = (sum / (b - a) as f64) as f32;
         }
     });
     // Vertical means of the row means.

@@ -10,7 +10,7 @@ mod colour;
 pub mod depth;
 mod finesse;
 mod fingerprint;
-mod flow;
+pub mod flow;
 mod luma;
 mod mark;
 mod plane;
