@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// The kernel files in the order `gpu::kernels` hashes them: the prelude, then `Family::ALL`.
-const KERNELS: [&str; 7] = ["prelude.cuh", "resize.cu", "luma_matte.cu", "depth_post.cu", "finesse.cu", "mask.cu", "fingerprint.cu"];
+const KERNELS: [&str; 8] = ["prelude.cuh", "resize.cu", "luma_matte.cu", "depth_post.cu", "finesse.cu", "mask.cu", "fingerprint.cu", "flow.cu"];
 
 fn main() {
     let dir = Path::new("crates/gpu/kernels");

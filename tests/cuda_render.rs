@@ -17,7 +17,7 @@ mod common;
 use std::process::Command;
 
 use common::{bundle_path, load, model_folder_with, test_image};
-use ofx_host::{BitDepth, Bundle, ClipSource, Components, Context, HostProfile, Image, ParamValue, Rect, RenderOptions};
+use ofx_host::{BitDepth, Bundle, ClipSource, Components, Context, HostProfile, Image, Instance, ParamValue, Rect, RenderOptions};
 
 const LME: &str = "org.deepmatte.LumaMatteExtract";
 const DEPTH_MAP: &str = "org.deepmatte.DepthMap";
@@ -291,11 +291,12 @@ fn gpu_depth_map_slider_changes_on_cuda_run_no_model() {
     drop(folder);
 }
 
-/// GPU test: Temporal Stability on the CUDA path (the model and pixel stages on the device, the
-/// CPU's stabiliser at the working size) against the CPU render of the same frame of a panning
+/// GPU test: Temporal Stability on the CUDA path (the model, the optical flows, the curve matching
+/// and the aligned average on the device) against the CPU render of the same frame of a panning
 /// sequence: within the CUDA path's tolerance (0.03 per pixel, 0.005 mean; the working-size map
 /// is resized to the frame on the device, after the stabiliser rather than inside it), no frame
-/// copied, the model run once per frame of the window.
+/// copied, the model run once per frame of the window, 8 flows (the frame both ways with each
+/// neighbour), and a slider change after it running neither.
 #[test]
 fn gpu_depth_map_temporal_stability_on_cuda_equals_the_cpu() {
     const NAME: &str = "cuda_render::gpu_depth_map_temporal_stability_on_cuda_equals_the_cpu";
@@ -313,17 +314,25 @@ fn gpu_depth_map_temporal_stability_on_cuda_equals_the_cpu() {
             (f, image)
         })
         .collect();
-    let render = |bundle: &Bundle| {
+    let instance = |bundle: &Bundle| {
         let mut fx = bundle.create_instance(DEPTH_MAP, Context::Filter).unwrap();
         fx.set_param_text("model_folder", folder.path().to_str().unwrap()).unwrap();
         fx.set_param("temporal_stability", ParamValue::Bool(true)).unwrap();
         fx.set_input("Source", ClipSource::Frames(frames.clone()));
-        fx.render(2.0, &RenderOptions::default()).unwrap_or_else(|e| panic!("{e}: {:?}", fx.messages()))
+        fx
     };
-    let (copies, runs) = (counter("DeepMatteCudaFrameCopies"), counter("DeepMatteModelRuns"));
-    let gpu = render(&cuda);
-    let (copied, ran) = (counter("DeepMatteCudaFrameCopies") - copies, counter("DeepMatteModelRuns") - runs);
-    let cpu = render(&load(HostProfile::Resolve));
+    let render = |fx: &mut Instance| fx.render(2.0, &RenderOptions::default()).unwrap_or_else(|e| panic!("{e}: {:?}", fx.messages()));
+    let (copies, runs, flows) = (counter("DeepMatteCudaFrameCopies"), counter("DeepMatteModelRuns"), counter("DeepMatteFlowRuns"));
+    let mut on_gpu = instance(&cuda);
+    let gpu = render(&mut on_gpu);
+    let (copied, ran, flowed) = (counter("DeepMatteCudaFrameCopies") - copies, counter("DeepMatteModelRuns") - runs, counter("DeepMatteFlowRuns") - flows);
+    println!("first CUDA render: {flowed} optical flows (on the device)");
+    assert_eq!(flowed, 8, "the frame aligned both ways with each of its 4 neighbours");
+    // A slider change re-renders from the device caches: no model, no flow.
+    on_gpu.set_param("far_limit", ParamValue::Double(0.1)).unwrap();
+    render(&mut on_gpu);
+    assert_eq!((counter("DeepMatteModelRuns") - runs, counter("DeepMatteFlowRuns") - flows), (5, 8), "a slider change ran the model or a flow");
+    let cpu = render(&mut instance(&load(HostProfile::Resolve)));
     let (mut worst, mut total, mut n) = (0.0f32, 0.0f64, 0usize);
     for y in bounds.y1..bounds.y2 {
         for x in bounds.x1..bounds.x2 {

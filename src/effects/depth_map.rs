@@ -498,13 +498,9 @@ impl<'a> ShotFrame<'a> {
 /// cut at scene cuts, then (Follow motion) aligned by optical flow. Signatures and flows come
 /// from the motion cache, the finished plane from the frame cache.
 fn stabilized(frames: &[ShotFrame<'_>], target: usize, temporal: Temporal, size: (usize, usize)) -> Arc<Vec<f32>> {
-    let raw = &frames[target].raw;
-    let work = working_size(size, (raw.width, raw.height));
-    let signatures: Vec<_> = frames.iter().map(|f| MOTION.signature(f.content, work, || f.luma(work))).collect();
-    let shot = same_shot(&signatures.iter().map(|s| s.as_ref()).collect::<Vec<_>>(), target);
-    // Raw maps of another size (the host changed the source's format mid-clip) cannot be averaged.
-    let members: Vec<&ShotFrame<'_>> = frames[shot.clone()].iter().filter(|f| (f.raw.width, f.raw.height) == (raw.width, raw.height)).collect();
-    let target = members.iter().position(|f| std::ptr::eq(*f, &frames[target])).expect("the frame is in its own shot");
+    let work = working_size(size, (frames[target].raw.width, frames[target].raw.height));
+    let (members, target) = shot_members(frames, target, work);
+    let members: Vec<&ShotFrame<'_>> = members.iter().map(|&i| &frames[i]).collect();
     let window: Vec<Arc<RawDepth>> = members.iter().map(|f| f.raw.clone()).collect();
     FRAME_DEPTH.get_or_compute(&window, target, Some((temporal.strength, temporal.radius as usize, temporal.motion)), size, || {
         let maps: Vec<&RawDepth> = window.iter().map(|m| m.as_ref()).collect();
@@ -520,6 +516,19 @@ fn stabilized(frames: &[ShotFrame<'_>], target: usize, temporal: Temporal, size:
             }
         }
     })
+}
+
+/// The frames of `frames[target]`'s shot (cut at scene cuts by their signatures at `work`, from
+/// the motion cache) whose raw depth has the target's size: their indices in `frames`, in frame
+/// order, and the target's position among them.
+fn shot_members(frames: &[ShotFrame<'_>], target: usize, work: (usize, usize)) -> (Vec<usize>, usize) {
+    let raw = &frames[target].raw;
+    let signatures: Vec<_> = frames.iter().map(|f| MOTION.signature(f.content, work, || f.luma(work))).collect();
+    let shot = same_shot(&signatures.iter().map(|s| s.as_ref()).collect::<Vec<_>>(), target);
+    // Raw maps of another size (the host changed the source's format mid-clip) cannot be averaged.
+    let members: Vec<usize> = shot.filter(|&i| (frames[i].raw.width, frames[i].raw.height) == (raw.width, raw.height)).collect();
+    let own = members.iter().position(|&i| i == target).expect("the frame is in its own shot");
+    (members, own)
 }
 
 /// Isolate, invert and Map Finesse, in that order, on the levelled depth.

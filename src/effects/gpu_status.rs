@@ -4,8 +4,8 @@
 //! Depth Map renders on CUDA when the Load self-test passed (driver, device ≥ sm_75, NVRTC,
 //! kernels) and ONNX Runtime's CUDA provider is there (the GPU runtime, `deepmatte gpu install`):
 //! then hosts that render on CUDA (Resolve) hand it device images and the whole render stays on
-//! the GPU; with Temporal Stability its stabiliser (flow, tone curves) runs on the CPU at the
-//! working size, fed by planes made on the device (never a frame). Magic Mask renders on
+//! the GPU, Temporal Stability's flows and average included (planned on the CPU from small host
+//! copies of each frame's luma and raw depth, never a frame). Magic Mask renders on
 //! CUDA when the self-test passed (it needs no provider: no model runs in its CUDA render): the
 //! stored mask's finesse and view run on the device, while tracking (SAM 2.1) and Auto Subject
 //! (U²-Netp) take host images, so frames that need them render on the CPU.
@@ -26,7 +26,7 @@ pub fn stages() -> String {
 
 /// Depth Map's, given whether its model can run on CUDA device tensors (`model`): e.g. "kernels
 /// CUDA sm_90 on the host stream · model CUDA (when the host renders on CUDA; Temporal Stability's
-/// stabiliser on the CPU at the working size)", "CPU: no CUDA driver (libcuda.so.1 not found)", or "CPU: kernels ready (sm_90)
+/// flows too, planned on the CPU)", "CPU: no CUDA driver (libcuda.so.1 not found)", or "CPU: kernels ready (sm_90)
 /// but the model cannot run on CUDA (no GPU runtime installed (run `deepmatte gpu install`))".
 pub fn depth_map_stages(model: Result<(), String>) -> String {
     match (ofx::cuda_support(), model) {
@@ -35,7 +35,7 @@ pub fn depth_map_stages(model: Result<(), String>) -> String {
             format!("CPU: kernels ready (sm_{}{}) but the model cannot run on CUDA ({why})", cc.0, cc.1)
         }
         (gpu::Probe::Ready { cc, .. }, Ok(())) => format!(
-            "kernels CUDA sm_{}{} on the host stream · model CUDA (when the host renders on CUDA; Temporal Stability's stabiliser on the CPU at the working size)",
+            "kernels CUDA sm_{}{} on the host stream · model CUDA (when the host renders on CUDA; Temporal Stability's flows too, planned on the CPU)",
             cc.0, cc.1
         ),
     }

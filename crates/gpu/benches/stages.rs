@@ -77,7 +77,44 @@ fn main() {
             _ => println!("{name} GPU: not measured"),
         }
     }
+    temporal_alignment(&host, &device);
     println!("inference: not measured here (cargo bench -p depth --bench depth_frame on the CPU); on a GPU with the GPU runtime, the Depth Map render on CUDA (model on device tensors) is timed by the cuda_render GPU test and cargo xtask gpu-check");
+}
+
+/// Temporal Stability's motion stage at 1080p's working size (924×518): one neighbour pair
+/// aligned both ways (`depth::align` on the CPU, `gpu::motion::align` on a device), the
+/// per-neighbour cost a new frame pays once (flows are cached by content).
+fn temporal_alignment(host: &Result<HostCuda, gpu::GpuError>, device: &Option<Result<gpu::Device, gpu::GpuError>>) {
+    let (w, h) = (924usize, 518usize);
+    let texture = |shift: f32| -> Vec<f32> {
+        (0..w * h).map(|i| ((i % w) as f32 + shift, (i / w) as f32)).map(|(x, y)| 0.5 + 0.25 * (x * 0.031).sin() * (y * 0.023).cos() + 0.2 * (x * 0.007 + y * 0.011).sin()).collect()
+    };
+    let (a, b) = (texture(0.0), texture(3.5));
+    let plane = |data: &[f32]| Plane { width: w, height: h, data: data.to_vec() };
+    let (pa, pb) = (plane(&a), plane(&b));
+    let cpu = best_of(3, || drop(depth::align(&pa, &pb)));
+    println!("Temporal Stability alignment, 924x518 pair (2 flows at 462x259 + 2 confidences) CPU: {:.1} ms on {} threads", ms(cpu), rayon::current_num_threads());
+    match (host, device) {
+        (Ok(host), Some(Ok(dev))) => {
+            let up = |v: &[f32]| host.upload(&v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+            let (da, db) = (up(&a), up(&b));
+            let buffers: Vec<u64> = (0..6).map(|_| dev.alloc(4 * w * h).unwrap()).collect();
+            let forward = gpu::motion::AlignmentBuffers { flow: gpu::motion::FlowBuffers { dx: buffers[0], dy: buffers[1] }, weight: buffers[2] };
+            let backward = gpu::motion::AlignmentBuffers { flow: gpu::motion::FlowBuffers { dx: buffers[3], dy: buffers[4] }, weight: buffers[5] };
+            let gpu_time = best_of(10, || {
+                gpu::motion::align(dev, da, db, (w, h), depth::aligns_at_half(w, h), forward, backward).unwrap();
+                dev.finish().unwrap();
+            });
+            println!("Temporal Stability alignment GPU (wall clock incl. launches and stream wait): {:.3} ms", ms(gpu_time));
+            for p in buffers {
+                dev.free(p).unwrap();
+            }
+            dev.finish().unwrap();
+            host.free(da).unwrap();
+            host.free(db).unwrap();
+        }
+        _ => println!("Temporal Stability alignment GPU: not measured (no CUDA device here)"),
+    }
 }
 
 /// crates/depth's inference size at Better quality (short side 518, long side a multiple of 14).

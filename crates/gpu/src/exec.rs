@@ -80,9 +80,10 @@ pub trait Exec {
     fn free(&self, ptr: u64) -> Result<(), GpuError>;
     /// Sets `bytes` bytes at `ptr` to `value`.
     fn fill_bytes(&self, ptr: u64, value: u8, bytes: usize) -> Result<(), GpuError>;
-    /// Copies host data in: small parameter blocks, Magic Mask's stored mask (it comes from disk
-    /// rather than from the host's frame) and Temporal Stability's working-size map. Frames never
-    /// cross.
+    /// Copies host data in: small parameter blocks (tap tables, tone-curve knots), Magic Mask's
+    /// stored mask (it comes from disk rather than from the host's frame), a raw depth map read
+    /// back before, and, for a flat frame Temporal Stability leaves alone, its working-size map.
+    /// Frames never cross.
     fn upload(&self, ptr: u64, data: &[u8]) -> Result<(), GpuError>;
     /// Copies `out.len()` bytes from `ptr` to the host once the work enqueued before is done: small
     /// results that steer the render (a frame's fingerprint), never frames.

@@ -71,6 +71,39 @@ impl Device {
     }
 }
 
+impl Device {
+    /// [`Device::with_resident`] for several buffers at once (an operation reading many cached
+    /// planes): the work starts after each one's previous use and becomes each one's last use.
+    /// Their locks are taken in address order, so two such calls never wait on each other in a
+    /// cycle; a buffer named twice is used once.
+    pub fn with_residents<T>(&self, buffers: &[&Resident], enqueue: impl FnOnce(&[u64]) -> Result<T, GpuError>) -> Result<T, GpuError> {
+        if buffers.iter().any(|b| b.ctx != self.context()) {
+            return Err(GpuError::Failed("a cached device buffer of another CUDA context".into()));
+        }
+        let mut order: Vec<&Resident> = buffers.to_vec();
+        order.sort_by_key(|b| b.ptr);
+        order.dedup_by_key(|b| b.ptr);
+        let mut held: Vec<_> = order.iter().map(|b| b.last_use.lock().unwrap_or_else(|p| p.into_inner())).collect();
+        for last in held.iter().filter(|l| ***l != 0) {
+            // An event of this context, recorded after that buffer's previous use.
+            driver("cuStreamWaitEvent", || unsafe {
+                result::stream::wait_event(self.stream() as sys::CUstream, **last as sys::CUevent, sys::CUevent_wait_flags::CU_EVENT_WAIT_DEFAULT)
+            })?;
+        }
+        let ptrs: Vec<u64> = buffers.iter().map(|b| b.ptr).collect();
+        let value = enqueue(&ptrs)?;
+        for last in held.iter_mut() {
+            let event = record(self)?;
+            if **last != 0 {
+                // A wait already enqueued on the previous event keeps it alive in the driver.
+                let _ = driver("cuEventDestroy", || unsafe { result::event::destroy(**last as sys::CUevent) });
+            }
+            **last = event;
+        }
+        Ok(value)
+    }
+}
+
 /// A new event recorded on `device`'s stream now.
 fn record(device: &Device) -> Result<usize, GpuError> {
     let event = driver("cuEventCreate", || result::event::create(sys::CUevent_flags::CU_EVENT_DISABLE_TIMING))?;

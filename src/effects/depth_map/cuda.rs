@@ -13,9 +13,11 @@
 //! the next tile re-renders from it without the model.
 //!
 //! Temporal Stability ([`Window`]): every frame of the window goes through the same device steps
-//! (fingerprint, cache, model); the stabiliser is the CPU path's own code, run at its working size
-//! on each frame's raw depth and device-made luma read back once (planes, never a frame), and the
-//! stabilised map is resized to the frame on the device. The optical flow has no kernels yet.
+//! (fingerprint, cache, model); the optical flows, the tone-curve matching, the warps and the
+//! motion-aligned average run as kernels at the stabiliser's working size (`gpu::motion`, the
+//! twins of the CPU stabiliser's steps), the flows cached on the device. What decides the plan
+//! (shot cuts from each frame's luma signature, tone curves from a sample of its raw depth) is
+//! the CPU's code on small host copies read back once per frame (planes, never a frame).
 //!
 //! Not on this path (the host renders those frames on the CPU: this render returns
 //! `kOfxStatGPURenderFailed`, which tells it to): non-float images.
@@ -31,6 +33,7 @@ use std::sync::{Arc, LazyLock};
 use depth::{inference_size, working_size, Quality, CONTRACT, FILE};
 use gpu::device::KeepContext;
 use gpu::exec::Scratch;
+use gpu::motion::{AlignmentBuffers, FlowBuffers, Member};
 use gpu::ops::{depth_matte, finesse, fingerprint, image_to_planes, place_plane, resize_plane, working_luma, DeviceImage};
 use gpu::resident::Resident;
 use gpu::{Device, Exec, GpuError};
@@ -39,7 +42,7 @@ use imaging::{MatteOutput, Plane, SourceColour};
 use inference::budget::Lru;
 use ofx::{gpu_error, CudaRender, Error, Instance, RenderArgs, Result, Status};
 
-use super::{model_search, neighbour_images, runtime, stabilized, user_error, Output, RawDepth, Settings, ShotFrame, Temporal, OUTPUT, SOURCE};
+use super::{model_search, neighbour_images, runtime, shot_members, stabilized, user_error, Output, RawDepth, Settings, ShotFrame, StabilizerMotion, Temporal, OUTPUT, SOURCE};
 use crate::effects::cuda_frame::CudaFrame;
 
 /// Device memory the raw-depth cache may hold when `DEEPMATTE_GPU_CACHE_MB` does not say: about
@@ -90,13 +93,12 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
             device.with_resident(&depth.raw, |raw| resize_plane(&device, raw, depth.size, plane.ptr, (width, height), Filter::Bilinear)).map_err(gpu_error)?
         }
         Some(temporal) => {
-            // Stabilised at the working size (already normalised), then to the frame on the device.
+            // Stabilised at the working size (already normalised), then to the frame.
             let work = working_size((width, height), depth.size);
             let window = Window { device: &device, key: &key, settings: &settings, path: &path };
-            let stable = window.stabilized(fx, args.time, (&src, &depth), temporal, work)?;
-            let staged = Scratch::new(&device, 4 * stable.len()).map_err(gpu_error)?;
-            device.upload(staged.ptr, &floats_to_bytes(&stable)).map_err(gpu_error)?;
-            resize_plane(&device, staged.ptr, work, plane.ptr, (width, height), Filter::Bilinear).map_err(gpu_error)?;
+            let stable = Scratch::new(&device, 4 * work.0 * work.1).map_err(gpu_error)?;
+            window.stabilize(fx, args.time, (&src, &depth), temporal, work, stable.ptr)?;
+            resize_plane(&device, stable.ptr, work, plane.ptr, (width, height), Filter::Bilinear).map_err(gpu_error)?;
         }
     }
 
@@ -116,17 +118,46 @@ pub(super) fn render(fx: &Instance, args: &RenderArgs, cuda: &CudaRender) -> Res
     cuda.finish(&device)
 }
 
-/// Host copies of what the CPU stabiliser reads, by the device cache's keys: raw depth at model
-/// size and luma at the working size (planes of a few hundred kB, never a frame). Kept so a
-/// re-render reads none back and the stabiliser's own caches, keyed by these maps, find them.
+/// Host copies of what decides the stabiliser's plan, by the device cache's keys: raw depth at
+/// model size (its tone curve, from a 1/16 sample) and luma at the working size (its shot-cut
+/// signature): planes of a few hundred kB read back once per frame, never a frame.
 static HOST_RAW: LazyLock<Lru<DepthKey, RawDepth>> = LazyLock::new(|| Lru::new(128 << 20));
 static HOST_LUMA: LazyLock<Lru<(usize, u128, (usize, usize)), Plane>> = LazyLock::new(|| Lru::new(64 << 20));
 
-/// Temporal Stability on the CUDA path. The model and every pixel stage run on the device; the
-/// stabiliser (shot cuts, optical flow, tone curves, the motion-aligned average) is the CPU's,
-/// the very code the CPU path runs, fed at its working size: each frame's raw depth and luma
-/// (made on the device) are read back once, and the stabilised working-size map goes up. No
-/// frame crosses.
+/// Device memory the alignments may hold: at 1080p's working size (924×518, three planes) about
+/// 45 alignments, a ±2 window's for a dozen frames.
+const DEVICE_ALIGN_BYTES: usize = 256 << 20;
+
+/// An alignment's key: the context, the two frames' fingerprints (from, into) and the working size.
+type AlignKey = (usize, u128, u128, (usize, usize));
+
+/// Alignments of one frame into another on the device, the twin of the CPU's motion cache, with
+/// its own limit like the depth cache's; emptied by PurgeCaches.
+static DEVICE_ALIGN: LazyLock<Lru<AlignKey, DeviceAlignment>> = LazyLock::new(|| Lru::outside_budget(DEVICE_ALIGN_BYTES));
+
+/// A frame aligned into a neighbour: its flow and how well that explains each pixel.
+struct DeviceAlignment {
+    dx: Resident,
+    dy: Resident,
+    weight: Resident,
+}
+
+impl DeviceAlignment {
+    fn new(device: &Device, n: usize) -> std::result::Result<DeviceAlignment, GpuError> {
+        Ok(DeviceAlignment { dx: device.resident(4 * n)?, dy: device.resident(4 * n)?, weight: device.resident(4 * n)? })
+    }
+
+    fn bytes(&self) -> usize {
+        self.dx.bytes() + self.dy.bytes() + self.weight.bytes()
+    }
+}
+
+/// Temporal Stability on the CUDA path: every stage on the device. Each frame of the window goes
+/// through the device steps (fingerprint, depth cache, model); the shot-cut signatures and the
+/// tone curves come from small host copies ([`HOST_RAW`], [`HOST_LUMA`]) and give the plan
+/// (`depth::plan`, the CPU's own); the optical flows (`gpu::motion::align`, cached on the
+/// device), the curve matching, warps and the motion-aligned average run as kernels
+/// (`gpu::motion::stabilize`), each the twin of the CPU stabiliser's step.
 struct Window<'a> {
     device: &'a Device,
     key: &'a DepthKey,
@@ -134,34 +165,127 @@ struct Window<'a> {
     path: &'a Path,
 }
 
+/// One frame of the window on the device.
+struct WindowFrame {
+    src: DeviceImage,
+    frame: u128,
+    depth: Arc<DeviceDepth>,
+}
+
 impl Window<'_> {
-    /// The frame's depth stabilised over its window, at `work` (rows top-down, 0–1).
-    fn stabilized(&self, fx: &Instance, time: f64, own: (&DeviceImage, &DeviceDepth), temporal: Temporal, work: (usize, usize)) -> Result<Arc<Vec<f32>>> {
+    /// The frame's depth stabilised over its window into `out` (`work` f32, rows top-down, 0–1).
+    fn stabilize(&self, fx: &Instance, time: f64, own: (&DeviceImage, &Arc<DeviceDepth>), temporal: Temporal, work: (usize, usize), out: u64) -> Result<()> {
         let size = (own.0.bounds.width(), own.0.bounds.height());
         let images = neighbour_images(&fx.required_clip(SOURCE)?, time, temporal.radius, size)?;
-        let mut frames = Vec::with_capacity(images.len());
+        let (mut frames, mut shot) = (Vec::with_capacity(images.len()), Vec::with_capacity(images.len()));
         for (_, image) in &images {
-            let (src, key) = match image {
-                None => (*own.0, self.key.clone()),
+            let (src, key, depth) = match image {
+                None => (*own.0, self.key.clone(), own.1.clone()),
                 Some(image) => {
                     let src = image.device_image()?;
-                    (src, DepthKey { frame: fingerprint(self.device, &src).map_err(gpu_error)?, ..self.key.clone() })
+                    let key = DepthKey { frame: fingerprint(self.device, &src).map_err(gpu_error)?, ..self.key.clone() };
+                    let depth = self.device_depth(&key, &src)?;
+                    (src, key, depth)
                 }
             };
-            // A neighbour read back before needs neither its device depth nor the model.
-            let raw = match (HOST_RAW.get(&key), image) {
-                (Some(raw), _) => raw,
-                (None, None) => self.host_raw(&key, own.1)?,
-                (None, Some(_)) => {
-                    let depth = DEVICE_DEPTH.get_or_try_insert_with(&key, |d| d.raw.bytes(), || infer(self.device, &src, self.path, self.settings))?;
-                    self.host_raw(&key, &depth)?
-                }
-            };
-            let luma = self.host_luma(&src, key.frame, work)?;
-            frames.push(ShotFrame::with_luma(key.frame, raw, luma));
+            let raw = self.host_raw(&key, &depth)?;
+            shot.push(ShotFrame::with_luma(key.frame, raw, self.host_luma(&src, key.frame, work)?));
+            frames.push(WindowFrame { src, frame: key.frame, depth });
         }
         let target = images.iter().position(|(k, _)| *k == 0).expect("the frame itself is in its window");
-        Ok(stabilized(&frames, target, temporal, work))
+        let (members, own_member) = shot_members(&shot, target, work);
+        let maps: Vec<&RawDepth> = members.iter().map(|&i| shot[i].raw.as_ref()).collect();
+        let window = depth::Window { frames: &maps, target: own_member, radius: temporal.radius as usize };
+        let Some(plan) = depth::plan(&window, temporal.strength) else {
+            // A flat frame: nothing to stabilise. The CPU's normalisation of its raw depth (a
+            // working-size plane) goes up.
+            let flat = stabilized(&shot, target, temporal, work);
+            return self.device.upload(out, &floats_to_bytes(&flat)).map_err(gpu_error);
+        };
+        // The plan's members, as indices into the window's frames.
+        let chosen: Vec<&WindowFrame> = plan.members.iter().map(|&m| &frames[members[m]]).collect();
+        // Follow motion: the frame aligned into each other member (its own entry is never read).
+        let alignments: Option<Vec<Option<Arc<DeviceAlignment>>>> = match temporal.motion {
+            StabilizerMotion::Static => None,
+            StabilizerMotion::Follow => Some(
+                chosen.iter().enumerate().map(|(k, f)| (k != plan.own).then(|| self.alignment(&frames[target], f, work)).transpose()).collect::<Result<_>>()?,
+            ),
+        };
+        // Every cached buffer the kernels read, used at once: the members' raw depth, then each
+        // alignment's three planes.
+        let mut residents: Vec<&Resident> = chosen.iter().map(|f| &f.depth.raw).collect();
+        let mut slots = Vec::with_capacity(chosen.len());
+        for a in alignments.iter().flatten() {
+            slots.push(a.as_ref().map(|a| {
+                residents.extend([&a.dx, &a.dy, &a.weight]);
+                residents.len() - 3
+            }));
+        }
+        self.device
+            .with_residents(&residents, |ptrs| {
+                let members: Vec<Member> = chosen
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| Member { raw: ptrs[k], size: f.depth.size, knots: plan.knots[k].clone(), weight: plan.weights[k] })
+                    .collect();
+                let unused = AlignmentBuffers { flow: FlowBuffers { dx: 0, dy: 0 }, weight: 0 };
+                let follow: Option<Vec<AlignmentBuffers>> = alignments.as_ref().map(|_| {
+                    slots.iter().map(|slot| slot.map_or(unused, |i| AlignmentBuffers { flow: FlowBuffers { dx: ptrs[i], dy: ptrs[i + 1] }, weight: ptrs[i + 2] })).collect()
+                });
+                gpu::motion::stabilize(self.device, &members, plan.own, follow.as_deref(), work, (depth::MIN_WEIGHT, depth::DEPTH_SIGMA), out)
+            })
+            .map_err(gpu_error)
+    }
+
+    /// A neighbour's raw depth on the device: cached, or made from its host copy (a plane of the
+    /// model's size, read back before), or by the model.
+    fn device_depth(&self, key: &DepthKey, src: &DeviceImage) -> Result<Arc<DeviceDepth>> {
+        DEVICE_DEPTH.get_or_try_insert_with(key, |d| d.raw.bytes(), || match HOST_RAW.get(key) {
+            Some(raw) => {
+                let resident = self.device.resident(4 * raw.values.len()).map_err(gpu_error)?;
+                self.device.with_resident(&resident, |ptr| self.device.upload(ptr, &floats_to_bytes(&raw.values))).map_err(gpu_error)?;
+                Ok(DeviceDepth { raw: resident, size: (raw.width, raw.height) })
+            }
+            None => infer(self.device, src, self.path, self.settings),
+        })
+    }
+
+    /// How frame `a` maps into frame `b` at `work`, from the device cache or computed there with
+    /// the reverse (both cached, as the CPU's motion cache does).
+    fn alignment(&self, a: &WindowFrame, b: &WindowFrame, work: (usize, usize)) -> Result<Arc<DeviceAlignment>> {
+        let n = work.0 * work.1;
+        let key = |from: u128, to: u128| (self.device.context(), from, to, work);
+        DEVICE_ALIGN.get_or_try_insert_with(&key(a.frame, b.frame), DeviceAlignment::bytes, || {
+            let forward = DeviceAlignment::new(self.device, n).map_err(gpu_error)?;
+            if a.frame == b.frame {
+                // The same pixels: no motion, every pixel explained.
+                let ones = floats_to_bytes(&vec![1.0f32; n]);
+                let identity = [&forward.dx, &forward.dy, &forward.weight];
+                self.device
+                    .with_residents(&identity, |p| {
+                        self.device.fill_bytes(p[0], 0, 4 * n)?;
+                        self.device.fill_bytes(p[1], 0, 4 * n)?;
+                        self.device.upload(p[2], &ones)
+                    })
+                    .map_err(gpu_error)?;
+                return Ok::<_, Error>(forward);
+            }
+            let backward = DeviceAlignment::new(self.device, n).map_err(gpu_error)?;
+            let (luma_a, luma_b) = (Scratch::new(self.device, 4 * n).map_err(gpu_error)?, Scratch::new(self.device, 4 * n).map_err(gpu_error)?);
+            working_luma(self.device, &a.src, luma_a.ptr, work).map_err(gpu_error)?;
+            working_luma(self.device, &b.src, luma_b.ptr, work).map_err(gpu_error)?;
+            let buffers = [&forward.dx, &forward.dy, &forward.weight, &backward.dx, &backward.dy, &backward.weight];
+            self.device
+                .with_residents(&buffers, |p| {
+                    let (f, r) = (AlignmentBuffers { flow: FlowBuffers { dx: p[0], dy: p[1] }, weight: p[2] }, AlignmentBuffers { flow: FlowBuffers { dx: p[3], dy: p[4] }, weight: p[5] });
+                    gpu::motion::align(self.device, luma_a.ptr, luma_b.ptr, work, depth::aligns_at_half(work.0, work.1), f, r)
+                })
+                .map_err(gpu_error)?;
+            depth::count_flows(2);
+            let bytes = backward.bytes();
+            DEVICE_ALIGN.insert(key(b.frame, a.frame), Arc::new(backward), bytes);
+            Ok(forward)
+        })
     }
 
     fn host_raw(&self, key: &DepthKey, depth: &DeviceDepth) -> Result<Arc<RawDepth>> {
