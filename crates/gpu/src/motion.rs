@@ -235,14 +235,17 @@ pub fn stabilize<E: Exec + ?Sized>(
         weights.push(m.weight);
     }
     let count = planes.len();
-    let table = |values: &[u64]| -> Result<Scratch<'_, E>, GpuError> {
-        let t = Scratch::new(e, 8 * values.len())?;
-        e.upload(t.ptr, &values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())?;
+    // The neighbours' tables (none when the frame is alone in its shot: nothing to copy then).
+    let table = |bytes: Vec<u8>| -> Result<Scratch<'_, E>, GpuError> {
+        let t = Scratch::new(e, bytes.len())?;
+        if !bytes.is_empty() {
+            e.upload(t.ptr, &bytes)?;
+        }
         Ok(t)
     };
-    let (plane_table, explained_table) = (table(&planes)?, table(&explained)?);
-    let weight_table = Scratch::new(e, 4 * count)?;
-    e.upload(weight_table.ptr, &weights.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())?;
+    let plane_table = table(planes.iter().flat_map(|v| v.to_le_bytes()).collect())?;
+    let explained_table = table(explained.iter().flat_map(|v| v.to_le_bytes()).collect())?;
+    let weight_table = table(weights.iter().flat_map(|v| v.to_le_bytes()).collect())?;
     let args = [
         Arg::Ptr(matched[own].ptr),
         Arg::Ptr(plane_table.ptr),

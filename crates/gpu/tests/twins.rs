@@ -623,6 +623,13 @@ fn stabilize_on_the_device_equals_depth_stabilize() {
         let worst = assert_close(&format!("follow {follow}"), &e.read_f32(out, n), &want, 1e-5);
         println!("stabilised (follow {follow}): within {worst:e} of depth::stabilize");
     }
+    // The frame alone (its neighbours cut away): no neighbour tables, its own matched depth.
+    let alone = [&frames[2]];
+    let window = depth::Window { frames: &alone, target: 0, radius: 2 };
+    let plan = depth::plan(&window, 0.8).expect("the frame has a curve");
+    let member = gpu::motion::Member { raw: raws[2], size: (mw, mh), knots: plan.knots[0].clone(), weight: 1.0 };
+    gpu::motion::stabilize(&e, &[member], 0, Some(&uploaded[2..3]), work, constants, out).unwrap();
+    assert_close("the frame alone", &e.read_f32(out, n), &depth::stabilize(&window, 0.8, Some(&refs[2..3]), work), 1e-5);
     e.free(out).unwrap();
     for a in uploaded {
         free_alignment(&e, a);
