@@ -115,10 +115,6 @@ pub fn place_plane<E: Exec + ?Sized>(
     e.launch("place_plane", grid, &args)
 }
 
-/// The model input tensor from a host image: [`imaging::encode_for_network`] for `colour` (per
-/// pixel read, before the weights: the CPU converts then resizes), then
-/// [`imaging::resize::resize_to_planes`] (RGB of RGBA, rows top-down) then
-/// [`imaging::resize::normalize_planes`], written to `out` (3 × w × h f32).
 /// Temporal Stability's view of a frame: [`imaging::luma_plane`] of the host image shrunk to
 /// `size` with [`imaging::shrink_area`], written to `out` (`size` f32, rows top-down).
 pub fn working_luma<E: Exec + ?Sized>(e: &E, source: &DeviceImage, out: u64, size: (usize, usize)) -> Result<(), GpuError> {
@@ -203,6 +199,10 @@ pub fn fingerprint<E: Exec + ?Sized>(e: &E, image: &DeviceImage) -> Result<u128,
     Ok(imaging::fingerprint_finish([lane(0), lane(1)], w, h))
 }
 
+/// The model input tensor from a host image: [`imaging::encode_for_network`] for `colour` (per
+/// pixel read, before the weights: the CPU converts then resizes), then
+/// [`imaging::resize::resize_to_planes`] (RGB of RGBA, rows top-down) then
+/// [`imaging::resize::normalize_planes`], written to `out` (3 × w × h f32).
 #[allow(clippy::too_many_arguments)]
 pub fn image_to_planes<E: Exec + ?Sized>(
     e: &E,
