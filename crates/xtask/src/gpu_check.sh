@@ -74,8 +74,8 @@ fi
 for effect in luma-matte-extract depth-map depth-map-frame; do
     for profile in resolve-cuda resolve; do
         out="$here/out-$effect-$profile.exr"
-        # depth-map: the defaults (Temporal Stability on: model and pixel stages on CUDA, the
-        # stabiliser on the CPU at the working size); depth-map-frame: Temporal Stability off.
+        # depth-map: the defaults (Temporal Stability on: model, pixel stages, flows and the
+        # aligned average on CUDA); depth-map-frame: Temporal Stability off.
         fx=$effect; [ "$effect" = depth-map-frame ] && fx=depth-map
         set -- render --profile "$profile" --effect "$fx" --input "$here/hills-640x360.png" --output "$out"
         [ "$fx" = depth-map ] && set -- "$@" --set "model_folder=$models"
