@@ -86,7 +86,8 @@ pub trait Exec {
     /// Frames never cross.
     fn upload(&self, ptr: u64, data: &[u8]) -> Result<(), GpuError>;
     /// Copies `out.len()` bytes from `ptr` to the host once the work enqueued before is done: small
-    /// results that steer the render (a frame's fingerprint), never frames.
+    /// results that steer the render (a frame's fingerprint; what Temporal Stability plans from, a
+    /// frame's raw depth at model size and its luma at the working size), never frames.
     fn download(&self, ptr: u64, out: &mut [u8]) -> Result<(), GpuError>;
     /// Enqueues `kernel` with `args` over `grid`.
     fn launch(&self, kernel: &'static str, grid: Grid, args: &[Arg]) -> Result<(), GpuError>;
