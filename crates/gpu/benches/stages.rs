@@ -94,6 +94,18 @@ fn temporal_alignment(host: &Result<HostCuda, gpu::GpuError>, device: &Option<Re
     let (pa, pb) = (plane(&a), plane(&b));
     let cpu = best_of(3, || drop(depth::align(&pa, &pb)));
     println!("Temporal Stability alignment, 924x518 pair (2 flows at 462x259 + 2 confidences) CPU: {:.1} ms on {} threads", ms(cpu), rayon::current_num_threads());
+    // What a device would launch for the pair, counted by running it in the kernel emulation.
+    let emulated = gpu::emulated::Emulated::new();
+    let up = |v: &[f32]| {
+        let p = emulated.alloc(4 * v.len()).unwrap();
+        emulated.upload(p, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+        p
+    };
+    let buffers: Vec<u64> = (0..6).map(|_| emulated.alloc(4 * w * h).unwrap()).collect();
+    let (ea, eb) = (up(&a), up(&b));
+    let pair = |p: &[u64]| gpu::motion::AlignmentBuffers { flow: gpu::motion::FlowBuffers { dx: p[0], dy: p[1] }, weight: p[2] };
+    gpu::motion::align(&emulated, ea, eb, (w, h), depth::aligns_at_half(w, h), pair(&buffers[..3]), pair(&buffers[3..])).unwrap();
+    println!("Temporal Stability alignment: {} kernel launches for the pair (counted in the kernel emulation)", emulated.launches());
     match (host, device) {
         (Ok(host), Some(Ok(dev))) => {
             let up = |v: &[f32]| host.upload(&v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unwrap();

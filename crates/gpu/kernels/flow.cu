@@ -44,11 +44,16 @@ extern "C" __global__ void plane_gradients(const float* p, int w, int h, float* 
 
 // imaging::flow's box_mean, along rows (axis 0: summed in double, divided in double) or down
 // columns (axis 1: summed in f32 top to bottom, times the f32 reciprocal), the box cut at the
-// borders and divided by the values inside.
-extern "C" __global__ void box_mean_pass(const float* src, float* dst, int w, int h, int r, int axis)
+// borders and divided by the values inside. `planes` planes of w × h lie one after another and
+// are filtered each on its own in one launch (the flow's two, the structure tensor's five).
+extern "C" __global__ void box_mean_pass(const float* src, float* dst, int w, int h, int r, int axis, int planes)
 {
-    int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
-    if (x >= w || y >= h) return;
+    int x = blockIdx.x * blockDim.x + threadIdx.x, row = blockIdx.y * blockDim.y + threadIdx.y;
+    if (x >= w || row >= h * planes) return;
+    int y = row % h;
+    long long base = (long long)(row / h) * w * h;
+    src += base;
+    dst += base;
     long long i = (long long)y * w + x;
     if (axis == 0) {
         int a = x > r ? x - r : 0, b = x + r + 1 < w ? x + r + 1 : w;

@@ -29,7 +29,9 @@ fn dims((w, h): (usize, usize)) -> [Arg; 2] {
     [Arg::I32(w as i32), Arg::I32(h as i32)]
 }
 
-/// [`imaging::optical_flow`] of `from` into `to` (both `size`), written to `out`.
+/// [`imaging::optical_flow`] of `from` into `to` (both `size`), written to `out`. The flow is
+/// kept as one buffer (dx then dy) while it is refined, so each box pass filters both in one
+/// launch; `out` gets its two halves at the end.
 pub fn optical_flow<E: Exec + ?Sized>(e: &E, from: u64, to: u64, size: (usize, usize), out: FlowBuffers) -> Result<(), GpuError> {
     let n = size.0 * size.1;
     if n == 0 {
@@ -48,39 +50,31 @@ pub fn optical_flow<E: Exec + ?Sized>(e: &E, from: u64, to: u64, size: (usize, u
         levels.push((a, b));
     }
     let plane_at = |l: usize| if l == 0 { (from, to) } else { (levels[l - 1].0.ptr, levels[l - 1].1.ptr) };
-    // The flow lives in scratch on the coarse levels and in `out` on level 0.
     let coarsest = sizes.len() - 1;
-    let mut held: Option<(Scratch<'_, E>, Scratch<'_, E>)> = None;
-    let mut flow = if coarsest == 0 {
-        out
-    } else {
-        let (w, h) = sizes[coarsest];
-        let buffers = (Scratch::new(e, 4 * w * h)?, Scratch::new(e, 4 * w * h)?);
-        let flow = FlowBuffers { dx: buffers.0.ptr, dy: buffers.1.ptr };
-        held = Some(buffers);
-        flow
-    };
     let (w, h) = sizes[coarsest];
-    e.fill_bytes(flow.dx, 0, 4 * w * h)?;
-    e.fill_bytes(flow.dy, 0, 4 * w * h)?;
+    let mut flow = Scratch::new(e, 8 * w * h)?;
+    e.fill_bytes(flow.ptr, 0, 8 * w * h)?;
     for l in (0..sizes.len()).rev() {
         if l != coarsest {
-            let next = if l == 0 {
-                None
-            } else {
-                let (w, h) = sizes[l];
-                Some((Scratch::new(e, 4 * w * h)?, Scratch::new(e, 4 * w * h)?))
-            };
-            let to = next.as_ref().map_or(out, |(a, b)| FlowBuffers { dx: a.ptr, dy: b.ptr });
-            resize_flow(e, flow, sizes[l + 1], to, sizes[l])?;
-            flow = to;
-            held = next;
+            let (w, h) = sizes[l];
+            let finer = Scratch::new(e, 8 * w * h)?;
+            resize_flow(e, halves(flow.ptr, sizes[l + 1]), sizes[l + 1], halves(finer.ptr, sizes[l]), sizes[l])?;
+            flow = finer;
         }
         let (i0, i1) = plane_at(l);
-        refine(e, i0, i1, flow, sizes[l], if l == 0 { STEPS_FINE } else { STEPS_COARSE })?;
+        refine(e, i0, i1, flow.ptr, sizes[l], if l == 0 { STEPS_FINE } else { STEPS_COARSE })?;
     }
-    drop(held);
+    let done = halves(flow.ptr, size);
+    for (from, to) in [(done.dx, out.dx), (done.dy, out.dy)] {
+        // `blend` with a fraction of 0 is a copy.
+        e.launch("blend", Grid::d1(n), &[Arg::Ptr(from), Arg::Ptr(from), Arg::Ptr(to), Arg::I64(n as i64), Arg::F32(0.0)])?;
+    }
     Ok(())
+}
+
+/// The two halves of a flow kept as one buffer of `size`: dx, then dy.
+fn halves(flow: u64, (w, h): (usize, usize)) -> FlowBuffers {
+    FlowBuffers { dx: flow, dy: flow + 4 * (w * h) as u64 }
 }
 
 /// `imaging::Flow::resized` from `src` (`from` size) into `out` (`to` size).
@@ -93,40 +87,45 @@ fn resize_flow<E: Exec + ?Sized>(e: &E, src: FlowBuffers, from: (usize, usize), 
     Ok(())
 }
 
-/// The Lucas–Kanade window (`imaging::flow`'s `window_mean`: the box twice) of `src` into `dst`
-/// through `tmp` (both `size`); `dst` may be `src`.
-fn window_mean<E: Exec + ?Sized>(e: &E, src: u64, dst: u64, tmp: (u64, u64), size: (usize, usize)) -> Result<(), GpuError> {
-    let grid = Grid::d2(size.0, size.1);
+/// The Lucas–Kanade window (`imaging::flow`'s `window_mean`: the box twice) of `planes` planes of
+/// `size` stacked at `src`, each on its own, into `dst` (which may be `src`) through `tmp` (two
+/// buffers of the same size).
+fn window_mean<E: Exec + ?Sized>(e: &E, src: u64, dst: u64, tmp: (u64, u64), size: (usize, usize), planes: usize) -> Result<(), GpuError> {
+    let grid = Grid::d2(size.0, size.1 * planes);
     for (axis, (a, b)) in [(src, tmp.0), (tmp.0, tmp.1), (tmp.1, tmp.0), (tmp.0, dst)].into_iter().enumerate() {
-        e.launch("box_mean_pass", grid, &[&[Arg::Ptr(a), Arg::Ptr(b)][..], &dims(size), &[Arg::I32(WINDOW as i32), Arg::I32((axis % 2) as i32)]].concat())?;
+        let args = [&[Arg::Ptr(a), Arg::Ptr(b)][..], &dims(size), &[Arg::I32(WINDOW as i32), Arg::I32((axis % 2) as i32), Arg::I32(planes as i32)]].concat();
+        e.launch("box_mean_pass", grid, &args)?;
     }
     Ok(())
 }
 
-/// `imaging::flow`'s `refine`: `steps` Gauss–Newton steps of `flow` on one level.
-fn refine<E: Exec + ?Sized>(e: &E, i0: u64, i1: u64, flow: FlowBuffers, size: (usize, usize), steps: usize) -> Result<(), GpuError> {
+/// The structure tensor's terms per pixel: gx², gx·gy, gy², gx·e, gy·e.
+const TERMS: usize = 5;
+
+/// `imaging::flow`'s `refine`: `steps` Gauss–Newton steps of the flow (one buffer, dx then dy)
+/// on one level: 10 launches a step.
+fn refine<E: Exec + ?Sized>(e: &E, i0: u64, i1: u64, flow: u64, size: (usize, usize), steps: usize) -> Result<(), GpuError> {
     let n = size.0 * size.1;
-    let buf = || Scratch::new(e, 4 * n);
+    let buf = |planes: usize| Scratch::new(e, 4 * n * planes);
     let grid = Grid::d2(size.0, size.1);
-    let (gx0, gy0, gx1, gy1) = (buf()?, buf()?, buf()?, buf()?);
+    let (gx0, gy0, gx1, gy1) = (buf(1)?, buf(1)?, buf(1)?, buf(1)?);
     for (plane, gx, gy) in [(i0, &gx0, &gy0), (i1, &gx1, &gy1)] {
         e.launch("plane_gradients", grid, &[&[Arg::Ptr(plane)][..], &dims(size), &[Arg::Ptr(gx.ptr), Arg::Ptr(gy.ptr)]].concat())?;
     }
-    let terms = [buf()?, buf()?, buf()?, buf()?, buf()?];
-    let (tmp, tmp2) = (buf()?, buf()?);
+    let terms = buf(TERMS)?;
+    let term = |k: usize| Arg::Ptr(terms.ptr + (4 * n * k) as u64);
+    let (tmp, tmp2) = (buf(TERMS)?, buf(TERMS)?);
     let tmps = (tmp.ptr, tmp2.ptr);
+    let FlowBuffers { dx, dy } = halves(flow, size);
     for _ in 0..steps {
-        window_mean(e, flow.dx, flow.dx, tmps, size)?;
-        window_mean(e, flow.dy, flow.dy, tmps, size)?;
-        let mut args = [i0, i1, gx0.ptr, gy0.ptr, gx1.ptr, gy1.ptr, flow.dx, flow.dy].map(Arg::Ptr).to_vec();
+        window_mean(e, flow, flow, tmps, size, 2)?;
+        let mut args = [i0, i1, gx0.ptr, gy0.ptr, gx1.ptr, gy1.ptr, dx, dy].map(Arg::Ptr).to_vec();
         args.extend(dims(size));
-        args.extend(terms.iter().map(|t| Arg::Ptr(t.ptr)));
+        args.extend((0..TERMS).map(term));
         e.launch("lk_terms", grid, &args)?;
-        for t in &terms {
-            window_mean(e, t.ptr, t.ptr, tmps, size)?;
-        }
-        let mut args: Vec<Arg> = terms.iter().map(|t| Arg::Ptr(t.ptr)).collect();
-        args.extend([Arg::Ptr(flow.dx), Arg::Ptr(flow.dy), Arg::I64(n as i64), Arg::F32(DAMPING)]);
+        window_mean(e, terms.ptr, terms.ptr, tmps, size, TERMS)?;
+        let mut args: Vec<Arg> = (0..TERMS).map(term).collect();
+        args.extend([Arg::Ptr(dx), Arg::Ptr(dy), Arg::I64(n as i64), Arg::F32(DAMPING)]);
         e.launch("lk_update", Grid::d1(n), &args)?;
     }
     Ok(())

@@ -549,7 +549,9 @@ fn align_equals_depth_align_at_full_and_half_size() {
         let (forward, backward) = (device_alignment(&e, n), device_alignment(&e, n));
         let at_half = depth::aligns_at_half(size.0, size.1);
         assert_eq!(at_half, size.0 > 512);
+        let before = e.launches();
         gpu::motion::align(&e, pa, pb, size, at_half, forward, backward).unwrap();
+        println!("{size:?}: {} kernel launches for the aligned pair", e.launches() - before);
         let (want_f, want_b) = depth::align(&a, &b);
         for (got, want, which) in [(forward, &want_f, "forward"), (backward, &want_b, "backward")] {
             assert_close(&format!("{size:?} {which} dx"), &e.read_f32(got.flow.dx, n), &want.flow.dx, 1e-4);
