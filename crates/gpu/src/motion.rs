@@ -191,7 +191,6 @@ pub struct Member {
 /// raw depth through its knots and to `work`, the neighbours pulled along `follow` (the
 /// alignment of the frame into each member; the frame's own entry is not read) or taken in place,
 /// and the weighted average (`min_weight`, `depth_sigma`: the CPU's constants).
-#[allow(clippy::too_many_arguments)]
 pub fn stabilize<E: Exec + ?Sized>(
     e: &E,
     members: &[Member],
