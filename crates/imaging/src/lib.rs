@@ -28,6 +28,7 @@ pub use luma::{copy, extract_matte, place_plane, pow_unit, LumaChannel, MatteLev
 pub use mark::{failure_stripes, on_failure_stripe, FAILURE_RED, FAILURE_STRIPE};
 pub use plane::{box_blur, coverage_plane, expand_contract, gaussian_blur, gaussian_box_radius, guided_filter, Plane};
 pub use sample::Sample;
+pub use simd::{instruction_set, SIMD_ENV};
 pub use view::{for_each_row, Components, ImageMut, ImageRef, Rect, RowMut, RowRef};
 
 /// A buffer for an image of this size cannot be had (its size overflows, or memory is short).

@@ -5,6 +5,8 @@
 
 use crate::{for_each_row, ImageMut, ImageRef, Plane, Rect};
 
+mod codes;
+
 /// Where an extracted matte goes in the output pixel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatteOutput {
@@ -28,7 +30,9 @@ const TINT_OPACITY: f32 = 0.5;
 const TINT_STALE: [f32; 3] = [0.35, 0.55, 0.75];
 
 /// Fills `window` of `out` with a matte extracted from `matte` (or from `source` itself when
-/// `matte` is None) and placed per `mode` over `source`.
+/// `matte` is None) and placed per `mode` over `source`. RGBA frames whose source, matte and
+/// output share one integer depth are computed in code units (`codes`: each code rounded once,
+/// within a near-tie of the exact value); the rest through f32 spans with [`pow_unit`].
 pub fn extract_matte(
     out: &mut ImageMut<'_>,
     window: Rect,
@@ -38,6 +42,12 @@ pub fn extract_matte(
     levels: MatteLevels,
     mode: MatteOutput,
 ) {
+    // 8- and 16-bit RGBA frames stay in code units (see `codes`); the rest goes through f32 spans.
+    if codes::extract_matte::<u8>(out, window, source, matte, channel, levels, mode)
+        || codes::extract_matte::<u16>(out, window, source, matte, channel, levels, mode)
+    {
+        return;
+    }
     let levels = levels.prepared();
     for_each_row(out, window, |y, x1, row, matte_row| {
         // In blocks, each step over the whole block, so the gamma's pow runs as SIMD (as wide as

@@ -3,6 +3,7 @@
 //! A view is a list of row slices, one per scan line from `bounds.y1` upward, so row order in
 //! memory (hosts may store rows bottom-up with negative row bytes) never reaches this crate.
 
+use crate::sample::Code;
 use crate::Sample;
 use rayon::prelude::*;
 
@@ -207,6 +208,34 @@ impl<'a> ImageRef<'a> {
     }
 }
 
+impl ImageRef<'_> {
+    /// Whether the image is RGBA of sample depth `T` (what [`ImageRef::read_codes`] reads).
+    pub(crate) fn is_rgba_of<T: Code>(&self) -> bool {
+        self.components == Components::Rgba && self.rows.first().is_none_or(|row| T::of_row(row).is_some())
+    }
+
+    /// Copies pixels `x1..x1 + out.len()` of scan line `y`, as stored, into `out`; pixels outside
+    /// the image read as 0 (transparent black). The image is RGBA of depth `T`
+    /// ([`ImageRef::is_rgba_of`]); a row of another depth reads as 0 too.
+    #[inline(always)]
+    pub(crate) fn read_codes<T: Code>(&self, y: i32, x1: i32, out: &mut [T::Pixel]) {
+        let zero = <T::Pixel as bytemuck::Zeroable>::zeroed();
+        let x2 = x1 + out.len() as i32;
+        let (lo, hi) = (x1.max(self.bounds.x1), x2.min(self.bounds.x2));
+        let row = (y >= self.bounds.y1 && y < self.bounds.y2 && lo < hi).then(|| &self.rows[(y - self.bounds.y1) as usize]);
+        let Some(samples) = row.and_then(T::of_row) else {
+            out.fill(zero);
+            return;
+        };
+        let (inside, after) = ((lo - x1) as usize, (hi - x1) as usize);
+        out[..inside].fill(zero);
+        out[after..].fill(zero);
+        let first = (lo - self.bounds.x1) as usize * 4;
+        let dst: &mut [T] = bytemuck::cast_slice_mut(&mut out[inside..after]);
+        dst.copy_from_slice(&samples[first..first + dst.len()]);
+    }
+}
+
 #[inline(always)]
 fn read_span<T: Sample>(row: &[T], components: Components, first: usize, out: &mut [[f32; 4]]) {
     let n = components.count();
@@ -325,9 +354,38 @@ where
         );
 }
 
+/// As [`for_each_row`] for an RGBA image of integer depth `T`, handing `pixel_span(state, y,
+/// x1, span)` the image's own samples (codes, not floats; 4 a pixel) to write in place, in spans
+/// of at most [`SPAN`] pixels; `state` is each rayon worker's own, made by `init`. Returns false,
+/// writing nothing, when the image is not RGBA of depth `T`.
+pub(crate) fn for_each_code_span<T: Code, S>(
+    image: &mut ImageMut<'_>,
+    window: Rect,
+    init: impl Fn() -> S + Sync + Send,
+    pixel_span: impl Fn(&mut S, i32, i32, &mut [T]) + Sync + Send,
+) -> bool {
+    if image.components != Components::Rgba || !image.rows.iter_mut().all(|row| T::of_row_mut(row).is_some()) {
+        return false;
+    }
+    let area = window.intersect(&image.bounds);
+    if area.is_empty() {
+        return true;
+    }
+    let first = (area.x1 - image.bounds.x1) as usize;
+    let skip = (area.y1 - image.bounds.y1) as usize;
+    image.rows[skip..skip + area.height()].par_iter_mut().enumerate().with_min_len(16).for_each_init(init, |state, (i, row)| {
+        let y = area.y1 + i as i32;
+        let samples = T::of_row_mut(row).expect("checked above");
+        for (k, span) in samples[first * 4..(first + area.width()) * 4].chunks_mut(SPAN * 4).enumerate() {
+            pixel_span(state, y, area.x1 + (k * SPAN) as i32, span);
+        }
+    });
+    true
+}
+
 /// The most pixels [`for_each_row`] hands its operation at once: 256 RGBA `f32` pixels (4 kB,
 /// twice for the two scratch spans) stay in L1 with the host's pixels beside them.
-const SPAN: usize = 256;
+pub(crate) const SPAN: usize = 256;
 
 #[cfg(test)]
 mod tests {
