@@ -354,15 +354,15 @@ where
         );
 }
 
-/// As [`for_each_row`] for an RGBA image of integer depth `T`, handing `pixel_span(state, y,
-/// x1, span)` the image's own samples (codes, not floats; 4 a pixel) to write in place, in spans
-/// of at most [`SPAN`] pixels; `state` is each rayon worker's own, made by `init`. Returns false,
-/// writing nothing, when the image is not RGBA of depth `T`.
-pub(crate) fn for_each_code_span<T: Code, S>(
+/// As [`for_each_row`] for an RGBA image of integer depth `T`, handing `pixel_row(state, y, x1,
+/// row)` the window's part of each row as the image's own samples (codes, not floats; 4 a pixel)
+/// to write in place; `state` is each rayon worker's own, made by `init`. Returns false, writing
+/// nothing, when the image is not RGBA of depth `T`.
+pub(crate) fn for_each_code_row<T: Code, S>(
     image: &mut ImageMut<'_>,
     window: Rect,
     init: impl Fn() -> S + Sync + Send,
-    pixel_span: impl Fn(&mut S, i32, i32, &mut [T]) + Sync + Send,
+    pixel_row: impl Fn(&mut S, i32, i32, &mut [T]) + Sync + Send,
 ) -> bool {
     if image.components != Components::Rgba || !image.rows.iter_mut().all(|row| T::of_row_mut(row).is_some()) {
         return false;
@@ -374,11 +374,8 @@ pub(crate) fn for_each_code_span<T: Code, S>(
     let first = (area.x1 - image.bounds.x1) as usize;
     let skip = (area.y1 - image.bounds.y1) as usize;
     image.rows[skip..skip + area.height()].par_iter_mut().enumerate().with_min_len(16).for_each_init(init, |state, (i, row)| {
-        let y = area.y1 + i as i32;
         let samples = T::of_row_mut(row).expect("checked above");
-        for (k, span) in samples[first * 4..(first + area.width()) * 4].chunks_mut(SPAN * 4).enumerate() {
-            pixel_span(state, y, area.x1 + (k * SPAN) as i32, span);
-        }
+        pixel_row(state, area.y1 + i as i32, area.x1, &mut samples[first * 4..(first + area.width()) * 4]);
     });
     true
 }

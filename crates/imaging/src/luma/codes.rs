@@ -4,19 +4,20 @@
 //! [`super::pow_unit`], exact to float precision: on an integer frame that is several times the
 //! cost of moving its pixels. An integer output needs less: a matte well inside one code. So this
 //! path reads each code as a float (the `1 / MAX` of a conversion goes into the levels), bends the
-//! levelled value with [`pow_code`] (no division, fused multiply-adds where the CPU has them;
-//! absolute error below 3e-7) and rounds each output sample once, ties to even, straight into
-//! the host's row. `integer_path_is_the_exact_formula_rounded` measures the result against the
-//! formula in f64 over every channel, output and kind of levels: 8-bit codes are the nearest code
-//! to the exact value except at ties (at most ½ + 1e-4 code away), 16-bit ones at most 0.09 code
-//! beyond the nearest code's half (at Gamma 0.05 near black, where the power is steepest); under
-//! 0.3 % of samples are not the nearest code. The last bit of a multiply-add may differ between a
-//! CPU with AVX2 and one without, so such a near-tie may round the other way on the other.
+//! levelled value with [`pow_code`] (no division, fused multiply-adds where the CPU has them,
+//! polynomials as short as the depth allows: within 0.02 of a 16-bit code and 0.001 of an 8-bit
+//! one) and rounds each output sample once, ties to even, straight into the host's row.
+//! `integer_path_is_the_exact_formula_rounded` measures the result against the formula in f64 over
+//! every channel, output and kind of levels: 8-bit codes are the nearest code to the exact value
+//! except at near-ties (at most ½ + 1e-3 code away), 16-bit ones at most 0.09 code beyond the
+//! nearest code's half (at Gamma 0.05 near black, where the power is steepest); under 0.3 % of
+//! samples are not the nearest code. The last bit of a multiply-add may differ between a CPU with
+//! AVX2 and one without, so such a near-tie may round the other way on the other.
 
 use super::{LumaChannel, MatteLevels, MatteOutput, TINT, TINT_OPACITY, TINT_STALE};
 use crate::sample::Code;
 use crate::simd::{madd, widest_fused, FusedLoop};
-use crate::view::{for_each_code_span, SPAN};
+use crate::view::{for_each_code_row, SPAN};
 use crate::{ImageMut, ImageRef, Rect};
 
 /// [`super::extract_matte`] for RGBA frames whose source, matte and output are all of integer
@@ -33,21 +34,21 @@ pub(super) fn extract_matte<T: Code>(
     if !source.is_rgba_of::<T>() || matte.is_some_and(|m| !m.is_rgba_of::<T>()) {
         return false;
     }
-    let levels = CodeLevels::new(levels, T::MAX);
+    let levels = CodeLevels::new::<T>(levels);
     let scratch = || Scratch::<T> {
         pixels: vec![bytemuck::Zeroable::zeroed(); SPAN],
         matte_pixels: vec![bytemuck::Zeroable::zeroed(); SPAN],
         placed: vec![bytemuck::Zeroable::zeroed(); SPAN],
         mattes: vec![0.0; SPAN],
     };
-    for_each_code_span::<T, _>(out, window, scratch, |scratch, y, x1, span| {
-        widest_fused(Span { source, matte, channel, levels, mode, y, x1, scratch, span });
-    });
-    true
+    // False when the output is not RGBA of depth T either.
+    for_each_code_row::<T, _>(out, window, scratch, |scratch, y, x1, row| {
+        widest_fused(Row { source, matte, channel, levels, mode, y, x1, scratch, row });
+    })
 }
 
-/// A rayon worker's buffers for one span: the source's and the matte's pixels (as stored), the
-/// mattes, and the placed pixels before they are copied into the host's row.
+/// A rayon worker's buffers for one span of [`SPAN`] pixels: the source's and the matte's pixels
+/// (as stored), the mattes, and the placed pixels before they are copied into the host's row.
 struct Scratch<T: Code> {
     pixels: Vec<T::Pixel>,
     matte_pixels: Vec<T::Pixel>,
@@ -55,8 +56,8 @@ struct Scratch<T: Code> {
     mattes: Vec<f32>,
 }
 
-/// One span of one output row: its pixels from `x1` on scan line `y`.
-struct Span<'a, 's, T: Code> {
+/// The window's part of one output row: its pixels from `x1` on scan line `y`.
+struct Row<'a, 's, T: Code> {
     source: &'a ImageRef<'a>,
     matte: Option<&'a ImageRef<'a>>,
     channel: LumaChannel,
@@ -65,31 +66,33 @@ struct Span<'a, 's, T: Code> {
     y: i32,
     x1: i32,
     scratch: &'s mut Scratch<T>,
-    span: &'s mut [T],
+    row: &'s mut [T],
 }
 
-impl<T: Code> FusedLoop for Span<'_, '_, T> {
+impl<T: Code> FusedLoop for Row<'_, '_, T> {
     type Output = ();
 
-    /// Read, channel value, levels, place, store: each a pass over the span (in L1), so each
-    /// vectorises.
+    /// In spans that stay in L1: read, channel value, levels, place, store, each a pass over the
+    /// span, so each vectorises. (One instruction-set dispatch a row, not a span.)
     #[inline(always)]
     fn run<const FMA: bool>(self) {
-        let n = self.span.len() / 4;
         let Scratch { pixels, matte_pixels, placed, mattes } = self.scratch;
-        let (pixels, mattes, placed) = (&mut pixels[..n], &mut mattes[..n], &mut placed[..n]);
-        self.source.read_codes::<T>(self.y, self.x1, pixels);
-        let from = match self.matte {
-            Some(m) => {
-                m.read_codes::<T>(self.y, self.x1, &mut matte_pixels[..n]);
-                &matte_pixels[..n]
-            }
-            None => &pixels[..],
-        };
-        code_values::<T, FMA>(self.channel, from, mattes);
-        self.levels.apply_all::<FMA>(mattes);
-        place_all::<T, FMA>(placed, pixels, mattes, self.mode);
-        self.span.copy_from_slice(bytemuck::cast_slice(placed));
+        for (k, span) in self.row.chunks_mut(SPAN * 4).enumerate() {
+            let (n, x1) = (span.len() / 4, self.x1 + (k * SPAN) as i32);
+            let (pixels, mattes, placed) = (&mut pixels[..n], &mut mattes[..n], &mut placed[..n]);
+            self.source.read_codes::<T>(self.y, x1, pixels);
+            let from = match self.matte {
+                Some(m) => {
+                    m.read_codes::<T>(self.y, x1, &mut matte_pixels[..n]);
+                    &matte_pixels[..n]
+                }
+                None => &pixels[..],
+            };
+            code_values::<T, FMA>(self.channel, from, mattes);
+            self.levels.apply_all::<T, FMA>(mattes);
+            place_all::<T, FMA>(placed, pixels, mattes, self.mode);
+            span.copy_from_slice(bytemuck::cast_slice(placed));
+        }
     }
 }
 
@@ -136,29 +139,30 @@ struct CodeLevels {
 }
 
 impl CodeLevels {
-    fn new(levels: MatteLevels, max: f32) -> Self {
+    fn new<T: Code>(levels: MatteLevels) -> Self {
         let prepared = levels.prepared();
         CodeLevels {
-            black: prepared.black() * max,
-            inv_span: prepared.inv_span() / max,
+            black: prepared.black() * T::MAX,
+            inv_span: prepared.inv_span() / T::MAX,
             hard: prepared.hard(),
             inv_gamma: prepared.inv_gamma(),
             invert: prepared.invert(),
         }
     }
 
-    /// Each value (code units) to its matte (0..1), in place, each step a branch-free pass.
+    /// Each value (code units) to its matte (0..1), in place, each step a branch-free pass; the
+    /// power is depth `T`'s (a constant where the loop is compiled, so its polynomials unroll).
     #[inline(always)]
     #[allow(clippy::manual_clamp)] // clamp would pass NaN through; max/min turn it into 0
-    fn apply_all<const FMA: bool>(&self, values: &mut [f32]) {
+    fn apply_all<T: Code, const FMA: bool>(&self, values: &mut [f32]) {
         if self.hard {
             values.iter_mut().for_each(|v| *v = if *v >= self.black { 1.0 } else { 0.0 });
         } else {
             values.iter_mut().for_each(|v| *v = ((*v - self.black) * self.inv_span).max(0.0).min(1.0));
         }
         if let Some(p) = self.inv_gamma {
-            // pow_code is within a few 1e-7 of the true power, either side: keep it in 0..1.
-            values.iter_mut().for_each(|v| *v = pow_code::<FMA>(*v, p).min(1.0));
+            // pow_code is a little off the true power, either side: keep it in 0..1.
+            values.iter_mut().for_each(|v| *v = pow_code::<FMA>(*v, p, power_for::<T>()).min(1.0));
         }
         if self.invert {
             values.iter_mut().for_each(|v| *v = 1.0 - *v);
@@ -200,41 +204,61 @@ fn place_all<T: Code, const FMA: bool>(out: &mut [T::Pixel], pixels: &[T::Pixel]
     }
 }
 
-/// log2(1 + u) / u on u in [√½ − 1, √2 − 1], degree 7 (fitted near-minimax, Horner in f32):
-/// with the final `· u` the absolute error of log2 is below 1.1e-7.
-const LOG2_POLY: [f32; 8] = [1.442_694_8, -0.721_356_45, 0.480_940_28, -0.360_113_38, 0.286_703, -0.249_806_48, 0.236_834_91, -0.146_397];
-/// 2^f on f in [−½, ½], degree 5 (near-minimax): relative error below 2.4e-7; exact at 0.
-const EXP2_POLY: [f32; 6] = [1.0, 0.693_146_94, 0.240_221_2, 0.055_507_17, 0.009_675_532, 0.001_327_538_2];
+/// How closely [`pow_code`] follows the true power: its two polynomials (each fitted near-minimax
+/// and evaluated by Horner in f32), short enough for the depth it is for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Power {
+    /// log2(1 + u) / u on u in [√½ − 1, √2 − 1]; times `u` it is log2(1 + u).
+    log2: &'static [f32],
+    /// 2^f on f in [−½, ½], exact at 0.
+    exp2: &'static [f32],
+}
+
+/// For 16-bit codes: log2 within 1.1e-7, 2^f within 2.4e-7 relative; the power within 3e-7, a
+/// fiftieth of a code.
+pub(crate) const POWER_16: Power = Power {
+    log2: &[1.442_694_8, -0.721_356_45, 0.480_940_28, -0.360_113_38, 0.286_703, -0.249_806_48, 0.236_834_91, -0.146_397],
+    exp2: &[1.0, 0.693_146_94, 0.240_221_2, 0.055_507_17, 0.009_675_532, 0.001_327_538_2],
+};
+
+/// For 8-bit codes (256 times coarser): log2 within 2.4e-6, 2^f within 3.7e-6 relative; the
+/// power within 5e-6, about a thousandth of a code.
+pub(crate) const POWER_8: Power = Power {
+    log2: &[1.442_713, -0.721_147_1, 0.479_366_33, -0.367_217_48, 0.321_989_66, -0.207_525_4],
+    exp2: &[1.0, 0.693_121_85, 0.240_247_71, 0.055_917_766, 0.009_569_003],
+};
+
+/// The [`Power`] for depth `T`.
+#[inline(always)]
+fn power_for<T: Code>() -> Power {
+    if T::MAX > 255.0 {
+        POWER_16
+    } else {
+        POWER_8
+    }
+}
 
 /// `x^p` for `x` in [0, 1] and `p` in [0.1, 20] (Gamma 0.05–10), for integer output: as
-/// [`super::pow_unit`] (`exp2(p · log2 x)` from the float's bits), with polynomials that need no
-/// division and are shorter, each step a multiply-add (fused when `FMA`). Absolute error below
-/// 3e-7, a fiftieth of a 16-bit code (`pow_code_error` measures it against f64 both ways:
-/// 2.3e-7 unfused, 2.0e-7 fused); 0 gives 0 and 1 gives exactly 1.
+/// [`super::pow_unit`] (`exp2(p · log2 x)` from the float's bits), with polynomials (`power`'s)
+/// that need no division, each step a multiply-add (fused when `FMA`). `pow_code_error` measures
+/// it against f64 both ways; 0 gives 0 and 1 gives exactly 1.
 #[inline(always)]
-pub(crate) fn pow_code<const FMA: bool>(x: f32, p: f32) -> f32 {
+pub(crate) fn pow_code<const FMA: bool>(x: f32, p: f32, power: Power) -> f32 {
+    let horner = |poly: &[f32], t: f32| poly.iter().rev().skip(1).fold(poly[poly.len() - 1], |acc, &c| madd::<FMA>(acc, t, c));
     // x = 2^e · (1 + u), with 1 + u in [√½, √2).
     let bits = x.max(f32::MIN_POSITIVE).to_bits() as i32;
     let shifted = bits - 0x3F35_04F3;
     let e = shifted >> 23;
     let u = f32::from_bits((shifted & 0x007F_FFFF) as u32 + 0x3F35_04F3) - 1.0;
-    let mut log2 = LOG2_POLY[7];
-    for &c in LOG2_POLY[..7].iter().rev() {
-        log2 = madd::<FMA>(log2, u, c);
-    }
-    let log2 = madd::<FMA>(log2, u, e as f32);
+    let log2 = madd::<FMA>(horner(power.log2, u), u, e as f32);
     // 2^y for y = p · log2 x ≤ 0: y = n + f, n the nearest integer; below 2^-126 the result is 0.
     let y = (p * log2).max(-127.0);
     const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer in the low bits
     let shifted = y + ROUND;
     let n = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
     let f = y - (shifted - ROUND);
-    let mut poly = EXP2_POLY[5];
-    for &c in EXP2_POLY[..5].iter().rev() {
-        poly = madd::<FMA>(poly, f, c);
-    }
     let scale = f32::from_bits(((n + 127).max(0) << 23) as u32);
-    let result = poly * scale;
+    let result = horner(power.exp2, f) * scale;
     if x > 0.0 {
         result
     } else {
@@ -247,24 +271,27 @@ mod tests {
     use super::*;
     use crate::{Components, RowMut, RowRef};
 
-    /// `x^p` against f64 over every binade of [2^-126, 1], with and without fused multiply-adds.
+    /// `x^p` against f64 over every binade of [2^-126, 1], at both precisions, with and without
+    /// fused multiply-adds: within 0.02 of a code at 16 bits, 0.0013 at 8.
     #[test]
     fn pow_code_error() {
-        for fma in [false, true] {
-            let pow = |x: f32, p: f32| if fma { pow_code::<true>(x, p) } else { pow_code::<false>(x, p) };
-            let mut worst = 0.0f64;
-            for gamma in [0.05f32, 0.3, 0.7, 1.3, 2.2, 4.0, 10.0] {
-                let p = 1.0 / gamma;
-                let mut x = f32::MIN_POSITIVE;
-                while x <= 1.0 {
-                    let want = f64::from(x).powf(f64::from(p));
-                    worst = worst.max((f64::from(pow(x, p)) - want).abs());
-                    x = f32::from_bits(x.to_bits() + 4099);
+        for (name, power, bound) in [("16-bit", POWER_16, 3e-7), ("8-bit", POWER_8, 5e-6)] {
+            for fma in [false, true] {
+                let pow = |x: f32, p: f32| if fma { pow_code::<true>(x, p, power) } else { pow_code::<false>(x, p, power) };
+                let mut worst = 0.0f64;
+                for gamma in [0.05f32, 0.3, 0.7, 1.3, 2.2, 4.0, 10.0] {
+                    let p = 1.0 / gamma;
+                    let mut x = f32::MIN_POSITIVE;
+                    while x <= 1.0 {
+                        let want = f64::from(x).powf(f64::from(p));
+                        worst = worst.max((f64::from(pow(x, p)) - want).abs());
+                        x = f32::from_bits(x.to_bits() + 4099);
+                    }
+                    assert_eq!((pow(1.0, p), pow(0.0, p)), (1.0, 0.0));
                 }
-                assert_eq!((pow(1.0, p), pow(0.0, p)), (1.0, 0.0));
+                println!("pow_code for {name} codes (fused multiply-adds: {fma}): worst absolute error {worst:.2e}");
+                assert!(worst < bound, "{name}: absolute error {worst:e}");
             }
-            println!("pow_code (fused multiply-adds: {fma}): worst absolute error {worst:.2e}");
-            assert!(worst < 5e-7, "absolute error {worst:e}");
         }
     }
 
@@ -431,5 +458,32 @@ mod tests {
             assert!(worst <= 0.5 + tolerance, "{depth}-bit: {worst} codes from the exact value");
             assert!(off * 200 < count, "{depth}-bit: {off} of {count} samples not the nearest code");
         }
+    }
+
+    /// An 8-bit source into a float output (a host's General context) or a 16-bit one is not
+    /// this path's: nothing is written here and the general path renders it.
+    #[test]
+    fn mixed_depths_are_left_to_the_general_path() {
+        let b = rect(0, 0, 5, 2);
+        let src = frame::<u8>(b, 3);
+        let source = ImageRef::new(b, Components::Rgba, src.chunks(20).map(RowRef::U8).collect());
+        let levels = MatteLevels::default();
+        let mut float_out = vec![0.0f32; 40];
+        {
+            let mut out = ImageMut::new(b, Components::Rgba, float_out.chunks_mut(20).map(RowMut::F32).collect());
+            assert!(!super::extract_matte::<u8>(&mut out, b, &source, None, LumaChannel::Luma709, levels, MatteOutput::Grey));
+            crate::extract_matte(&mut out, b, &source, None, LumaChannel::Luma709, levels, MatteOutput::Grey);
+        }
+        let want: Vec<f32> = src.chunks(4).flat_map(|p| {
+            let l = LumaChannel::Luma709.value(p.iter().map(|&c| f32::from(c) / 255.0).collect::<Vec<_>>().try_into().unwrap());
+            [l, l, l, 1.0]
+        }).collect();
+        assert!(float_out.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-6), "{float_out:?} vs {want:?}");
+        let mut wide = [0u16; 40];
+        let mut out = ImageMut::new(b, Components::Rgba, wide.chunks_mut(20).map(RowMut::U16).collect());
+        assert!(!super::extract_matte::<u8>(&mut out, b, &source, None, LumaChannel::Luma709, levels, MatteOutput::Grey));
+        assert!(!super::extract_matte::<u16>(&mut out, b, &source, None, LumaChannel::Luma709, levels, MatteOutput::Grey));
+        drop(out);
+        assert!(wide.iter().all(|&c| c == 0), "nothing written by the refusing path");
     }
 }
