@@ -151,6 +151,11 @@ pub fn copy(out: &mut ImageMut<'_>, window: Rect, source: Option<&ImageRef<'_>>)
     });
 }
 
+/// Luma weights of R, G, B: Rec. 709, Rec. 2020, Rec. 601.
+const REC709: [f32; 3] = [0.2126, 0.7152, 0.0722];
+const REC2020: [f32; 3] = [0.2627, 0.6780, 0.0593];
+const REC601: [f32; 3] = [0.299, 0.587, 0.114];
+
 /// Which value of a pixel becomes the matte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LumaChannel {
@@ -194,14 +199,26 @@ impl LumaChannel {
         }
     }
 
+    /// The R, G, B weights of a luma channel (None for the others).
+    #[inline(always)]
+    pub fn luma_weights(self) -> Option<[f32; 3]> {
+        match self {
+            LumaChannel::Luma709 => Some(REC709),
+            LumaChannel::Luma2020 => Some(REC2020),
+            LumaChannel::Luma601 => Some(REC601),
+            _ => None,
+        }
+    }
+
     /// The value of this channel for one RGBA pixel.
     #[inline(always)]
     pub fn value(self, p: [f32; 4]) -> f32 {
         let [r, g, b, a] = p;
+        let weighted = |w: [f32; 3]| w[0] * r + w[1] * g + w[2] * b;
         match self {
-            LumaChannel::Luma709 => 0.2126 * r + 0.7152 * g + 0.0722 * b,
-            LumaChannel::Luma2020 => 0.2627 * r + 0.6780 * g + 0.0593 * b,
-            LumaChannel::Luma601 => 0.299 * r + 0.587 * g + 0.114 * b,
+            LumaChannel::Luma709 => weighted(REC709),
+            LumaChannel::Luma2020 => weighted(REC2020),
+            LumaChannel::Luma601 => weighted(REC601),
             LumaChannel::Average => (r + g + b) * (1.0 / 3.0),
             LumaChannel::Max => r.max(g).max(b),
             LumaChannel::Red => r,

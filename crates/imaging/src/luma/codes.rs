@@ -103,12 +103,9 @@ fn code_values<T: Code, const FMA: bool>(channel: LumaChannel, pixels: &[T::Pixe
     fn each<T: Code, const FMA: bool>(channel: LumaChannel, pixels: &[T::Pixel], values: &mut [f32]) {
         for (v, &px) in values.iter_mut().zip(pixels) {
             let [r, g, b, a] = T::unpack(px);
-            let luma = |w: [f32; 3]| madd::<FMA>(w[0], r, madd::<FMA>(w[1], g, w[2] * b));
-            *v = match channel {
-                LumaChannel::Luma709 => luma([0.2126, 0.7152, 0.0722]),
-                LumaChannel::Luma2020 => luma([0.2627, 0.6780, 0.0593]),
-                LumaChannel::Luma601 => luma([0.299, 0.587, 0.114]),
-                other => other.value([r, g, b, a]),
+            *v = match channel.luma_weights() {
+                Some(w) => madd::<FMA>(w[0], r, madd::<FMA>(w[1], g, w[2] * b)),
+                None => channel.value([r, g, b, a]),
             };
         }
     }
